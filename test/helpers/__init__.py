@@ -1,0 +1,1 @@
+"""Shared test helpers (raw TCP peer, frame builder); stdlib only, no pyws."""
