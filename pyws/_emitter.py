@@ -1,0 +1,239 @@
+"""A Node-style EventEmitter on top of ``pyee.EventEmitter``.
+
+pyee gives the listener table and the ``'error'`` semantics; this adds what
+ws users call on an emitter (``on`` returning the emitter, ``off``,
+``prependListener``, ``listenerCount``, ``setMaxListeners``, ...), PEP 8
+twins, ``async def`` listeners, and a lock-free ``emit`` for the hot path
+(pyee takes a lock per emit; pyws emits from one event loop thread).
+
+It relies on pyee's private layout (``_events``: event -> OrderedDict keyed
+by the original listener; ``_lock``; the ``_emit_run`` and
+``_add_event_handler`` hooks). ``test/unit/test_emitter.py`` pins that layout
+so a pyee upgrade that changes it fails loudly.
+
+Facade layer: imports pyee and asyncio; nothing in the core imports this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from types import CoroutineType
+from typing import Any, TypeVar
+
+import pyee
+
+__all__ = ["NodeEventEmitter", "MaxListenersExceededWarning", "report_exception"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_NO_LISTENER: Any = object()
+
+#: Node's ``EventEmitter.defaultMaxListeners``.
+DEFAULT_MAX_LISTENERS = 10
+
+
+class MaxListenersExceededWarning(RuntimeWarning):
+    """More listeners than ``getMaxListeners()`` were added for one event."""
+
+
+def report_exception(message: str, exc: BaseException, source: object) -> None:
+    """Hand an exception no one can catch to the loop's exception handler.
+
+    This is asyncio's counterpart of Node's uncaught exception: a listener
+    that raises inside a pyws callback must not tear down the connection's
+    transport (see closing.md: a user's error is the user's).
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    loop.call_exception_handler(
+        {"message": message, "exception": exc, "source": source}
+    )
+
+
+def _check_listener(listener: Any) -> None:
+    if not callable(listener):
+        raise TypeError(
+            f'The "listener" argument must be callable, not {type(listener).__name__}'
+        )
+
+
+class NodeEventEmitter(pyee.EventEmitter):
+    """``pyee.EventEmitter`` with Node's method names and a fast ``emit``.
+
+    Differences from Node, by pyee's design: adding the same listener twice
+    registers it once; there is no ``'removeListener'`` event.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._max_listeners = DEFAULT_MAX_LISTENERS
+        self._warned: set[Any] = set()
+        self._listener_tasks: set[asyncio.Task[Any]] = set()
+
+    # -- emitting ------------------------------------------------------------
+
+    def emit(self, event: Any, *args: Any, **kwargs: Any) -> bool:
+        """Call every listener of ``event``; True if there was one.
+
+        An ``'error'`` with no listener raises the error (as Node throws it).
+        """
+        table = self._events.get(event)
+        if not table:
+            if event == "error":
+                self._emit_handle_potential_error(event, args[0] if args else None)
+            return False
+        for f in tuple(table.values()):
+            self._emit_run(f, args, kwargs)
+        return True
+
+    def _emit_run(
+        self, f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        result = f(*args, **kwargs)
+        if result is not None and type(result) is CoroutineType:
+            # An ``async def`` listener: run it as a task, not awaited; its
+            # exception goes to the loop's exception handler.
+            task = asyncio.get_running_loop().create_task(result)
+            self._listener_tasks.add(task)
+            task.add_done_callback(self._listener_task_done)
+
+    def _listener_task_done(self, task: asyncio.Task[Any]) -> None:
+        self._listener_tasks.discard(task)
+        if not task.cancelled():
+            exc = task.exception()
+            if exc is not None:
+                report_exception("Exception in an async pyws listener", exc, self)
+
+    def _add_event_handler(
+        self, event: Any, k: Callable[..., Any], v: Callable[..., Any]
+    ) -> None:
+        if "newListener" in self._events:
+            self.emit("newListener", event, k)
+        super()._add_event_handler(event, k, v)
+        count = len(self._events.get(event, ()))
+        limit = self._max_listeners
+        if 0 < limit < count and event not in self._warned:
+            self._warned.add(event)
+            warnings.warn(
+                f"Possible EventEmitter memory leak detected. {count} {event} "
+                f"listeners added to {type(self).__name__}. "
+                "Use emitter.setMaxListeners() to increase limit",
+                MaxListenersExceededWarning,
+                stacklevel=4,
+            )
+
+    # -- Node's names ----------------------------------------------------------
+
+    def on(self, event: Any, listener: Any = _NO_LISTENER) -> Any:  # type: ignore[override]
+        """Add ``listener``; return the emitter (Node). Without a listener,
+        return a decorator (pyee)."""
+        if listener is _NO_LISTENER:
+            return self.listens_to(event)
+        _check_listener(listener)
+        self.add_listener(event, listener)
+        return self
+
+    def addListener(self, event: Any, listener: Callable[..., Any]) -> Any:  # noqa: N802
+        """Node ``addListener``: same as :meth:`on`."""
+        return self.on(event, listener)
+
+    def once(self, event: Any, listener: Any = _NO_LISTENER) -> Any:  # type: ignore[override]
+        """Add a one-time ``listener``; return the emitter (Node). Without a
+        listener, return a decorator (pyee)."""
+        if listener is _NO_LISTENER:
+            return super().once(event)
+        _check_listener(listener)
+        super().once(event, listener)
+        return self
+
+    def prepend_listener(self, event: Any, listener: Callable[..., Any]) -> Any:
+        """Add ``listener`` before the others; return the emitter."""
+        self.on(event, listener)
+        self._move_first(event, listener)
+        return self
+
+    def prepend_once_listener(self, event: Any, listener: Callable[..., Any]) -> Any:
+        """Add a one-time ``listener`` before the others; return the emitter."""
+        self.once(event, listener)
+        self._move_first(event, listener)
+        return self
+
+    def _move_first(self, event: Any, listener: Callable[..., Any]) -> None:
+        with self._lock:
+            table = self._events.get(event)
+            if table is not None and listener in table:
+                table.move_to_end(listener, last=False)
+
+    def remove_listener(self, event: Any, f: Callable[..., Any]) -> None:
+        """Remove ``f`` from ``event``; a no-op when it is not there."""
+        with self._lock:
+            table = self._events.get(event)
+            if table is not None and f in table:
+                del table[f]
+                if not table:
+                    del self._events[event]
+
+    def off(self, event: Any, listener: Callable[..., Any]) -> Any:
+        """Node ``off``/``removeListener``; returns the emitter."""
+        self.remove_listener(event, listener)
+        return self
+
+    def remove_all_listeners(self, event: Any = None) -> None:
+        """Remove every listener of ``event``, or of every event."""
+        with self._lock:
+            if event is None:
+                self._events = {}
+            else:
+                self._events.pop(event, None)
+
+    def removeAllListeners(self, event: Any = None) -> Any:  # noqa: N802
+        """Node ``removeAllListeners``; returns the emitter."""
+        self.remove_all_listeners(event)
+        return self
+
+    def listener_count(
+        self, event: Any, listener: Callable[..., Any] | None = None
+    ) -> int:
+        """How many listeners ``event`` has (or whether ``listener`` is one)."""
+        table = self._events.get(event)
+        if not table:
+            return 0
+        if listener is not None:
+            return 1 if listener in table else 0
+        return len(table)
+
+    def raw_listeners(self, event: Any) -> list[Callable[..., Any]]:
+        """The callables actually run (once-wrappers included)."""
+        return list(self._events.get(event, OrderedDict()).values())
+
+    def event_names(self) -> list[Any]:  # type: ignore[override]
+        """Events with listeners, in insertion order (Node returns an array)."""
+        return [e for e, table in self._events.items() if table]
+
+    def set_max_listeners(self, n: int) -> Any:
+        """Warn when an event gets more than ``n`` listeners (0: never)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(
+                f'The value of "n" is out of range. It must be a non-negative '
+                f"number. Received {n!r}"
+            )
+        self._max_listeners = n
+        return self
+
+    def get_max_listeners(self) -> int:
+        """The current limit (default 10)."""
+        return self._max_listeners
+
+    removeListener = off  # noqa: N815
+    prependListener = prepend_listener  # noqa: N815
+    prependOnceListener = prepend_once_listener  # noqa: N815
+    listenerCount = listener_count  # noqa: N815
+    rawListeners = raw_listeners  # noqa: N815
+    eventNames = event_names  # noqa: N815
+    setMaxListeners = set_max_listeners  # noqa: N815
+    getMaxListeners = get_max_listeners  # noqa: N815

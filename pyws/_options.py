@@ -1,0 +1,200 @@
+"""Option tables: ws names, PEP 8 twins, types, defaults, ranges.
+
+Every public option is declared once here with its ws spelling; the PEP 8
+spelling is derived (``maxPayload`` -> ``max_payload``, ``skipUTF8Validation``
+-> ``skip_utf8_validation``). :func:`parse_options` merges a Node-style dict
+and keyword arguments, accepts either spelling, and raises:
+
+- ``TypeError`` naming an unknown option, an option given in both spellings,
+  or a value of the wrong type;
+- ``ValueError`` naming an option whose value is out of range.
+
+Values stay in ws units (milliseconds); callers convert once, at the edge
+(``close_timeout_ms`` -> seconds for ``call_later``).
+
+Imports only constants and the stdlib.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .constants import (
+    CLOSE_TIMEOUT,
+    MAX_FRAGMENTS,
+    MAX_PAYLOAD,
+    MAX_PENDING_AUTO_PONGS,
+    MAX_REDIRECTS,
+)
+
+__all__ = ["Option", "parse_options", "pep8_name", "CLIENT_OPTIONS", "SERVER_OPTIONS"]
+
+_MISSING: Any = object()
+
+
+def pep8_name(name: str) -> str:
+    """``maxPayload`` -> ``max_payload``; ``skipUTF8Validation`` ->
+    ``skip_utf8_validation``; ``WebSocket`` -> ``websocket``."""
+    if name == "WebSocket":
+        return "websocket"
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
+    return s.lower()
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its ws name, accepted types and default."""
+
+    name: str
+    types: tuple[type, ...] | None  # None: any value
+    default: Any = None
+    nullable: bool = True
+    check: Callable[[Any], str | None] | None = None  # returns an error text
+    type_text: str = ""
+
+    @property
+    def pep8(self) -> str:
+        return pep8_name(self.name)
+
+
+def _non_negative(v: Any) -> str | None:
+    return "must be >= 0" if v < 0 else None
+
+
+def _port(v: Any) -> str | None:
+    return "must be >= 0 and <= 65535" if not 0 <= v <= 65535 else None
+
+
+def _version(v: Any) -> str | None:
+    return None if v in (8, 13) else f"must be 8 or 13, not {v!r}"
+
+
+_INT = (int,)
+_NUM = (int, float)
+_BOOL = (bool,)
+_STR = (str,)
+_CALL: tuple[type, ...] = ()  # checked with callable()
+
+_COMMON = [
+    Option("allowSynchronousEvents", _BOOL, True, nullable=False),
+    Option("autoPong", _BOOL, True, nullable=False),
+    Option("closeTimeout", _NUM, CLOSE_TIMEOUT, nullable=False, check=_non_negative),
+    Option("maxPayload", _INT, MAX_PAYLOAD, nullable=False),
+    Option("maxFragments", _INT, MAX_FRAGMENTS, nullable=False),
+    Option("maxBufferedChunks", _INT, 262144, nullable=False),
+    Option("maxPendingAutoPongs", _INT, MAX_PENDING_AUTO_PONGS, nullable=False),
+    Option("skipUTF8Validation", _BOOL, False, nullable=False),
+]
+
+CLIENT_OPTIONS: dict[str, Option] = {
+    o.name: o
+    for o in [
+        *_COMMON,
+        Option("perMessageDeflate", (bool, Mapping), True, type_text="bool or dict"),
+        Option("handshakeTimeout", _NUM, None, check=_non_negative),
+        Option("headers", (Mapping,), None, type_text="dict"),
+        Option("origin", _STR, None),
+        Option("protocolVersion", _INT, 13, nullable=False, check=_version),
+        Option("protocols", (str, list, tuple), None, type_text="str or list"),
+        Option("followRedirects", _BOOL, False, nullable=False),
+        Option("maxRedirects", _INT, MAX_REDIRECTS, nullable=False),
+        Option("generateMask", _CALL, None, type_text="callable"),
+        Option("finishRequest", _CALL, None, type_text="callable"),
+        # Passed to the TCP/TLS connection, as ws passes them to Node.
+        Option("rejectUnauthorized", _BOOL, True, nullable=False),
+        Option("ca", (str, bytes), None, type_text="str or bytes (PEM)"),
+        Option("cert", (str, bytes), None, type_text="str or bytes (PEM or path)"),
+        Option("key", (str, bytes), None, type_text="str or bytes (PEM or path)"),
+        Option("servername", _STR, None),
+        Option("localAddress", _STR, None),
+        Option("family", _INT, None),
+        Option("auth", _STR, None),
+        Option("ssl", None, None),  # an ssl.SSLContext (Python extra)
+    ]
+}
+
+SERVER_OPTIONS: dict[str, Option] = {
+    o.name: o
+    for o in [
+        *_COMMON,
+        Option("perMessageDeflate", (bool, Mapping), False, type_text="bool or dict"),
+        Option("port", _INT, None, check=_port),
+        Option("host", _STR, None),
+        Option("backlog", _INT, None, check=_non_negative),
+        Option("server", None, None),
+        Option("noServer", _BOOL, False, nullable=False),
+        Option("path", _STR, None),
+        Option("clientTracking", _BOOL, True, nullable=False),
+        Option("handleProtocols", _CALL, None, type_text="callable"),
+        Option("verifyClient", _CALL, None, type_text="callable"),
+        Option("WebSocket", (type,), None, type_text="a WebSocket subclass"),
+        Option("ssl", None, None),  # an ssl.SSLContext: serve wss:// (Python extra)
+    ]
+}
+
+
+def _type_name(t: type) -> str:
+    return "dict" if t is Mapping else t.__name__
+
+
+def _check_value(opt: Option, given_as: str, value: Any) -> Any:
+    if value is None:
+        if opt.nullable:
+            return None
+        raise TypeError(f"option {given_as!r} must not be None")
+    if opt.types is not None:
+        if opt.types == _CALL:
+            ok = callable(value)
+        elif bool not in opt.types and isinstance(value, bool):
+            ok = False  # True is an int in Python, not in ws
+        else:
+            ok = isinstance(value, opt.types)
+        if not ok:
+            wanted = opt.type_text or " or ".join(_type_name(t) for t in opt.types)
+            raise TypeError(
+                f"option {given_as!r} must be {wanted}, not {type(value).__name__}"
+            )
+    if opt.check is not None:
+        problem = opt.check(value)
+        if problem:
+            raise ValueError(f"option {given_as!r} {problem}")
+    return value
+
+
+def parse_options(
+    table: Mapping[str, Option],
+    options: Mapping[str, Any] | None,
+    kwargs: Mapping[str, Any],
+    where: str,
+) -> dict[str, Any]:
+    """Merge ``options`` (a dict, Node style) and ``kwargs`` (either spelling).
+
+    Returns a dict with every option of ``table`` under its ws name, filled
+    with defaults.
+    """
+    if options is not None and not isinstance(options, Mapping):
+        raise TypeError(f"{where} options must be a dict, not {type(options).__name__}")
+    by_pep8 = {o.pep8: o for o in table.values()}
+    given: dict[str, tuple[str, Any]] = {}
+    for source in (options or {}, kwargs):
+        for key, value in source.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where} option names must be str, not {key!r}")
+            opt = table.get(key) or by_pep8.get(key)
+            if opt is None:
+                raise TypeError(f"{where}: unknown option {key!r}")
+            if opt.name in given:
+                first = given[opt.name][0]
+                raise TypeError(
+                    f"{where}: option {opt.name!r} given twice "
+                    f"(as {first!r} and {key!r})"
+                )
+            given[opt.name] = (key, _check_value(opt, key, value))
+    result = {name: opt.default for name, opt in table.items()}
+    for name, (_, value) in given.items():
+        result[name] = value
+    return result

@@ -1,0 +1,99 @@
+"""Masking (RFC 6455 section 5.3) and the mask source.
+
+Pure Python by default. Two strategies, picked by size:
+
+- below ``_TRANSLATE_THRESHOLD`` bytes the payload and the repeated mask are
+  XORed as two big integers (one C-level loop each for ``from_bytes``, XOR and
+  ``to_bytes``);
+- above it, each of the four byte lanes goes through a 256-byte
+  ``bytes.translate`` table and the lanes are written back with strided slice
+  assignment, which touches each byte fewer times.
+
+``scripts/bench_mask.py`` measures the crossover. Imports only the stdlib.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+__all__ = ["apply_mask", "MaskSource"]
+
+Buffer = bytes | bytearray | memoryview
+
+_TRANSLATE_THRESHOLD = 16384
+
+_tables: dict[int, bytes] = {}
+
+
+def _table(byte: int) -> bytes:
+    table = _tables.get(byte)
+    if table is None:
+        table = _tables[byte] = bytes(i ^ byte for i in range(256))
+    return table
+
+
+def _mask_int(data: Buffer, mask: bytes) -> bytes:
+    n = len(data)
+    full = mask * (n >> 2) + mask[: n & 3]
+    return (int.from_bytes(data, "little") ^ int.from_bytes(full, "little")).to_bytes(
+        n, "little"
+    )
+
+
+def _mask_translate(data: Buffer, mask: bytes) -> bytes:
+    src = data if isinstance(data, bytes) else bytes(data)
+    out = bytearray(src)
+    for lane in range(4):
+        out[lane::4] = src[lane::4].translate(_table(mask[lane]))
+    return bytes(out)
+
+
+def apply_mask(data: Buffer, mask: bytes) -> bytes:
+    """XOR ``data`` with the 4-byte ``mask`` repeated; return new bytes.
+
+    Masking and unmasking are the same operation. An all-zero mask returns the
+    data unchanged (as bytes), as ws skips the XOR for it.
+    """
+    if not data:
+        return b""
+    if mask == b"\x00\x00\x00\x00":
+        return data if isinstance(data, bytes) else bytes(data)
+    if len(data) < _TRANSLATE_THRESHOLD:
+        return _mask_int(data, mask)
+    return _mask_translate(data, mask)
+
+
+class MaskSource:
+    """Hands out 4-byte masking keys from a pooled ``os.urandom`` block.
+
+    Args:
+        generate_mask: ws's ``generateMask`` option: a callable filling a
+            4-byte ``bytearray`` in place. When given it is called for every
+            masked frame (tests use it to pin masks).
+    """
+
+    __slots__ = ("_pool", "_offset", "_generate")
+
+    POOL_SIZE = 8192
+
+    def __init__(
+        self, generate_mask: Callable[[bytearray], object] | None = None
+    ) -> None:
+        self._generate = generate_mask
+        self._pool = b""
+        self._offset = self.POOL_SIZE
+
+    def __call__(self) -> bytes:
+        if self._generate is not None:
+            buf = bytearray(4)
+            self._generate(buf)
+            if len(buf) != 4:
+                raise ValueError("generateMask must leave exactly 4 bytes")
+            return bytes(buf)
+        offset = self._offset
+        if offset >= self.POOL_SIZE:
+            self._pool = os.urandom(self.POOL_SIZE)
+            offset = 0
+        self._offset = offset + 4
+        return self._pool[offset : offset + 4]

@@ -1,0 +1,408 @@
+"""The frame parser: bytes in, message/ping/pong/close/error callbacks out.
+
+A port of ws's ``lib/receiver.js``: the same checks in the same order, the
+same ``WS_ERR_*`` codes and close statuses (ws-api.md section 7.1). It is
+sans-I/O: :meth:`Receiver.feed` takes whatever the socket delivered and calls
+the owner's callbacks synchronously for every complete frame it holds.
+
+Hot path design (aiohttp's reader and ws's ``consume`` taught this):
+
+- one pass over each chunk with an integer cursor; no coroutine, no task and
+  no object per frame;
+- when nothing is buffered the chunk is parsed where it lies and only an
+  incomplete tail is copied into the ``bytearray`` buffer;
+- the payload is copied once (sliced, or unmasked into new bytes); fragments
+  are joined once, at FIN;
+- the message size is checked against ``maxPayload`` from the header, before
+  any of the payload is buffered.
+
+After a close frame or an error the receiver is *done*: it ignores every
+later byte (RFC 6455 section 7.1.7: stop processing input; the transport still
+reads and discards so that the peer's FIN is seen).
+
+Imports buffer_util, errors, validation; never asyncio, pyee or sockets.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from .buffer_util import apply_mask
+from .errors import ProtocolError, protocol_error
+from .validation import incremental_utf8_decoder, is_valid_status_code
+
+__all__ = ["Receiver", "Inflater"]
+
+_unpack_h = struct.Struct("!H").unpack_from
+_unpack_ii = struct.Struct("!II").unpack_from
+
+# Largest payload length ws accepts: 2^53 - 1 (upper word <= 2^21 - 1).
+_MAX_UPPER = (1 << 21) - 1
+
+Buffer = bytes | bytearray | memoryview
+
+
+class Inflater(Protocol):
+    """What the receiver needs from permessage-deflate."""
+
+    def decompress(self, data: Buffer, fin: bool) -> bytes: ...
+
+
+class Receiver:
+    """Parse frames and reassemble messages for one connection.
+
+    Args:
+        is_server: frames must be masked (server) or unmasked (client).
+        max_payload: largest message in bytes, compressed and inflated;
+            ``<= 0`` means no limit.
+        max_fragments: most data frames in one message; ``<= 0``: no limit.
+        skip_utf8_validation: do not check text messages and close reasons.
+        binary_type: ``'nodebuffer'``/``'arraybuffer'`` (bytes) or
+            ``'fragments'`` (a list of bytes). May be changed at any time;
+            it applies from the next message.
+        inflater: the negotiated permessage-deflate object, or ``None``
+            (then RSV1 is a protocol error).
+        allow_synchronous_events: when false, parsing stops after each
+            message, ping or pong and :attr:`on_defer` is called; the owner
+            calls :meth:`resume` on a later loop turn.
+        on_message: ``(data, is_binary)``.
+        on_ping / on_pong: ``(data)``.
+        on_close: ``(code, reason)``; 1005 and ``b''`` for an empty close frame.
+        on_error: ``(exc: ProtocolError)``; called at most once.
+    """
+
+    __slots__ = (
+        "_is_server",
+        "max_payload",
+        "max_fragments",
+        "skip_utf8_validation",
+        "binary_type",
+        "inflater",
+        "_allow_sync",
+        "on_message",
+        "on_ping",
+        "on_pong",
+        "on_close",
+        "on_error",
+        "on_defer",
+        "_buf",
+        "_fragments",
+        "_frag_opcode",
+        "_frag_count",
+        "_message_length",
+        "_compressed",
+        "_decode",
+        "done",
+        "_held",
+    )
+
+    def __init__(
+        self,
+        *,
+        is_server: bool,
+        on_message: Callable[[Any, bool], object],
+        on_ping: Callable[[bytes], object],
+        on_pong: Callable[[bytes], object],
+        on_close: Callable[[int, bytes], object],
+        on_error: Callable[[ProtocolError], object],
+        max_payload: int = 100 * 1024 * 1024,
+        max_fragments: int = 16384,
+        skip_utf8_validation: bool = False,
+        binary_type: str = "nodebuffer",
+        inflater: Inflater | None = None,
+        allow_synchronous_events: bool = True,
+    ) -> None:
+        self._is_server = is_server
+        self.max_payload = max_payload
+        self.max_fragments = max_fragments
+        self.skip_utf8_validation = skip_utf8_validation
+        self.binary_type = binary_type
+        self.inflater = inflater
+        self._allow_sync = allow_synchronous_events
+        self.on_message = on_message
+        self.on_ping = on_ping
+        self.on_pong = on_pong
+        self.on_close = on_close
+        self.on_error = on_error
+        self.on_defer: Callable[[], object] | None = None
+        self._buf = bytearray()
+        self._fragments: list[bytes] = []
+        self._frag_opcode = 0  # opcode of the fragmented message in progress
+        self._frag_count = 0
+        self._message_length = 0
+        self._compressed = False
+        self._decode: Callable[[bytes, bool], str] | None = None
+        #: True once a close frame was received or an error raised: every
+        #: later byte is ignored.
+        self.done = False
+        self._held = False
+
+    # -- input ---------------------------------------------------------------
+
+    def feed(self, data: Buffer) -> None:
+        """Take bytes from the socket; parse every complete frame in them."""
+        if self.done:
+            return
+        buf = self._buf
+        if buf or self._held:
+            buf += data
+            if not self._held:
+                consumed = self._parse(buf)
+                if consumed:
+                    del buf[:consumed]
+            return
+        consumed = self._parse(data)
+        if consumed < len(data) and not self.done:
+            buf += memoryview(data)[consumed:]
+
+    def resume(self) -> None:
+        """Continue parsing after a deferral (``allowSynchronousEvents`` off)."""
+        if not self._held:
+            return
+        self._held = False
+        if self.done or not self._buf:
+            return
+        consumed = self._parse(self._buf)
+        if consumed:
+            del self._buf[:consumed]
+
+    def stop(self) -> None:
+        """Ignore all further input (terminate, or a failure found elsewhere)."""
+        self.done = True
+        self._buf = bytearray()
+        self._fragments = []
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not parsed yet."""
+        return len(self._buf)
+
+    # -- the parse loop --------------------------------------------------------
+
+    def _fail(self, code: str, message: str) -> None:
+        self._fail_with(protocol_error(code, message))
+
+    def _fail_with(self, exc: ProtocolError) -> None:
+        self.done = True
+        self._buf = bytearray()
+        self._fragments = []
+        self.on_error(exc)
+
+    def _parse(self, buf: Buffer) -> int:  # noqa: C901 - one loop on purpose
+        """Parse complete frames from ``buf``; return how many bytes were used."""
+        n = len(buf)
+        pos = 0
+        mv = memoryview(buf)
+        try:
+            while not self.done and not self._held:
+                if n - pos < 2:
+                    return pos
+                b0 = buf[pos]
+                b1 = buf[pos + 1]
+
+                # ws getInfo(): the first two bytes, checked in ws's order.
+                if b0 & 0x30:
+                    self._fail(
+                        "WS_ERR_UNEXPECTED_RSV_2_3", "RSV2 and RSV3 must be clear"
+                    )
+                    return n
+                rsv1 = b0 & 0x40
+                if rsv1 and self.inflater is None:
+                    self._fail("WS_ERR_UNEXPECTED_RSV_1", "RSV1 must be clear")
+                    return n
+                fin = b0 & 0x80
+                opcode = b0 & 0x0F
+                length = b1 & 0x7F
+                if opcode == 0:
+                    if rsv1:
+                        self._fail("WS_ERR_UNEXPECTED_RSV_1", "RSV1 must be clear")
+                        return n
+                    if not self._frag_opcode:
+                        self._fail("WS_ERR_INVALID_OPCODE", "invalid opcode 0")
+                        return n
+                elif opcode == 1 or opcode == 2:
+                    if self._frag_opcode:
+                        self._fail("WS_ERR_INVALID_OPCODE", f"invalid opcode {opcode}")
+                        return n
+                elif 0x08 <= opcode <= 0x0A:
+                    if not fin:
+                        self._fail("WS_ERR_EXPECTED_FIN", "FIN must be set")
+                        return n
+                    if rsv1:
+                        self._fail("WS_ERR_UNEXPECTED_RSV_1", "RSV1 must be clear")
+                        return n
+                    if length > 125 or (opcode == 0x08 and length == 1):
+                        self._fail(
+                            "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH",
+                            f"invalid payload length {length}",
+                        )
+                        return n
+                else:
+                    self._fail("WS_ERR_INVALID_OPCODE", f"invalid opcode {opcode}")
+                    return n
+                masked = b1 & 0x80
+                if self._is_server:
+                    if not masked:
+                        self._fail("WS_ERR_EXPECTED_MASK", "MASK must be set")
+                        return n
+                elif masked:
+                    self._fail("WS_ERR_UNEXPECTED_MASK", "MASK must be clear")
+                    return n
+
+                # Extended payload length (RFC 6455 section 5.2).
+                hlen = 2
+                if length == 126:
+                    if n - pos < 4:
+                        return pos
+                    length = (buf[pos + 2] << 8) | buf[pos + 3]
+                    hlen = 4
+                elif length == 127:
+                    if n - pos < 10:
+                        return pos
+                    upper, lower = _unpack_ii(buf, pos + 2)
+                    if upper > _MAX_UPPER:
+                        self._fail(
+                            "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH",
+                            "Unsupported WebSocket frame: payload length > 2^53 - 1",
+                        )
+                        return n
+                    length = (upper << 32) | lower
+                    hlen = 10
+
+                # ws haveLength(): the message size, before buffering it.
+                if length and opcode < 0x08:
+                    total = self._message_length + length
+                    if 0 < self.max_payload < total:
+                        self._fail(
+                            "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH",
+                            "Max payload size exceeded",
+                        )
+                        return n
+
+                start = pos + hlen + (4 if masked else 0)
+                end = start + length
+                if end > n:
+                    return pos
+                if masked:
+                    key = bytes(mv[start - 4 : start])
+                    payload = apply_mask(mv[start:end], key)
+                else:
+                    payload = bytes(mv[start:end])
+                pos = end
+
+                if opcode >= 0x08:
+                    self._control(opcode, payload)
+                    if not self._allow_sync and not self.done:
+                        self._defer()
+                    continue
+
+                # Data frame.
+                if opcode:
+                    self._compressed = bool(rsv1)
+                    self._message_length = 0
+                    if not fin:
+                        self._frag_opcode = opcode
+                        self._frag_count = 0
+                else:
+                    opcode = self._frag_opcode
+                self._message_length += length
+                if self._compressed:
+                    assert self.inflater is not None
+                    # The inflater enforces maxPayload on the inflated size
+                    # while inflating (a bomb never fills memory).
+                    try:
+                        payload = self.inflater.decompress(payload, bool(fin))
+                    except ProtocolError as exc:
+                        self._fail_with(exc)
+                        return n
+
+                if fin and not self._frag_opcode:
+                    # The common case: a whole message in one frame.
+                    self._message_length = 0
+                    if opcode == 1:
+                        if not self.skip_utf8_validation:
+                            try:
+                                payload.decode()
+                            except UnicodeDecodeError:
+                                self._fail(
+                                    "WS_ERR_INVALID_UTF8", "invalid UTF-8 sequence"
+                                )
+                                return n
+                        self.on_message(payload, False)
+                    elif self.binary_type == "fragments":
+                        self.on_message([payload] if payload else [], True)
+                    else:
+                        self.on_message(payload, True)
+                    if not self._allow_sync and not self.done:
+                        self._defer()
+                    continue
+
+                # Fragmented message (RFC 6455 section 5.4).
+                self._frag_count += 1
+                if 0 < self.max_fragments < self._frag_count:
+                    self._fail(
+                        "WS_ERR_TOO_MANY_BUFFERED_PARTS", "Too many message fragments"
+                    )
+                    return n
+                if opcode == 1 and not self.skip_utf8_validation:
+                    # Fail at the fragment holding invalid UTF-8 (section 8.1).
+                    decode = self._decode
+                    if decode is None:
+                        decode = self._decode = incremental_utf8_decoder()
+                    try:
+                        decode(payload, bool(fin))
+                    except UnicodeDecodeError:
+                        self._fail("WS_ERR_INVALID_UTF8", "invalid UTF-8 sequence")
+                        return n
+                if payload:
+                    self._fragments.append(payload)
+                if not fin:
+                    continue
+                fragments = self._fragments
+                self._fragments = []
+                self._frag_opcode = 0
+                self._message_length = 0
+                self._decode = None
+                if opcode == 2 and self.binary_type == "fragments":
+                    self.on_message(fragments, True)
+                else:
+                    data = b"".join(fragments) if len(fragments) != 1 else fragments[0]
+                    self.on_message(data, opcode == 2)
+                if not self._allow_sync and not self.done:
+                    self._defer()
+            return pos
+        finally:
+            mv.release()
+
+    def _control(self, opcode: int, payload: bytes) -> None:
+        if opcode == 0x08:
+            if not payload:
+                self.done = True
+                self.on_close(1005, b"")
+                return
+            code = _unpack_h(payload)[0]
+            if not is_valid_status_code(code):
+                self._fail("WS_ERR_INVALID_CLOSE_CODE", f"invalid status code {code}")
+                return
+            reason = payload[2:]
+            if not self.skip_utf8_validation:
+                try:
+                    reason.decode()
+                except UnicodeDecodeError:
+                    self._fail("WS_ERR_INVALID_UTF8", "invalid UTF-8 sequence")
+                    return
+            # ws L97: after a close frame, every later byte is ignored.
+            self.done = True
+            self._buf = bytearray()
+            self.on_close(code, reason)
+        elif opcode == 0x09:
+            self.on_ping(payload)
+        else:
+            self.on_pong(payload)
+
+    def _defer(self) -> None:
+        self._held = True
+        if self.on_defer is not None:
+            self.on_defer()

@@ -1,0 +1,153 @@
+"""The frame writer: data in, header and payload chunks out.
+
+A port of ws's ``lib/sender.js``. :func:`frame` returns the header and the
+(masked) payload as separate chunks, so a large payload is never copied just
+to prepend two bytes; the transport decides whether to join small frames into
+one write. :class:`Sender` keeps the per-connection state: the masking key
+source, the fragmented-message state (continuation opcodes, compression
+decided by the first fragment) and permessage-deflate.
+
+Imports buffer_util and errors; never asyncio, pyee or sockets.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Protocol
+
+from .buffer_util import MaskSource, apply_mask
+
+__all__ = ["frame", "Sender", "Deflater"]
+
+_pack_bb = struct.Struct("!BB").pack
+_pack_bbh = struct.Struct("!BBH").pack
+_pack_bbq = struct.Struct("!BBQ").pack
+
+Buffer = bytes | bytearray | memoryview
+
+
+class Deflater(Protocol):
+    """What the sender needs from permessage-deflate."""
+
+    def compress(self, data: Buffer, fin: bool) -> bytes: ...
+
+    def threshold_applies(self, length: int) -> bool: ...
+
+
+def frame(
+    opcode: int,
+    payload: Buffer,
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+    mask: bytes | None = None,
+) -> list[bytes | Buffer]:
+    """Serialize one frame (RFC 6455 section 5.2).
+
+    Args:
+        opcode: the frame opcode.
+        payload: the (already compressed, if RSV1) payload.
+        fin: the FIN bit.
+        rsv1: the RSV1 bit (permessage-deflate's "compressed").
+        mask: the 4-byte masking key, or ``None`` for an unmasked frame.
+
+    Returns:
+        ``[header, payload]``, or ``[header]`` alone for an empty payload
+        (ws 8.23 writes an empty frame as one chunk).
+    """
+    length = len(payload)
+    b0 = opcode | (0x80 if fin else 0) | (0x40 if rsv1 else 0)
+    mbit = 0x80 if mask is not None else 0
+    if length < 126:
+        header = _pack_bb(b0, mbit | length)
+    elif length < 65536:
+        header = _pack_bbh(b0, mbit | 126, length)
+    else:
+        header = _pack_bbq(b0, mbit | 127, length)
+    if mask is not None:
+        header += mask
+        if not length:
+            return [header]
+        return [header, apply_mask(payload, mask)]
+    if not length:
+        return [header]
+    return [header, payload]
+
+
+class Sender:
+    """Per-connection frame writer.
+
+    Args:
+        is_server: the default for ``mask`` is ``not is_server``.
+        generate_mask: ws's ``generateMask`` option (see
+            :class:`~pyws.buffer_util.MaskSource`).
+        deflater: the negotiated permessage-deflate object, or ``None``.
+    """
+
+    __slots__ = ("_mask_default", "_masks", "deflater", "_first", "_compress")
+
+    def __init__(
+        self,
+        *,
+        is_server: bool,
+        generate_mask: Callable[[bytearray], object] | None = None,
+        deflater: Deflater | None = None,
+    ) -> None:
+        self._mask_default = not is_server
+        self._masks = MaskSource(generate_mask)
+        self.deflater = deflater
+        self._first = True  # the next data frame starts a message
+        self._compress = False  # the message in progress is compressed
+
+    def _key(self, mask: bool | None) -> bytes | None:
+        if mask is None:
+            mask = self._mask_default
+        return self._masks() if mask else None
+
+    def send(
+        self,
+        data: Buffer,
+        *,
+        binary: bool,
+        fin: bool = True,
+        compress: bool = True,
+        mask: bool | None = None,
+    ) -> list[bytes | Buffer]:
+        """Frame one data message or fragment.
+
+        The first fragment decides the opcode and whether the message is
+        compressed; later fragments are continuation frames with RSV1 clear.
+        """
+        if self._first:
+            opcode = 2 if binary else 1
+            deflater = self.deflater
+            self._compress = (
+                deflater is not None
+                and compress
+                and not deflater.threshold_applies(len(data))
+            )
+            rsv1 = self._compress
+        else:
+            opcode = 0
+            rsv1 = False
+        self._first = fin
+        if self._compress:
+            assert self.deflater is not None
+            data = self.deflater.compress(data, fin)
+        return frame(opcode, data, fin=fin, rsv1=rsv1, mask=self._key(mask))
+
+    def ping(self, data: Buffer, mask: bool | None = None) -> list[bytes | Buffer]:
+        """Frame a ping (opcode 0x9)."""
+        return frame(0x9, data, mask=self._key(mask))
+
+    def pong(self, data: Buffer, mask: bool | None = None) -> list[bytes | Buffer]:
+        """Frame a pong (opcode 0xA)."""
+        return frame(0xA, data, mask=self._key(mask))
+
+    def close(
+        self, code: int | None = None, reason: bytes = b"", mask: bool | None = None
+    ) -> list[bytes | Buffer]:
+        """Frame a close (opcode 0x8): empty without a code (section 5.5.1)."""
+        payload = b"" if code is None else struct.pack("!H", code) + reason
+        return frame(0x8, payload, mask=self._key(mask))
