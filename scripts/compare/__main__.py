@@ -1,0 +1,143 @@
+"""Command line of the compare tool: ``python -m scripts.compare``.
+
+Owns argument parsing, running scenarios concurrently, printing the
+side-by-side report or JSON, and the exit status (0: only the intended
+difference or none; 1: any other difference; 2: bad usage). Must not import
+``pyws`` nor anything under ``test/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import report, runner
+from .scenario import Scenario, ScenarioError, find, load_all
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.compare",
+        description=(
+            "Run behaviour scenarios against two WebSocket implementations "
+            "(Node ws and pyws) through a scripted raw TCP peer and show the "
+            "traces side by side."
+        ),
+    )
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        help="scenario names (from scripts/compare/scenarios) or .json paths; "
+        "default: the whole library",
+    )
+    parser.add_argument("--a", default="ws", choices=runner.ADAPTERS, help="baseline")
+    parser.add_argument(
+        "--b", default="pyws", choices=runner.ADAPTERS, help="candidate"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead")
+    parser.add_argument("--list", action="store_true", help="list scenarios and exit")
+    parser.add_argument(
+        "--only-diffs", action="store_true", help="print only differing rows"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print one line per scenario"
+    )
+    parser.add_argument("--jobs", type=int, default=4, help="scenarios run at once")
+    parser.add_argument(
+        "--factor",
+        type=float,
+        default=float(os.environ.get("PYWS_COMPARE_TIMEOUT_FACTOR", "1")),
+        help="multiply every time bound (env PYWS_COMPARE_TIMEOUT_FACTOR)",
+    )
+    parser.add_argument("--save", type=Path, help="write raw traces to this folder")
+    parser.add_argument(
+        "--diff",
+        nargs=2,
+        type=Path,
+        metavar=("A.json", "B.json"),
+        help="compare two saved raw traces instead of running anything",
+    )
+    return parser
+
+
+async def _run_all(
+    scenarios: list[Scenario], a: str, b: str, jobs: int, factor: float
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    gate = asyncio.Semaphore(max(1, jobs))
+
+    async def one(scenario: Scenario) -> tuple[dict[str, Any], dict[str, Any]]:
+        async with gate:
+            ta, tb = await asyncio.gather(
+                runner.run_scenario(scenario, a, factor),
+                runner.run_scenario(scenario, b, factor),
+            )
+            return ta, tb
+
+    return list(await asyncio.gather(*(one(s) for s in scenarios)))
+
+
+def _emit(results: list[dict[str, Any]], args: argparse.Namespace) -> int:
+    counts = {report.SAME: 0, report.INTENDED: 0, report.DIFFERENT: 0}
+    for result in results:
+        counts[result["status"]] += 1
+    failed = counts[report.DIFFERENT] > 0
+    if args.json:
+        out = {"results": results, "counts": counts, "ok": not failed}
+        print(json.dumps(out, indent=1))
+    else:
+        for result in results:
+            if args.quiet:
+                reasons = "; ".join(result["reasons"])
+                print(f"{result['status']:<9} {result['scenario']} {reasons}".rstrip())
+            else:
+                print(report.render(result, only_diffs=args.only_diffs))
+                print()
+        print(
+            f"{len(results)} scenarios: {counts[report.SAME]} same, "
+            f"{counts[report.INTENDED]} intended difference, "
+            f"{counts[report.DIFFERENT]} different"
+        )
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the tool; return the process exit status."""
+    args = _parser().parse_args(argv)
+    if args.diff:
+        try:
+            traces = [json.loads(p.read_text(encoding="utf-8")) for p in args.diff]
+        except (OSError, json.JSONDecodeError) as exc:
+            print(f"cannot read trace: {exc}", file=sys.stderr)
+            return 2
+        return _emit([report.compare(traces[0], traces[1])], args)
+    try:
+        if args.scenarios:
+            scenarios = [find(name) for name in args.scenarios]
+        else:
+            scenarios = load_all()
+    except ScenarioError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.list:
+        for scenario in scenarios:
+            print(f"{scenario.name:<40} {scenario.role:<6} {scenario.description}")
+        return 0
+    pairs = asyncio.run(_run_all(scenarios, args.a, args.b, args.jobs, args.factor))
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
+        for ta, tb in pairs:
+            for label, trace in (("a", ta), ("b", tb)):
+                name = f"{trace['scenario']}.{label}.{trace['implementation']}.json"
+                (args.save / name).write_text(json.dumps(trace, indent=1), "utf-8")
+    return _emit([report.compare(ta, tb) for ta, tb in pairs], args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

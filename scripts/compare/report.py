@@ -1,0 +1,334 @@
+"""Normalise two traces, diff them, classify the difference, render it.
+
+Owns what counts as "the same behaviour": timings are snapped to landmarks
+taken from the scenario (0, closeTimeout ``T``, the script's own delays and
+their sums), error class names are ignored (JS and Python class trees
+differ by nature), and the single intended difference is recognised here
+(see :func:`classify`). Stdlib only; must not import ``pyws``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+__all__ = [
+    "SAME",
+    "INTENDED",
+    "DIFFERENT",
+    "bucket",
+    "normalise",
+    "classify",
+    "compare",
+    "render",
+]
+
+SAME = "same"
+INTENDED = "intended"
+DIFFERENT = "different"
+
+#: Peer steps that end the peer's sending side (or the whole socket).
+_PEER_ENDS = ("half_close", "close", "reset")
+#: What the implementation can do to end its side of TCP.
+_IMPL_ENDS = ("fin", "rst")
+
+
+def _landmarks(close_timeout: float, delays: list[float]) -> list[tuple[float, str]]:
+    marks: dict[float, str] = {0.0: "0", close_timeout: "T"}
+    singles = sorted({d for d in delays if d > 0})
+    for d in singles:
+        marks.setdefault(d, f"{d:g}ms")
+        marks.setdefault(close_timeout + d, f"T+{d:g}ms")
+        if close_timeout - d > 0:
+            marks.setdefault(close_timeout - d, f"T-{d:g}ms")
+        for e in singles:
+            marks.setdefault(d + e, f"{d + e:g}ms")
+    marks.setdefault(2 * close_timeout, "2T")
+    return sorted(marks.items())
+
+
+def bucket(dt: float, close_timeout: float, delays: list[float]) -> str:
+    """Snap a delay (ms) to the nearest landmark of the scenario.
+
+    Landmarks are 0, ``T`` (closeTimeout), ``2T``, each delay ``d`` the
+    scenario introduces, ``T±d`` and ``d+e``. Noise of a few tens of ms
+    therefore never shows as a difference, while "at once" and "after
+    closeTimeout" stay apart.
+    """
+    marks = _landmarks(close_timeout, delays)
+    return min(marks, key=lambda mark: abs(mark[0] - dt))[1]
+
+
+def _value(value: Any) -> Any:
+    """Drop what is not compared: error class names."""
+    if isinstance(value, dict):
+        if "message" in value and "code" in value:
+            return {k: _value(v) for k, v in value.items() if k != "name"}
+        return {k: _value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_value(v) for v in value]
+    return value
+
+
+def normalise(trace: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Turn a raw trace into comparable entries.
+
+    Every entry gets ``dt`` (ms since the previous entry of the merged
+    timeline, adapter events and wire together) and ``when`` (its bucket)
+    and a ``key``: what must match between implementations. Peer entries
+    are scripted, so their timing is not part of their key.
+    """
+    close_timeout = float(trace["close_timeout_ms"])
+    delays = [float(d) for d in trace.get("delays_ms", [])]
+    merged: list[tuple[float, str, dict[str, Any]]] = []
+    for record in trace["events"]:
+        if record.get("kind") == "meta":
+            continue
+        merged.append((float(record["t"]), "events", record))
+    for entry in trace["wire"]:
+        merged.append((float(entry["t"]), "wire", entry))
+    merged.sort(key=lambda item: item[0])
+    out: dict[str, list[dict[str, Any]]] = {"events": [], "wire": []}
+    previous: float | None = None
+    for t, section, record in merged:
+        dt = 0.0 if previous is None else t - previous
+        previous = t
+        when = bucket(dt, close_timeout, delays)
+        if section == "events":
+            args = _value(record.get("args", []))
+            entry = {
+                "event": record["event"],
+                "args": args,
+                "readyState": record.get("readyState"),
+                "dt": round(dt, 1),
+                "when": when,
+            }
+            entry["key"] = [entry["event"], args, entry["readyState"], when]
+        else:
+            entry = {
+                "who": record["who"],
+                "kind": record["kind"],
+                "detail": record.get("detail"),
+                "dt": round(dt, 1),
+                "when": when,
+            }
+            if record["who"] == "impl":
+                entry["key"] = ["impl", record["kind"], entry["detail"], when]
+            else:
+                entry["key"] = ["peer", record["kind"], entry["detail"]]
+        out[section].append(entry)
+    return out
+
+
+def _first(
+    entries: list[dict[str, Any]], who: str, kinds: tuple[str, ...]
+) -> int | None:
+    for i, entry in enumerate(entries):
+        if entry["who"] == who and entry["kind"] in kinds:
+            return i
+    return None
+
+
+def _keys(entries: list[dict[str, Any]]) -> list[Any]:
+    return [entry["key"] for entry in entries]
+
+
+def _is_intended(
+    role: str, a_norm: dict[str, Any], b_norm: dict[str, Any], a_events: list[Any]
+) -> tuple[bool, str]:
+    """Is the wire difference exactly "ws client FINs first, pyws waits"?
+
+    The one intended difference (closing.md, "Who closes TCP first"): the
+    implementation is the client; after a close handshake or a failure, the
+    baseline (ws, trace A) half-closes before the server's FIN, while the
+    candidate (pyws, trace B) half-closes only after the server's FIN or
+    after closeTimeout. Everything else on the wire and every event must
+    match once the implementation's own FIN/RST entries are set aside.
+    """
+    if role != "client":
+        return False, "the implementation is a server"
+    a_wire, b_wire = a_norm["wire"], b_norm["wire"]
+
+    def strip(wire: list[dict[str, Any]]) -> list[Any]:
+        return [
+            e["key"]
+            for e in wire
+            if not (e["who"] == "impl" and e["kind"] in _IMPL_ENDS)
+        ]
+
+    if strip(a_wire) != strip(b_wire):
+        return False, "the wire differs beyond the client's FIN"
+    a_fin = _first(a_wire, "impl", _IMPL_ENDS)
+    a_peer = _first(a_wire, "peer", _PEER_ENDS)
+    if a_fin is None or (a_peer is not None and a_fin > a_peer):
+        return False, "A (baseline) did not half-close before the server"
+    closed_first = any(
+        e["who"] == "impl"
+        and e["kind"] == "frame"
+        and e["detail"].get("opcode") == "close"
+        for e in a_wire[:a_fin]
+    )
+    failed = any(e[0] == "error" for e in a_events)
+    if not (closed_first or failed):
+        return False, "A half-closed without a close handshake or a failure"
+    b_fin = _first(b_wire, "impl", _IMPL_ENDS)
+    b_peer = _first(b_wire, "peer", _PEER_ENDS)
+    if b_fin is None:
+        return True, "B never closed TCP itself (the server did)"
+    if b_peer is not None and b_fin > b_peer:
+        return True, "B waited for the server's FIN"
+    if b_wire[b_fin]["when"].startswith("T"):
+        return True, "B waited closeTimeout for the server's FIN"
+    return False, "B half-closed before the server without waiting"
+
+
+def classify(a: dict[str, Any], b: dict[str, Any]) -> tuple[str, list[str]]:
+    """Compare two raw traces of one scenario.
+
+    Returns:
+        ``(status, reasons)``: ``SAME``, ``INTENDED`` (only the client-FIN
+        difference) or ``DIFFERENT``.
+    """
+    a_norm, b_norm = normalise(a), normalise(b)
+    reasons: list[str] = []
+    if sorted(a.get("problems", [])) != sorted(b.get("problems", [])):
+        reasons.append("runner problems differ")
+    if a.get("exit_code") != b.get("exit_code"):
+        reasons.append("adapter exit codes differ")
+    a_events, b_events = _keys(a_norm["events"]), _keys(b_norm["events"])
+    if a_events != b_events:
+        reasons.append("events differ")
+    if reasons:
+        return DIFFERENT, reasons
+    if _keys(a_norm["wire"]) == _keys(b_norm["wire"]):
+        return SAME, []
+    ok, why = _is_intended(a["role"], a_norm, b_norm, a_events)
+    if ok:
+        return INTENDED, [why]
+    return DIFFERENT, ["wire differs: " + why]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"b"}:
+        raw = bytes.fromhex(value["b"])
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = ""
+        if text.isprintable() or not raw:
+            shown = repr(raw)[:30]
+        else:
+            shown = "x" + value["b"][:28]
+        return shown + ("..." if len(raw) > 24 else "")
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+def _frame_text(frame: dict[str, Any]) -> str:
+    text = frame["opcode"]
+    if not frame.get("fin", True):
+        text += " fin=0"
+    if frame.get("rsv"):
+        text += " rsv" + frame["rsv"]
+    if frame.get("masked"):
+        text += " masked"
+    if "code" in frame:
+        return f"{text} {frame['code']} {_show(frame['reason'])}"
+    return f"{text} {_show(frame['payload'])}"
+
+
+def _line(entry: dict[str, Any] | None, section: str) -> str:
+    if entry is None:
+        return ""
+    if section == "events":
+        args = ", ".join(_show(a) for a in entry["args"])
+        return f"+{entry['when']:<7} {entry['event']}({args}) rs={entry['readyState']}"
+    detail = entry["detail"]
+    if entry["kind"] in ("frame", "frames"):
+        frames = detail if isinstance(detail, list) else [detail]
+        text = " + ".join(_frame_text(f) for f in frames)
+    elif entry["kind"].startswith("http_") and isinstance(detail, dict):
+        headers = detail.get("headers", {})
+        text = detail["line"] + "".join(f"; {k}: {v}" for k, v in headers.items())
+    else:
+        text = "" if detail is None else _show(detail)
+    when = f"+{entry['when']}" if entry["who"] == "impl" else "peer"
+    return f"{when:<8} {entry['kind']} {text}".rstrip()
+
+
+def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Classify and align two traces; the JSON-ready result of one scenario."""
+    status, reasons = classify(a, b)
+    a_norm, b_norm = normalise(a), normalise(b)
+    rows: list[dict[str, Any]] = []
+    for section in ("events", "wire"):
+        left, right = a_norm[section], b_norm[section]
+        matcher = difflib.SequenceMatcher(
+            None,
+            [repr(k) for k in _keys(left)],
+            [repr(k) for k in _keys(right)],
+            autojunk=False,
+        )
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            mark = {"equal": " ", "replace": "!", "delete": "<", "insert": ">"}[op]
+            for k in range(max(i2 - i1, j2 - j1)):
+                le = left[i1 + k] if i1 + k < i2 else None
+                ri = right[j1 + k] if j1 + k < j2 else None
+                rows.append(
+                    {
+                        "section": section,
+                        "mark": mark,
+                        "a": _line(le, section),
+                        "b": _line(ri, section),
+                    }
+                )
+    for label, value_a, value_b in (
+        ("problems", a.get("problems", []), b.get("problems", [])),
+        ("exit code", a.get("exit_code"), b.get("exit_code")),
+    ):
+        rows.append(
+            {
+                "section": "runner",
+                "mark": " " if value_a == value_b else "!",
+                "a": f"{label}: {value_a}",
+                "b": f"{label}: {value_b}",
+            }
+        )
+    return {
+        "scenario": a["scenario"],
+        "role": a["role"],
+        "a": a["implementation"],
+        "b": b["implementation"],
+        "status": status,
+        "reasons": reasons,
+        "rows": rows,
+        "a_trace": a_norm,
+        "b_trace": b_norm,
+    }
+
+
+def render(result: dict[str, Any], width: int = 60, only_diffs: bool = False) -> str:
+    """Render one comparison as two columns with a mark column between.
+
+    Marks: ``!`` the rows differ, ``<`` only in A, ``>`` only in B.
+    """
+    head = (
+        f"== {result['scenario']} (implementation as {result['role']}): "
+        f"{result['status'].upper()}"
+    )
+    if result["reasons"]:
+        head += " - " + "; ".join(result["reasons"])
+    lines = [head, f"   {result['a']:<{width}} | {result['b']}"]
+    section = ""
+    for row in result["rows"]:
+        if only_diffs and row["mark"] == " ":
+            continue
+        if row["section"] != section:
+            section = row["section"]
+            lines.append(f"-- {section}")
+        left = row["a"][:width]
+        lines.append(f" {row['mark']} {left:<{width}} | {row['b']}")
+    return "\n".join(lines)
