@@ -114,6 +114,10 @@ DEFLATE_CLOSED_MESSAGE: Final = (
     "The deflate stream was closed while data was being processed"
 )
 
+#: Largest input slice, and output piece, of one zlib call when inflating
+#: under a size limit.
+_INFLATE_STEP: Final = 256 * 1024
+
 _DEFAULT_WINDOW_BITS: Final = 15
 _MIN_WINDOW_BITS: Final = 8
 _MAX_WINDOW_BITS: Final = 15
@@ -399,7 +403,9 @@ def use_thread(length: int) -> bool:
 # Negotiation helpers
 # ---------------------------------------------------------------------------
 
-_JS_DECIMAL_RE: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_JS_DECIMAL_RE: Final = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+)
 _JS_PREFIXED_RE: Final = re.compile(r"0([xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
 
 
@@ -755,19 +761,15 @@ class PerMessageDeflate:
         inflate = self._inflate
         if inflate is None:
             inflate = self._inflate = self._new_inflate()
-        source = bytes(data) + TRAILER if fin else data
         out: bytes
         try:
-            if self._max_payload > 0:
-                room = self._max_payload - self._inflated
-                out = inflate.decompress(source, room + 1)
-                if len(out) > room:
-                    self._abort_inflate()
-                    raise protocol_error(
-                        "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH", "Max payload size exceeded"
-                    )
-            else:
-                out = inflate.decompress(source)
+            out = self._inflate_bounded(inflate, data, 0)
+            if fin and not inflate.eof:
+                # The trailer is fed on its own rather than appended, which
+                # would copy a large payload.
+                tail = self._inflate_bounded(inflate, TRAILER, len(out))
+                if tail:
+                    out += tail
         except zlib.error as exc:
             self._abort_inflate()
             raise _inflate_error(exc) from None
@@ -784,6 +786,52 @@ class PerMessageDeflate:
         else:
             self._inflated += len(out)
         return out
+
+    def _inflate_bounded(
+        self, inflate: Any, data: bytes | bytearray | memoryview, pending: int
+    ) -> bytes:
+        """Inflate ``data``, refusing output past the message's size limit.
+
+        ``pending`` counts bytes of this frame inflated but not yet added to
+        the message's running total.
+        """
+        if self._max_payload <= 0:
+            return inflate.decompress(data)  # type: ignore[no-any-return]
+        room = self._max_payload - self._inflated - pending
+        # Inflate in bounded steps: at most one byte past the limit is ever
+        # produced, so a refused message never holds more than the limit.
+        # The input goes in slices too, since zlib copies what it has not
+        # consumed into ``unconsumed_tail`` at each step.
+        view = memoryview(data).cast("B")
+        chunks: list[bytes] = []
+        produced = 0
+        pos = 0
+        tail = b""
+        while True:
+            if tail:
+                source: bytes | memoryview = tail
+            else:
+                source = view[pos : pos + _INFLATE_STEP]
+                pos += len(source)
+            want = min(room + 1 - produced, _INFLATE_STEP)
+            chunk: bytes = inflate.decompress(source, want)
+            produced += len(chunk)
+            if produced > room:
+                chunks.clear()
+                self._abort_inflate()
+                raise protocol_error(
+                    "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH", "Max payload size exceeded"
+                )
+            if chunk:
+                chunks.append(chunk)
+            tail = inflate.unconsumed_tail
+            # Done once every slice is in and zlib stopped short of ``want``
+            # (out of input, not of room), or the peer ended its stream.
+            if inflate.eof or (len(chunk) < want and pos >= len(view) and not tail):
+                break
+        if len(chunks) == 1:
+            return chunks[0]
+        return b"".join(chunks)
 
     def _abort_inflate(self) -> None:
         self._inflate = None
