@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from pyws import extension
 from pyws import permessage_deflate as pmd_module
 from pyws.errors import FrameRangeError, InflateError, ProtocolError, RangeError
 from pyws.permessage_deflate import (
@@ -532,6 +533,58 @@ class TestNormalizeParams:
         with pytest.raises(NegotiationTypeError) as info:
             pmd.accept([{key: ["1"]}])
         assert str(info.value) == f'Invalid value for parameter "{key}": 1'
+
+
+class TestWithHeaderParser:
+    """Offer and response through :mod:`pyws.extension` (the header text)."""
+
+    def test_default_offer_header(self) -> None:
+        header = extension.format({"permessage-deflate": client().offer()})
+        assert header == "permessage-deflate; client_max_window_bits"
+
+    @pytest.mark.parametrize(
+        ("server_options", "client_options", "response", "agreed"),
+        [
+            ({}, None, "permessage-deflate", {}),
+            (
+                {"serverMaxWindowBits": 10, "clientNoContextTakeover": True},
+                None,
+                "permessage-deflate; client_no_context_takeover; "
+                "server_max_window_bits=10",
+                {"client_no_context_takeover": True, "server_max_window_bits": 10},
+            ),
+            (
+                {"clientMaxWindowBits": 9},
+                {"serverNoContextTakeover": True, "clientMaxWindowBits": 12},
+                "permessage-deflate; server_no_context_takeover; "
+                "client_max_window_bits=9",
+                {"server_no_context_takeover": True, "client_max_window_bits": 9},
+            ),
+        ],
+    )
+    def test_offer_accept_response(
+        self,
+        server_options: dict[str, Any],
+        client_options: dict[str, Any] | None,
+        response: str,
+        agreed: dict[str, Any],
+    ) -> None:
+        cli = client(client_options)
+        srv = server(server_options)
+        offers = extension.parse(extension.format({"permessage-deflate": cli.offer()}))
+        answer = srv.accept(offers["permessage-deflate"])
+        assert extension.format({"permessage-deflate": answer}) == response
+        assert cli.accept(extension.parse(response)["permessage-deflate"]) == agreed
+        assert srv.params == agreed
+        message = sample(9000)
+        assert receive(srv, send(cli, [message])) == message
+        assert receive(cli, send(srv, [message])) == message
+
+    def test_quoted_values(self) -> None:
+        offers = extension.parse('permessage-deflate; client_max_window_bits="10"')
+        assert server().accept(offers["permessage-deflate"]) == {
+            "client_max_window_bits": 10
+        }
 
 
 # ---------------------------------------------------------------------------
