@@ -1,0 +1,25 @@
+"""Client role on ``websockets`` (asyncio API, library defaults)."""
+
+from __future__ import annotations
+
+import common
+from websockets.asyncio.client import connect
+
+
+async def main() -> None:
+    data = common.payload(args.size)
+    async with connect(args.url) as ws:
+        window = common.Window(args.warmup, args.duration)
+        window.arm()
+        for _ in range(args.inflight):
+            await ws.send(data)
+        while not window.stopped:
+            await ws.recv()
+            window.received()
+            await ws.send(data)
+    common.report(window.result)
+
+
+if __name__ == "__main__":
+    args = common.parse_args(__doc__.splitlines()[0])
+    common.run(main, args.loop)

@@ -1,0 +1,911 @@
+#!/usr/bin/env python3
+"""pyws benchmark driver: every implementation side by side, ratios in one run.
+
+Starts an echo server per implementation (each its own process, printing its
+port), drives it with the compiled load generator ``loadgen.c`` (built here
+with ``cc -O2``), reads the server's CPU time (``/proc/<pid>/stat`` utime +
+stime) and RSS around each measurement, repeats the whole round ``--runs``
+times, and prints medians with ratios of pyws to every other implementation,
+then the issue's targets with PASS/FAIL. The client role is measured with
+pyws, websockets and aiohttp clients against Node ws (with bufferutil).
+
+Setup: ``pip install -r scripts/bench/requirements.txt`` and
+``npm ci --prefix scripts/bench``. When a module or ``node_modules`` is
+missing, this script runs those two commands itself (``--no-install`` to
+skip). Benchmark-only dependencies; pyws itself never imports them.
+
+Imports only the standard library; it never imports pyws (the servers and
+clients do, from the working tree, via PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import resource
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+BUILD = HERE / "build"
+RESULTS = HERE / "results"
+LOADGEN = BUILD / "loadgen"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PY = sys.executable
+
+Json = dict[str, Any]
+
+
+# ---- implementations -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Impl:
+    """An echo server under test.
+
+    Attributes:
+        name: Row label.
+        cmd: The command that starts it (prints its port on stdout).
+        raw: A plain TCP echo: loadgen runs with ``--raw``, WebSocket-only
+            scenarios are skipped.
+        deflate: Takes part in the permessage-deflate scenario.
+        needs: Python modules (or "node") it needs.
+    """
+
+    name: str
+    cmd: tuple[str, ...]
+    raw: bool = False
+    deflate: bool = True
+    needs: tuple[str, ...] = ()
+
+
+def _py(script: str, *extra: str) -> tuple[str, ...]:
+    return (PY, str(HERE / "servers" / script), *extra)
+
+
+IMPLS: tuple[Impl, ...] = (
+    Impl("pyws", _py("echo_pyws.py"), needs=("pyws",)),
+    Impl(
+        "pyws-uvloop", _py("echo_pyws.py", "--loop", "uvloop"), needs=("pyws", "uvloop")
+    ),
+    Impl("ws", ("node", str(HERE / "servers" / "echo_ws.js")), needs=("node",)),
+    Impl("websockets", _py("echo_websockets.py"), needs=("websockets",)),
+    Impl("aiohttp", _py("echo_aiohttp.py"), needs=("aiohttp",)),
+    Impl("picows", _py("echo_picows.py"), deflate=False, needs=("picows",)),
+    Impl("plain", _py("echo_plain.py"), raw=True, deflate=False),
+    Impl(
+        "plain-uvloop",
+        _py("echo_plain.py", "--loop", "uvloop"),
+        raw=True,
+        deflate=False,
+        needs=("uvloop",),
+    ),
+)
+
+CLIENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("pyws", "client_pyws.py", ()),
+    ("pyws-uvloop", "client_pyws.py", ("--loop", "uvloop")),
+    ("websockets", "client_websockets.py", ()),
+    ("aiohttp", "client_aiohttp.py", ()),
+)
+
+
+# ---- scenarios -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One measurement against a running echo server.
+
+    Attributes:
+        key: JSON key and table title.
+        kind: "throughput", "latency", "handshakes", "idle" or "deflate".
+        args: Extra loadgen arguments.
+        ws_only: Skipped for the plain TCP echo.
+    """
+
+    key: str
+    kind: str
+    args: tuple[str, ...] = ()
+    ws_only: bool = False
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "echo 16 B", "throughput", ("--size", "16", "--conns", "8", "--inflight", "16")
+    ),
+    Scenario(
+        "echo 1 KiB",
+        "throughput",
+        ("--size", "1024", "--conns", "8", "--inflight", "16"),
+    ),
+    Scenario(
+        "echo 64 KiB",
+        "throughput",
+        ("--size", "65536", "--conns", "8", "--inflight", "4"),
+    ),
+    Scenario(
+        "echo 1 KiB text",
+        "throughput",
+        ("--size", "1024", "--conns", "8", "--inflight", "16", "--text"),
+    ),
+    Scenario("latency 16 B", "latency", ("--size", "16")),
+    Scenario("handshakes", "handshakes", ("--conns", "8"), ws_only=True),
+    Scenario("idle memory", "idle", (), ws_only=True),
+)
+DEFLATE = Scenario(
+    "deflate 1 KiB",
+    "deflate",
+    ("--size", "1024", "--conns", "8", "--inflight", "16", "--deflate"),
+    ws_only=True,
+)
+THROUGHPUT_KEYS = ("echo 16 B", "echo 1 KiB", "echo 64 KiB", "echo 1 KiB text")
+
+
+@dataclass
+class Config:
+    """Timings of one run, from the command line."""
+
+    runs: int
+    duration_ms: int
+    warmup_ms: int
+    idle_conns: int
+    only: set[str] | None
+    profile: bool
+    client_duration: float = field(default=1.5)
+
+
+# ---- processes -------------------------------------------------------------
+
+
+class Proc:
+    """A child process whose stdout is read line by line with timeouts."""
+
+    def __init__(self, cmd: tuple[str, ...], stdin: bool = False) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+        self.cmd = cmd
+        self.popen = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=HERE,
+            start_new_session=True,
+        )
+        self._buf = b""
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def readline(self, timeout: float) -> str:
+        """Returns the next stdout line, or raises TimeoutError / EOFError."""
+        assert self.popen.stdout is not None
+        fd = self.popen.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no output from {self.cmd[1]} in {timeout} s")
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise EOFError(f"{Path(self.cmd[1]).name} exited: {self.stderr()}")
+                self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line.decode()
+
+    def event(self, timeout: float) -> Json:
+        """Reads the next JSON line; a loadgen "error" event raises."""
+        msg: Json = json.loads(self.readline(timeout))
+        if msg.get("event") == "error":
+            raise RuntimeError(msg.get("message", "loadgen error"))
+        return msg
+
+    def stderr(self) -> str:
+        """The last lines of stderr, once the process has exited."""
+        if self.popen.poll() is None or self.popen.stderr is None:
+            return ""
+        text = self.popen.stderr.read().decode(errors="replace").strip()
+        return " | ".join(text.splitlines()[-3:])
+
+    def send_line(self) -> None:
+        assert self.popen.stdin is not None
+        self.popen.stdin.write(b"go\n")
+        self.popen.stdin.flush()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Terminates the process group, then kills it if it lingers."""
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGTERM)
+                self.popen.wait(timeout)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                try:
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.popen.wait(timeout)
+        for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (every thread), in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of the process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+@contextmanager
+def server(impl: Impl, deflate: bool = False) -> Iterator[tuple[Proc, int]]:
+    """Starts an echo server, yields it with its port, always stops it."""
+    proc = Proc(impl.cmd + (("--deflate",) if deflate else ()))
+    try:
+        port = int(proc.readline(20.0))
+        yield proc, port
+    finally:
+        proc.stop()
+
+
+# ---- measurements ----------------------------------------------------------
+
+
+def loadgen(mode: str, port: int, impl: Impl, cfg: Config, *args: str) -> Proc:
+    cmd = [str(LOADGEN), mode, "--port", str(port)]
+    cmd += ["--duration-ms", str(cfg.duration_ms), "--warmup-ms", str(cfg.warmup_ms)]
+    if impl.raw:
+        cmd.append("--raw")
+    return Proc((*cmd, *args), stdin=mode == "idle")
+
+
+def measure(srv: Proc, port: int, impl: Impl, sc: Scenario, cfg: Config) -> Json:
+    """Runs one scenario against a running server; returns its figures."""
+    if sc.kind == "idle":
+        return measure_idle(srv, port, impl, cfg)
+    mode = "throughput" if sc.kind == "deflate" else sc.kind
+    gen = loadgen(mode, port, impl, cfg, *sc.args)
+    try:
+        limit = 30.0 + cfg.duration_ms / 1000
+        while gen.event(limit)["event"] != "start":
+            pass
+        cpu0 = cpu_seconds(srv.pid)
+        res = gen.event(limit)
+        cpu1 = cpu_seconds(srv.pid)
+        gen.popen.wait(15)
+    finally:
+        gen.stop()
+    if res.get("errors"):
+        raise RuntimeError(f"{res['errors']} errors: {res.get('first_error')}")
+    if not res.get("count"):
+        raise RuntimeError("no message was echoed")
+    cpu = cpu1 - cpu0
+    out: Json = {
+        "rate": res["rate"],
+        "count": res["count"],
+        "server_cpu_s": cpu,
+        "cpu_us": cpu / res["count"] * 1e6,
+        "server_util": cpu / res["elapsed_s"],
+        "gen_util": res["gen_cpu_s"] / res["elapsed_s"],
+    }
+    for key in ("p50_us", "p99_us", "mean_us"):
+        if key in res:
+            out[key] = res[key]
+    return out
+
+
+def measure_idle(srv: Proc, port: int, impl: Impl, cfg: Config) -> Json:
+    """Memory per idle open connection: RSS before and after opening them."""
+    before = rss_kib(srv.pid)
+    gen = loadgen("idle", port, impl, cfg, "--conns", str(cfg.idle_conns))
+    try:
+        gen.event(60.0)  # "ready": every connection is open
+        after = rss_kib(srv.pid)
+        gen.send_line()
+        res = gen.event(30.0)
+        gen.popen.wait(15)
+    finally:
+        gen.stop()
+    if res.get("lost"):
+        raise RuntimeError(f"{res['lost']} connections lost while idle")
+    return {"kib_per_conn": (after - before) / cfg.idle_conns, "rss_kib": after}
+
+
+def measure_client(
+    name: str, script: str, extra: tuple[str, ...], port: int, srv: Proc, cfg: Config
+) -> Json:
+    """One client-role run against the Node ws echo server."""
+    cmd = (
+        PY,
+        str(HERE / "clients" / script),
+        "--url",
+        f"ws://127.0.0.1:{port}/",
+        "--size",
+        "1024",
+        "--inflight",
+        "16",
+        "--warmup",
+        str(cfg.warmup_ms / 1000),
+        "--duration",
+        str(cfg.client_duration),
+        *extra,
+    )
+    proc = Proc(cmd)
+    try:
+        srv0 = cpu_seconds(srv.pid)
+        res = proc.event(30.0 + cfg.client_duration)
+        srv1 = cpu_seconds(srv.pid)
+    finally:
+        proc.stop()
+    if not res.get("count"):
+        raise RuntimeError("no message was echoed")
+    return {
+        "rate": res["count"] / res["elapsed_s"],
+        "count": res["count"],
+        "cpu_us": res["cpu_s"] / res["count"] * 1e6,
+        "client_util": res["cpu_s"] / res["elapsed_s"],
+        "server_cpu_s": srv1 - srv0,
+    }
+
+
+# ---- the run ---------------------------------------------------------------
+
+
+def available(impl_needs: tuple[str, ...]) -> str | None:
+    """None when every requirement is present, else what is missing."""
+    for need in impl_needs:
+        if need == "node":
+            if not shutil.which("node") or not (HERE / "node_modules" / "ws").is_dir():
+                return "node or scripts/bench/node_modules missing"
+        elif importlib.util.find_spec(need) is None:
+            return f"Python module {need} missing"
+    return None
+
+
+def one_round(cfg: Config, round_no: int, log: Callable[[str], None]) -> Json:
+    """Measures every selected implementation once.
+
+    Returns:
+        ``{scenario: {impl: figures}}``.
+    """
+    out: Json = {}
+
+    def record(key: str, name: str, fn: Callable[..., Json], *args: Any) -> None:
+        try:
+            out.setdefault(key, {})[name] = fn(*args)
+        except Exception as exc:  # a failing scenario becomes an error row
+            out.setdefault(key, {})[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        fig = out[key][name]
+        log(f"  run {round_no} {key:16} {name:13} {short(fig)}")
+
+    for impl in IMPLS:
+        if cfg.only and impl.name not in cfg.only:
+            continue
+        scenarios = [s for s in SCENARIOS if not (impl.raw and s.ws_only)]
+        missing = available(impl.needs)
+        if missing:
+            for sc in scenarios + ([DEFLATE] if impl.deflate else []):
+                out.setdefault(sc.key, {})[impl.name] = {"error": missing}
+            continue
+        # the idle-memory scenario gets a fresh server, so RSS is not skewed
+        # by buffers and garbage left over from the throughput runs
+        for group in (
+            [s for s in scenarios if s.kind != "idle"],
+            [s for s in scenarios if s.kind == "idle"],
+        ):
+            if not group:
+                continue
+            try:
+                with server(impl) as (srv, port):
+                    for sc in group:
+                        record(sc.key, impl.name, measure, srv, port, impl, sc, cfg)
+            except Exception as exc:
+                for sc in group:
+                    out.setdefault(sc.key, {}).setdefault(
+                        impl.name, {"error": f"server: {type(exc).__name__}: {exc}"}
+                    )
+        if impl.deflate:
+            try:
+                with server(impl, deflate=True) as (srv, port):
+                    record(
+                        DEFLATE.key, impl.name, measure, srv, port, impl, DEFLATE, cfg
+                    )
+            except Exception as exc:
+                out.setdefault(DEFLATE.key, {})[impl.name] = {
+                    "error": f"server: {type(exc).__name__}: {exc}"
+                }
+
+    ws_impl = next(i for i in IMPLS if i.name == "ws")
+    key = "client role 1 KiB"
+    if available(ws_impl.needs) is None:
+        with server(ws_impl) as (srv, port):
+            for name, script, extra in CLIENTS:
+                if (
+                    cfg.only
+                    and name not in cfg.only
+                    and name.split("-")[0] not in cfg.only
+                ):
+                    continue
+                missing = available(("uvloop",) if "uvloop" in extra else ())
+                if missing:
+                    out.setdefault(key, {})[name] = {"error": missing}
+                    continue
+                record(key, name, measure_client, name, script, extra, port, srv, cfg)
+    return out
+
+
+def saturation_check(fastest: str, cfg: Config, log: Callable[[str], None]) -> Json:
+    """Drives the fastest 1 KiB server with 8x16 and then 16x32 in flight."""
+    impl = next(i for i in IMPLS if i.name == fastest)
+    out: Json = {"impl": fastest}
+    with server(impl) as (srv, port):
+        for label, conns, infl in (("8x16", "8", "16"), ("16x32", "16", "32")):
+            sc = Scenario(
+                "sat",
+                "throughput",
+                ("--size", "1024", "--conns", conns, "--inflight", infl),
+            )
+            out[label] = measure(srv, port, impl, sc, cfg)
+    out["gain"] = out["16x32"]["rate"] / out["8x16"]["rate"]
+    log(
+        f"  saturation on {fastest}: 8x16 {out['8x16']['rate']:.0f}/s, 16x32 "
+        f"{out['16x32']['rate']:.0f}/s (x{out['gain']:.2f}); loadgen CPU "
+        f"{out['8x16']['gen_util']:.0%} of a core, "
+        f"server {out['8x16']['server_util']:.0%}"
+    )
+    return out
+
+
+def short(fig: Json) -> str:
+    if "error" in fig:
+        return "ERROR " + str(fig["error"])[:90]
+    if "kib_per_conn" in fig:
+        return f"{fig['kib_per_conn']:.1f} KiB/conn"
+    text = f"{fig['rate']:>10.0f}/s {fig['cpu_us']:7.2f} us/msg"
+    if "p50_us" in fig:
+        text += f" p50 {fig['p50_us']:.1f} us p99 {fig['p99_us']:.1f} us"
+    return text
+
+
+def median_of(rounds: list[Json]) -> Json:
+    """Per scenario and implementation, the median of each figure over the runs."""
+    med: Json = {}
+    for rnd in rounds:
+        for key, impls in rnd.items():
+            for name, fig in impls.items():
+                med.setdefault(key, {}).setdefault(name, []).append(fig)
+    for impls in med.values():
+        for name, figs in impls.items():
+            good = [f for f in figs if "error" not in f]
+            if not good:
+                impls[name] = {"error": figs[0]["error"], "runs": 0}
+                continue
+            merged: Json = {"runs": len(good)}
+            for field_name in good[0]:
+                values = [f[field_name] for f in good if field_name in f]
+                merged[field_name] = statistics.median(values)
+            if len(good) < len(figs):
+                merged["failed_runs"] = len(figs) - len(good)
+            impls[name] = merged
+    return med
+
+
+# ---- zlib share ------------------------------------------------------------
+
+
+def compressible_messages(size: int, count: int = 64) -> list[bytes]:
+    """The same compressible texts loadgen.c builds (LCG over a vocabulary)."""
+    words = [
+        b"alpha",
+        b"beta",
+        b"gamma",
+        b"delta",
+        b"echo",
+        b"socket",
+        b"frame",
+        b"message",
+        b"close",
+        b"open",
+        b'{"id":',
+        b'"value":',
+        b"true,",
+        b"null,",
+        b"1234,",
+        b'"name":',
+        b'"items":[',
+        b"],",
+        b"},",
+        b"pyws",
+    ]
+    msgs = []
+    for seed in range(1, count + 1):
+        x = (2463534242 ^ (seed * 2654435761)) & 0xFFFFFFFF
+        buf = bytearray()
+        while len(buf) < size:
+            x = (x * 1664525 + 1013904223) & 0xFFFFFFFF
+            buf += words[(x >> 16) % 20]
+            buf += b" "
+        msgs.append(bytes(buf[:size]))
+    return msgs
+
+
+def zlib_cost_us(size: int = 1024, rounds: int = 20) -> float:
+    """CPU µs per echoed message spent in zlib alone on the server side.
+
+    One inflate of a client message (compressed without context takeover)
+    plus one deflate of the reply with context takeover and Z_SYNC_FLUSH, as a
+    permessage-deflate server with library defaults does.
+    """
+    msgs = compressible_messages(size)
+    wire = []
+    for m in msgs:
+        c = zlib.compressobj(wbits=-15)
+        wire.append(c.compress(m) + c.flush(zlib.Z_SYNC_FLUSH))
+    inflater = zlib.decompressobj(wbits=-15)
+    deflater = zlib.compressobj(wbits=-15)
+    t0 = time.process_time()
+    for _ in range(rounds):
+        for w in wire:
+            data = inflater.decompress(w)
+            deflater.compress(data)
+            deflater.flush(zlib.Z_SYNC_FLUSH)
+    return (time.process_time() - t0) / (rounds * len(wire)) * 1e6
+
+
+# ---- report ----------------------------------------------------------------
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or b == 0:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def fig_of(med: Json, key: str, name: str, field_name: str) -> float | None:
+    fig = med.get(key, {}).get(name, {})
+    value = fig.get(field_name)
+    return float(value) if value is not None else None
+
+
+def print_tables(med: Json, out: Callable[[str], None]) -> None:
+    for key, impls in med.items():
+        out("")
+        out(f"== {key} ==")
+        is_idle = key == "idle memory"
+        is_lat = key.startswith("latency")
+        is_client = key.startswith("client")
+        if is_idle:
+            out(f"{'impl':14} {'KiB/conn':>10} {'RSS MiB':>9} {'pyws/this':>10}")
+        else:
+            extra = "   p50 us   p99 us" if is_lat else ""
+            who = "client" if is_client else "srv"
+            out(
+                f"{'impl':14} {'msgs/s':>10} {'CPU us/msg':>10} {who + ' CPU':>8} "
+                f"{'gen CPU':>8}{extra} {'pyws/this rate':>15} {'pyws/this CPU':>14}"
+            )
+        base = impls.get("pyws", {})
+        for name, fig in impls.items():
+            if "error" in fig:
+                out(f"{name:14} ERROR: {fig['error']}")
+                continue
+            if is_idle:
+                out(
+                    f"{name:14} {fig['kib_per_conn']:10.2f} "
+                    f"{fig['rss_kib'] / 1024:9.1f} "
+                    f"{ratio(base.get('kib_per_conn'), fig['kib_per_conn']):>10}"
+                )
+                continue
+            util = fig.get("client_util" if is_client else "server_util", 0.0)
+            gen = "-" if is_client else f"{fig.get('gen_util', 0.0):.0%}"
+            lat = f" {fig['p50_us']:8.1f} {fig['p99_us']:8.1f}" if is_lat else ""
+            out(
+                f"{name:14} {fig['rate']:10.0f} {fig['cpu_us']:10.2f} {util:8.0%} "
+                f"{gen:>8}{lat} {ratio(base.get('rate'), fig['rate']):>15} "
+                f"{ratio(base.get('cpu_us'), fig['cpu_us']):>14}"
+            )
+
+
+def targets(med: Json) -> list[Json]:
+    """The issue's targets, each with the measured ratio and PASS/FAIL."""
+    rows: list[Json] = []
+
+    def add(
+        what: str, a: float | None, b: float | None, op: str, limit: float | None
+    ) -> None:
+        if a is None or b is None or b == 0:
+            rows.append({"target": what, "ratio": None, "result": "N/A"})
+            return
+        r = a / b
+        ok = None if limit is None else (r <= limit if op == "<=" else r >= limit)
+        rows.append(
+            {
+                "target": what,
+                "ratio": r,
+                "limit": f"{op} {limit}" if limit is not None else "report",
+                "result": "INFO" if ok is None else ("PASS" if ok else "FAIL"),
+            }
+        )
+
+    for key in THROUGHPUT_KEYS:
+
+        def cpu(name: str, key: str = key) -> float | None:
+            return fig_of(med, key, name, "cpu_us")
+
+        def rate(name: str, key: str = key) -> float | None:
+            return fig_of(med, key, name, "rate")
+
+        add(f"{key}: CPU/msg vs websockets", cpu("pyws"), cpu("websockets"), "<=", 0.5)
+        add(f"{key}: CPU/msg vs aiohttp", cpu("pyws"), cpu("aiohttp"), "<=", 0.8)
+        add(f"{key}: CPU/msg vs ws", cpu("pyws"), cpu("ws"), "<=", 1.0)
+        add(f"{key}: CPU/msg vs picows", cpu("pyws"), cpu("picows"), "", None)
+        add(f"{key}: msgs/s vs websockets", rate("pyws"), rate("websockets"), ">=", 2.0)
+        add(f"{key}: msgs/s vs aiohttp", rate("pyws"), rate("aiohttp"), ">=", 1.2)
+    lat = "latency 16 B"
+    add(
+        "latency p50 vs aiohttp",
+        fig_of(med, lat, "pyws", "p50_us"),
+        fig_of(med, lat, "aiohttp", "p50_us"),
+        "<=",
+        1.0,
+    )
+    hs = "handshakes"
+    add(
+        "handshakes/s vs websockets",
+        fig_of(med, hs, "pyws", "rate"),
+        fig_of(med, hs, "websockets", "rate"),
+        ">=",
+        1.0,
+    )
+    add(
+        "CPU/handshake vs websockets",
+        fig_of(med, hs, "pyws", "cpu_us"),
+        fig_of(med, hs, "websockets", "cpu_us"),
+        "<=",
+        1.0,
+    )
+    add(
+        "memory/idle conn vs websockets",
+        fig_of(med, "idle memory", "pyws", "kib_per_conn"),
+        fig_of(med, "idle memory", "websockets", "kib_per_conn"),
+        "<=",
+        1.0,
+    )
+    cl = "client role 1 KiB"
+    add(
+        "client CPU/msg vs websockets client",
+        fig_of(med, cl, "pyws", "cpu_us"),
+        fig_of(med, cl, "websockets", "cpu_us"),
+        "<=",
+        0.5,
+    )
+    add(
+        "client CPU/msg vs aiohttp client",
+        fig_of(med, cl, "pyws", "cpu_us"),
+        fig_of(med, cl, "aiohttp", "cpu_us"),
+        "",
+        None,
+    )
+    add(
+        "deflate CPU/msg vs aiohttp",
+        fig_of(med, DEFLATE.key, "pyws", "cpu_us"),
+        fig_of(med, DEFLATE.key, "aiohttp", "cpu_us"),
+        "<=",
+        1.0,
+    )
+    return rows
+
+
+def print_targets(rows: list[Json], out: Callable[[str], None]) -> None:
+    out("")
+    out("== targets (pyws on the default asyncio loop; ratio = pyws / other) ==")
+    for row in rows:
+        r = "-" if row["ratio"] is None else f"{row['ratio']:.2f}x"
+        out(f"{row['result']:5} {row['target']:44} {r:>8}  {row.get('limit', '')}")
+
+
+# ---- setup -----------------------------------------------------------------
+
+
+def ensure_setup(install: bool, log: Callable[[str], None]) -> None:
+    """Builds loadgen; installs the benchmark dependencies when missing."""
+    if install:
+        mods = ("websockets", "aiohttp", "picows", "uvloop")
+        if any(importlib.util.find_spec(m) is None for m in mods):
+            log("installing Python benchmark dependencies")
+            subprocess.run(
+                [
+                    PY,
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "-r",
+                    str(HERE / "requirements.txt"),
+                ],
+                check=False,
+            )
+        if not (HERE / "node_modules" / "ws").is_dir() and shutil.which("npm"):
+            log("installing Node ws and bufferutil (npm ci)")
+            subprocess.run(["npm", "ci", "--prefix", str(HERE)], check=False)
+    src = HERE / "loadgen.c"
+    if not LOADGEN.exists() or LOADGEN.stat().st_mtime < src.stat().st_mtime:
+        BUILD.mkdir(parents=True, exist_ok=True)
+        log("building loadgen (cc -O2)")
+        subprocess.run(["cc", "-O2", "-o", str(LOADGEN), str(src), "-lz"], check=True)
+
+
+def versions() -> Json:
+    info: Json = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "kernel": platform.release(),
+    }
+    for mod in ("websockets", "aiohttp", "picows", "uvloop"):
+        try:
+            from importlib.metadata import version
+
+            info[mod] = version(mod)
+        except Exception:
+            info[mod] = None
+    try:
+        info["node"] = subprocess.run(
+            ["node", "--version"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        pkg = json.loads((HERE / "node_modules" / "ws" / "package.json").read_text())
+        info["ws"] = pkg["version"]
+        info["bufferutil"] = (HERE / "node_modules" / "bufferutil").is_dir()
+    except Exception:
+        pass
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        epilog="Setup: pip install -r scripts/bench/requirements.txt; npm ci --prefix "
+        "scripts/bench. Missing ones are installed by this script unless --no-install. "
+        "Implementations: " + ", ".join(i.name for i in IMPLS) + ".",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="short smoke run (< 1 min)"
+    )
+    parser.add_argument("--runs", type=int, help="rounds, median reported (default 3)")
+    parser.add_argument("--only", help="comma-separated implementations, e.g. pyws,ws")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help="write results here (default scripts/bench/results/bench-<time>.json)",
+    )
+    parser.add_argument("--duration-ms", type=int, help="measured window per scenario")
+    parser.add_argument(
+        "--no-install", action="store_true", help="never run pip or npm"
+    )
+    parser.add_argument(
+        "--no-saturation",
+        action="store_true",
+        help="skip the load generator headroom check",
+    )
+    args = parser.parse_args(argv)
+
+    quick = args.quick
+    cfg = Config(
+        runs=args.runs or (1 if quick else 3),
+        duration_ms=args.duration_ms or (500 if quick else 1500),
+        warmup_ms=200 if quick else 400,
+        idle_conns=200 if quick else 1000,
+        only=set(args.only.split(",")) if args.only else None,
+        profile=False,
+        client_duration=(args.duration_ms or (500 if quick else 1500)) / 1000,
+    )
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < min(hard, 8192):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    ensure_setup(not args.no_install, log)
+    t0 = time.monotonic()
+    rounds = []
+    for n in range(1, cfg.runs + 1):
+        log(f"round {n}/{cfg.runs}")
+        rounds.append(one_round(cfg, n, log))
+    med = median_of(rounds)
+
+    saturation: Json = {}
+    if not args.no_saturation and not quick:
+        rates = {
+            n: f["rate"] for n, f in med.get("echo 1 KiB", {}).items() if "rate" in f
+        }
+        if rates:
+            try:
+                saturation = saturation_check(
+                    max(rates, key=lambda n: rates[n]), cfg, log
+                )
+            except Exception as exc:
+                saturation = {"error": str(exc)}
+
+    zlib_us = zlib_cost_us()
+    print_tables(med, print)
+    rows = targets(med)
+    print_targets(rows, print)
+    pyws_deflate = fig_of(med, DEFLATE.key, "pyws", "cpu_us")
+    print("")
+    print(
+        f"zlib alone (inflate + deflate of one 1 KiB message): {zlib_us:.2f} us/msg"
+        + (
+            f", {zlib_us / pyws_deflate:.0%} of pyws's deflate CPU/msg"
+            if pyws_deflate
+            else ""
+        )
+    )
+    if saturation and "gain" in saturation:
+        print(
+            f"loadgen headroom: on {saturation['impl']}, doubling connections and "
+            f"in-flight gave x{saturation['gain']:.2f} msgs/s; loadgen used "
+            f"{saturation['8x16']['gen_util']:.0%} of a core while the server used "
+            f"{saturation['8x16']['server_util']:.0%}"
+        )
+    elapsed = time.monotonic() - t0
+    print(f"{cfg.runs} run(s), medians; {elapsed:.0f} s in all")
+
+    path = args.json or RESULTS / time.strftime("bench-%Y%m%d-%H%M%S.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {
+                "config": {
+                    "runs": cfg.runs,
+                    "duration_ms": cfg.duration_ms,
+                    "warmup_ms": cfg.warmup_ms,
+                    "idle_conns": cfg.idle_conns,
+                    "quick": quick,
+                },
+                "versions": versions(),
+                "median": med,
+                "runs": rounds,
+                "targets": rows,
+                "zlib_us_per_msg": zlib_us,
+                "saturation": saturation,
+                "elapsed_s": elapsed,
+            },
+            indent=2,
+        )
+    )
+    print(f"JSON written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

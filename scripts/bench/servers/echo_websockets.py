@@ -1,0 +1,26 @@
+"""Echo server on ``websockets`` (its asyncio API, library defaults).
+
+Defaults kept: ``compression="deflate"`` is websockets' default, so the
+server accepts permessage-deflate whenever a client offers it; the plain
+scenarios' client does not offer it. ``--deflate`` changes nothing here.
+"""
+
+from __future__ import annotations
+
+import common
+from websockets.asyncio.server import ServerConnection, serve
+
+
+async def echo(ws: ServerConnection) -> None:
+    async for message in ws:
+        await ws.send(message)
+
+
+async def main() -> None:
+    async with serve(echo, "127.0.0.1", 0) as server:
+        common.announce(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    common.run(main, common.parse_args(__doc__.splitlines()[0]).loop)
