@@ -69,10 +69,6 @@ def _port(v: Any) -> str | None:
     return "must be >= 0 and <= 65535" if not 0 <= v <= 65535 else None
 
 
-def _version(v: Any) -> str | None:
-    return None if v in (8, 13) else f"must be 8 or 13, not {v!r}"
-
-
 _INT = (int,)
 _NUM = (int, float)
 _BOOL = (bool,)
@@ -98,7 +94,7 @@ CLIENT_OPTIONS: dict[str, Option] = {
         Option("handshakeTimeout", _NUM, None, check=_non_negative),
         Option("headers", (Mapping,), None, type_text="dict"),
         Option("origin", _STR, None),
-        Option("protocolVersion", _INT, 13, nullable=False, check=_version),
+        Option("protocolVersion", _INT, 13, nullable=False),
         Option("protocols", (str, list, tuple), None, type_text="str or list"),
         Option("followRedirects", _BOOL, False, nullable=False),
         Option("maxRedirects", _INT, MAX_REDIRECTS, nullable=False),

@@ -1,0 +1,228 @@
+"""The asyncio side of an established connection.
+
+:class:`Connection` is an ``asyncio.Protocol`` around a sans-I/O
+:class:`~pyws.protocol.Protocol`. It decides *how* and *when* what the core
+decided happens:
+
+- one ``receive_data`` per ``data_received``; events reach listeners
+  synchronously while the chunk is parsed; whatever listeners send meanwhile
+  is written once, when the chunk is done (one syscall per chunk, not one
+  per message);
+- small output is joined into one ``write``; large output goes through
+  ``writelines`` so a big payload is not copied;
+- the close timer (``closeTimeout``) is armed when the core leaves OPEN and
+  aborts the socket when it fires; it is cancelled when the socket closes;
+- half-close is ``write_eof()`` (``close()`` on TLS, which cannot half-close);
+- write flow control: send callbacks fire once the data is accepted and the
+  transport is not over its high-water mark; ``bufferedAmount`` is the
+  transport's buffer plus anything not yet handed to it.
+
+Transport layer: imports the core and asyncio, never pyee.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .constants import ReadyState
+from .protocol import Protocol
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .websocket import WebSocket
+
+__all__ = ["Connection"]
+
+OPEN = ReadyState.OPEN
+
+# Output up to this size is joined into one write; above it, writelines.
+_JOIN_LIMIT = 65536
+
+SendCallback = Callable[[BaseException | None], object]
+
+
+class Connection(asyncio.Protocol):
+    """Drive a :class:`Protocol` over an asyncio transport.
+
+    Created by the handshake code once the upgrade succeeded; it takes the
+    transport over with ``transport.set_protocol`` and feeds the bytes that
+    arrived after the HTTP head.
+    """
+
+    def __init__(
+        self,
+        ws: WebSocket,
+        proto: Protocol,
+        transport: asyncio.Transport,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.ws = ws
+        self.proto = proto
+        self.transport = transport
+        self.loop = loop
+        self.closed = False
+        self.reading_paused = False
+        self._receiving = False
+        self._write_paused = False
+        self._eof_written = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._callbacks: list[SendCallback] = []
+        proto.receiver.on_defer = self._defer_receiver
+        transport.set_protocol(self)
+
+    # -- asyncio.Protocol ------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # The transport was made by the handshake protocol; nothing to do.
+        pass  # pragma: no cover
+
+    def data_received(self, data: bytes) -> None:
+        self._receiving = True
+        try:
+            self.proto.receive_data(data)
+        finally:
+            self._receiving = False
+        self.flush()
+
+    def eof_received(self) -> bool:
+        # Section 7.1.1: the peer's FIN. The server has usually half-closed
+        # already and now closes; a client that waited for the server's FIN
+        # closes now. Returning False makes asyncio close the transport once
+        # our buffered output (an echoed close frame, say) is written.
+        self.proto.receive_eof()
+        self._receiving = True  # flush but do not close: asyncio does it
+        try:
+            self.flush()
+        finally:
+            self._receiving = False
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.proto.connection_closed()
+        callbacks = self._callbacks
+        if callbacks:
+            self._callbacks = []
+            err = ConnectionError("The socket was closed before the data was written")
+            for cb in callbacks:
+                self.loop.call_soon(cb, err)
+        self.ws._on_connection_closed()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self.proto.pending_auto_pongs = 0
+        self._fire_callbacks()
+
+    # -- output ----------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write what the core queued; act on its closing decisions."""
+        proto = self.proto
+        out = proto._out
+        if out and not self.closed:
+            proto._out = []
+            transport = self.transport
+            if len(out) == 1:
+                if out[0]:
+                    transport.write(out[0])
+            else:
+                size = 0
+                for chunk in out:
+                    size += len(chunk)
+                if size <= _JOIN_LIMIT:
+                    transport.write(b"".join(out))
+                else:
+                    transport.writelines(out)
+            if proto.pending_auto_pongs and not transport.get_write_buffer_size():
+                proto.pending_auto_pongs = 0
+        if self._callbacks and not self._write_paused:
+            self._fire_callbacks()
+        if proto.state is not OPEN:
+            self._closing()
+
+    def add_callback(self, cb: SendCallback) -> None:
+        """Call ``cb(None)`` once what was queued so far is handed over."""
+        self._callbacks.append(cb)
+
+    def _fire_callbacks(self) -> None:
+        callbacks = self._callbacks
+        if callbacks:
+            self._callbacks = []
+            for cb in callbacks:
+                self.loop.call_soon(cb, None)
+
+    def buffered_amount(self) -> int:
+        """Bytes accepted by ``send`` and not yet handed to the kernel."""
+        n = self.proto.pending_bytes()
+        if not self.closed:
+            n += self.transport.get_write_buffer_size()
+        return n
+
+    # -- closing ---------------------------------------------------------------
+
+    def _closing(self) -> None:
+        if self.closed:
+            return
+        proto = self.proto
+        if proto.abort_requested:
+            self.abort()
+            return
+        if self._timer is None:
+            # closeTimeout bounds the whole closing sequence, counted from
+            # the moment the core left OPEN (close(), echo, or failure).
+            self._timer = self.loop.call_later(
+                proto.close_timeout_ms / 1000, self._on_close_timeout
+            )
+        if proto.eof_sent and not self._eof_written:
+            self._eof_written = True
+            transport = self.transport
+            if transport.can_write_eof():
+                transport.write_eof()
+            else:
+                transport.close()
+        if proto.should_close and not self._receiving:
+            self.transport.close()
+
+    def _on_close_timeout(self) -> None:
+        self._timer = None
+        self.abort()
+
+    def abort(self) -> None:
+        """Destroy the socket at once (ws ``socket.destroy()``)."""
+        if not self.closed:
+            self.transport.abort()
+
+    # -- reading -----------------------------------------------------------
+
+    def pause_reading(self) -> None:
+        if not self.reading_paused and not self.closed:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.reading_paused and not self.closed:
+            self.reading_paused = False
+            self.transport.resume_reading()
+
+    def _defer_receiver(self) -> None:
+        # allowSynchronousEvents=false: one event per loop turn.
+        self.loop.call_soon(self._resume_receiver)
+
+    def _resume_receiver(self) -> None:
+        if self.closed:
+            return
+        self._receiving = True
+        try:
+            self.proto.receiver.resume()
+        finally:
+            self._receiving = False
+        self.flush()

@@ -1,0 +1,615 @@
+"""``WebSocket``: ws's client and server-side connection class.
+
+The facade: ws's names, arguments, events, defaults and units, on a
+Node-style :class:`~pyws._emitter.NodeEventEmitter`. The protocol work is
+done by :mod:`pyws.protocol` (sans-I/O) and :mod:`pyws._transport`
+(asyncio); this module translates between them and the ws API:
+
+- state changes happen first, then events are emitted (a listener always
+  sees the state the event describes);
+- events pyws emits on its own (from socket callbacks and timers) go
+  through :meth:`WebSocket._dispatch`, which hands a listener's exception to
+  the loop's exception handler instead of letting it escape into the
+  transport: a user's bug never leaves a connection half-closed;
+- ``'error'`` is emitted at most once for protocol errors, always before
+  ``'close'``; ``'close'`` exactly once, after the socket closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import _runtime
+from ._emitter import NodeEventEmitter, report_exception
+from ._options import CLIENT_OPTIONS, parse_options
+from ._transport import Connection
+from .constants import BINARY_TYPES, EMPTY_BUFFER, MAX_CLOSE_REASON, ReadyState
+from .errors import NotOpenError, ProtocolError, RangeError
+from .protocol import Protocol
+from .validation import is_valid_status_code
+
+__all__ = ["WebSocket"]
+
+CONNECTING = ReadyState.CONNECTING
+OPEN = ReadyState.OPEN
+CLOSING = ReadyState.CLOSING
+CLOSED = ReadyState.CLOSED
+
+_STATE_NAMES = ("CONNECTING", "OPEN", "CLOSING", "CLOSED")
+
+Buffer = bytes | bytearray | memoryview
+
+
+def to_bytes(data: Any, what: str = "data") -> tuple[Buffer, bool]:
+    """Convert ``send`` data as ws's ``toBuffer`` does; return (data, is_text).
+
+    str is UTF-8 text; bytes-like objects are binary (a memoryview of any
+    item size is sent as its bytes); ``None`` is an empty message; a number
+    becomes its string, as in ws.
+    """
+    if isinstance(data, str):
+        return data.encode(), True
+    if isinstance(data, bytes):
+        return data, False
+    if isinstance(data, bytearray):
+        return bytes(data), False
+    if isinstance(data, memoryview):
+        return data.cast("B") if data.format != "B" or data.ndim != 1 else data, False
+    if data is None:
+        return b"", False
+    if isinstance(data, (int, float)) and not isinstance(data, bool):
+        return str(data).encode(), True
+    try:
+        return memoryview(data).cast("B"), False
+    except TypeError:
+        raise TypeError(
+            f"The {what} argument must be str, bytes-like or None, "
+            f"not {type(data).__name__}"
+        ) from None
+
+
+class _Handler:
+    """Routes :class:`~pyws.protocol.Protocol` events to the WebSocket."""
+
+    __slots__ = ("on_message", "on_ping", "on_pong", "on_close_frame", "on_error")
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.on_message = ws._on_message
+        self.on_ping = ws._on_ping
+        self.on_pong = ws._on_pong
+        self.on_close_frame = ws._on_close_frame
+        self.on_error = ws._on_protocol_error
+
+
+class WebSocket(NodeEventEmitter):
+    """A WebSocket connection: ``WebSocket(address, protocols, options)``.
+
+    As a client, pass the URL (``ws://``, ``wss://``, ``http://``,
+    ``https://`` or ``ws+unix:``), optional subprotocols and options (a dict
+    with ws's names, and/or keyword arguments in either spelling). The
+    connection starts on the running asyncio loop, or on pyws's default loop
+    run by :func:`pyws.run`.
+
+    Server-side instances are made by :class:`~pyws.WebSocketServer`.
+
+    Events: ``'open'``, ``'message'(data, isBinary)``, ``'ping'(data)``,
+    ``'pong'(data)``, ``'close'(code, reason)``, ``'error'(err)``,
+    ``'upgrade'(res)``, ``'unexpected-response'(req, res)``,
+    ``'redirect'(url, req)``.
+    """
+
+    CONNECTING = CONNECTING
+    OPEN = OPEN
+    CLOSING = CLOSING
+    CLOSED = CLOSED
+
+    def __init__(
+        self,
+        address: Any,
+        protocols: Any = None,
+        options: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        self._ready_state = CONNECTING
+        self._binary_type = "nodebuffer"
+        self._protocol = ""
+        self._extensions = ""
+        self._url: str | None = None
+        self._is_server = address is None
+        self._conn: Connection | None = None
+        self._proto: Protocol | None = None
+        self._after_close_amount = 0
+        self._error_emitted = False
+        self._close_emitted = False
+        self._close_code = 1006
+        self._close_reason = EMPTY_BUFFER
+        self._was_clean = False
+        self._paused = False
+        self._handshake: Any = None  # the client handshake in progress
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._attr_handlers: dict[str, Any] = {}
+        if isinstance(protocols, Mapping) and options is None:
+            protocols, options = None, protocols
+        if address is None:
+            # Server side: WebSocketServer attaches the socket (ws
+            # ``new WebSocket(null, undefined, options)``).
+            self._options = dict(options or {})
+            return
+        from ._client import start_client
+
+        self._options = parse_options(CLIENT_OPTIONS, options, kwargs, "WebSocket")
+        start_client(self, address, protocols)
+
+    # -- properties ------------------------------------------------------------
+
+    @property
+    def readyState(self) -> ReadyState:  # noqa: N802
+        """0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED."""
+        return self._ready_state
+
+    ready_state = readyState
+
+    @property
+    def binaryType(self) -> str:  # noqa: N802
+        """``'nodebuffer'`` (bytes, the default), ``'arraybuffer'`` (bytes)
+        or ``'fragments'`` (a list of bytes). Other values are ignored, as in
+        ws."""
+        return self._binary_type
+
+    @binaryType.setter
+    def binaryType(self, value: str) -> None:  # noqa: N802
+        if value in BINARY_TYPES:
+            self._binary_type = value
+            if self._proto is not None:
+                self._proto.receiver.binary_type = value
+
+    binary_type = binaryType
+
+    @property
+    def bufferedAmount(self) -> int:  # noqa: N802
+        """Bytes accepted by send() and not yet handed to the kernel."""
+        n = self._after_close_amount
+        if self._conn is not None:
+            n += self._conn.buffered_amount()
+        return n
+
+    buffered_amount = bufferedAmount
+
+    @property
+    def protocol(self) -> str:
+        """The subprotocol the server selected, or ``''``."""
+        return self._protocol
+
+    @property
+    def extensions(self) -> str:
+        """The agreed extensions as a string (``'permessage-deflate'`` or
+        ``''``), as ws's code returns it."""
+        return self._extensions
+
+    @property
+    def url(self) -> str | None:
+        """The URL (client); ``None`` for server-side connections."""
+        return self._url
+
+    @property
+    def isPaused(self) -> bool:  # noqa: N802
+        """Whether reading is paused by :meth:`pause`."""
+        return self._paused
+
+    is_paused = isPaused
+
+    @property
+    def closeTimeout(self) -> int:  # noqa: N802
+        """The ``closeTimeout`` option, in milliseconds."""
+        return int(self._options.get("closeTimeout", 30000))
+
+    # -- sending ---------------------------------------------------------------
+
+    def send(
+        self,
+        data: Any = None,
+        options: Any = None,
+        cb: Callable[[BaseException | None], object] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Send a message: ``send(data[, options][, cb])`` as in ws.
+
+        ``str`` goes out as text, bytes-like as binary (unless ``binary`` says
+        otherwise). Options: ``binary``, ``compress``, ``fin``, ``mask``
+        (dict or keywords). ``cb(err)`` runs once the data was handed over.
+        """
+        if callable(options) and cb is None:
+            options, cb = None, options
+        state = self._ready_state
+        if state is CONNECTING:
+            raise NotOpenError("WebSocket is not open: readyState 0 (CONNECTING)")
+        opts = _send_options(options, kwargs)
+        payload, is_text = to_bytes(data)
+        if state is not OPEN:
+            self._send_after_close(payload, cb)
+            return
+        binary = opts.get("binary")
+        if binary is None:
+            binary = not is_text
+        conn = self._conn
+        assert conn is not None and self._proto is not None
+        self._proto.send(
+            payload,
+            bool(binary),
+            opts.get("fin", True) is not False,
+            bool(opts.get("compress", True)),
+            opts.get("mask"),
+        )
+        if cb is not None:
+            conn.add_callback(cb)
+        if not conn._receiving:
+            conn.flush()
+
+    def ping(self, data: Any = None, mask: Any = None, cb: Any = None) -> None:
+        """Send a ping: ``ping([data[, mask]][, cb])``."""
+        self._control("ping", data, mask, cb)
+
+    def pong(self, data: Any = None, mask: Any = None, cb: Any = None) -> None:
+        """Send a pong: ``pong([data[, mask]][, cb])``."""
+        self._control("pong", data, mask, cb)
+
+    def _control(self, kind: str, data: Any, mask: Any, cb: Any) -> None:
+        if callable(data) and mask is None and cb is None:
+            data, cb = None, data
+        elif callable(mask) and cb is None:
+            mask, cb = None, mask
+        state = self._ready_state
+        if state is CONNECTING:
+            raise NotOpenError("WebSocket is not open: readyState 0 (CONNECTING)")
+        payload, _ = to_bytes(data)
+        if state is not OPEN:
+            self._send_after_close(payload, cb)
+            return
+        if len(payload) > 125:
+            raise RangeError("The data size must not be greater than 125 bytes")
+        conn = self._conn
+        proto = self._proto
+        assert conn is not None and proto is not None
+        m = None if mask is None else bool(mask)
+        if kind == "ping":
+            proto.ping(payload, m)
+        else:
+            proto.pong(payload, m)
+        if cb is not None:
+            conn.add_callback(cb)
+        if not conn._receiving:
+            conn.flush()
+
+    def _send_after_close(self, payload: Buffer, cb: Any) -> None:
+        # ws sendAfterClose: counted in bufferedAmount, cb gets an error on
+        # the next tick, nothing is thrown or emitted.
+        self._after_close_amount += len(payload)
+        if cb is not None:
+            state = self._ready_state
+            name = _STATE_NAMES[state]
+            err = NotOpenError(
+                f"WebSocket is not open: readyState {int(state)} ({name})"
+            )
+            self._get_loop().call_soon(cb, err)
+
+    # -- closing ---------------------------------------------------------------
+
+    def close(self, code: Any = None, reason: Any = None) -> None:
+        """Start the closing handshake: ``close([code[, reason]])``.
+
+        Raises ``TypeError`` for an invalid code or reason type and
+        ``RangeError`` for a reason over 123 bytes, as ws does (readyState
+        stays OPEN). In CONNECTING it aborts the handshake.
+        """
+        state = self._ready_state
+        if state is CLOSED:
+            return
+        if state is CONNECTING:
+            self._abort_handshake(
+                "WebSocket was closed before the connection was established"
+            )
+            return
+        reason_bytes = b""
+        if code is not None:
+            if not is_valid_status_code(code):
+                raise TypeError("First argument must be a valid error code number")
+            if reason is not None:
+                if isinstance(reason, str):
+                    reason_bytes = reason.encode()
+                elif isinstance(reason, (bytes, bytearray, memoryview)):
+                    reason_bytes = bytes(reason)
+                else:
+                    raise TypeError("Second argument must be a string or a Uint8Array")
+                if len(reason_bytes) > MAX_CLOSE_REASON:
+                    raise RangeError("The message must not be greater than 123 bytes")
+        proto = self._proto
+        conn = self._conn
+        if proto is None or conn is None:
+            return
+        if state is OPEN:
+            proto.close(None if code is None else int(code), reason_bytes)
+            self._ready_state = proto.state
+        if not conn._receiving:
+            conn.flush()
+
+    def terminate(self) -> None:
+        """Destroy the connection at once; no close frame (ws ``terminate``)."""
+        state = self._ready_state
+        if state is CLOSED:
+            return
+        if state is CONNECTING:
+            self._abort_handshake(
+                "WebSocket was closed before the connection was established"
+            )
+            return
+        self._ready_state = CLOSING
+        if self._proto is not None:
+            self._proto.terminate()
+        if self._conn is not None:
+            self._conn.abort()
+
+    def pause(self) -> None:
+        """Stop reading from the socket (no-op in CONNECTING and CLOSED)."""
+        if self._ready_state in (CONNECTING, CLOSED):
+            return
+        self._paused = True
+        if self._conn is not None:
+            self._conn.pause_reading()
+
+    def resume(self) -> None:
+        """Restart reading from the socket (no-op in CONNECTING and CLOSED)."""
+        if self._ready_state in (CONNECTING, CLOSED):
+            return
+        self._paused = False
+        if self._conn is not None:
+            self._conn.resume_reading()
+
+    # -- async helpers (Python extras) ----------------------------------------
+
+    async def wait_open(self, timeout: float | None = None) -> None:
+        """Wait for ``'open'`` (raises the handshake error if it failed)."""
+        if self._ready_state is OPEN:
+            return
+        if self._ready_state is not CONNECTING:
+            raise NotOpenError(
+                f"WebSocket is not open: readyState {int(self._ready_state)} "
+                f"({_STATE_NAMES[self._ready_state]})"
+            )
+        loop = self._get_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+
+        def on_open() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        def on_error(err: BaseException) -> None:
+            if not fut.done():
+                fut.set_exception(err)
+
+        def on_close(code: int, reason: bytes) -> None:
+            if not fut.done():
+                fut.set_exception(NotOpenError(f"WebSocket closed ({code})"))
+
+        self.once("open", on_open)
+        self.once("error", on_error)
+        self.once("close", on_close)
+        try:
+            await asyncio.wait_for(fut, timeout)
+        finally:
+            self.remove_listener("open", on_open)
+            self.remove_listener("error", on_error)
+            self.remove_listener("close", on_close)
+
+    async def wait_closed(self, timeout: float | None = None) -> tuple[int, bytes]:
+        """Wait for ``'close'``; return ``(code, reason)``."""
+        if self._close_emitted:
+            return self._close_code, self._close_reason
+        fut: asyncio.Future[tuple[int, bytes]] = self._get_loop().create_future()
+
+        def on_close(code: int, reason: bytes) -> None:
+            if not fut.done():
+                fut.set_result((code, reason))
+
+        self.once("close", on_close)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            self.remove_listener("close", on_close)
+
+    # -- EventTarget-style attributes -------------------------------------------
+
+    def addEventListener(  # noqa: N802
+        self, type: str, listener: Any, options: Any = None
+    ) -> None:
+        """WHATWG ``addEventListener`` (``open``/``message``/``close``/``error``)."""
+        from .event_target import add_event_listener
+
+        add_event_listener(self, type, listener, options)
+
+    def removeEventListener(  # noqa: N802
+        self, type: str, listener: Any, options: Any = None
+    ) -> None:
+        """WHATWG ``removeEventListener``."""
+        from .event_target import remove_event_listener
+
+        remove_event_listener(self, type, listener)
+
+    add_event_listener = addEventListener
+    remove_event_listener = removeEventListener
+
+    # -- internals: attach, events ---------------------------------------------
+
+    def _get_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = _runtime.get_loop()
+        return self._loop
+
+    def _dispatch(self, event: str, *args: Any) -> None:
+        """Emit an event pyws raises on its own; contain listener errors."""
+        try:
+            if event == "error" and not self._events.get("error"):
+                report_exception(
+                    "Unhandled 'error' event on a pyws WebSocket", args[0], self
+                )
+                return
+            self.emit(event, *args)
+        except Exception as exc:  # noqa: BLE001 - a listener's bug
+            report_exception(f"Exception in a pyws {event!r} listener", exc, self)
+
+    def _attach(
+        self,
+        transport: asyncio.Transport,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        is_server: bool,
+        head: bytes,
+        protocol: str,
+        extension: Any,
+        extensions_header: str,
+        emit_open: bool,
+        before_head: Callable[[], None] | None = None,
+    ) -> None:
+        """Become OPEN on ``transport`` (ws ``setSocket``)."""
+        opts = self._options
+        self._loop = loop
+        self._protocol = protocol or ""
+        self._extensions = extensions_header
+        proto = Protocol(
+            is_server=is_server,
+            handler=_Handler(self),  # type: ignore[arg-type]
+            max_payload=int(opts.get("maxPayload", 104857600)),
+            max_fragments=int(opts.get("maxFragments", 16384)),
+            skip_utf8_validation=bool(opts.get("skipUTF8Validation", False)),
+            binary_type=self._binary_type,
+            allow_synchronous_events=bool(opts.get("allowSynchronousEvents", True)),
+            auto_pong=bool(opts.get("autoPong", True)),
+            max_pending_auto_pongs=int(opts.get("maxPendingAutoPongs", 60)),
+            close_timeout_ms=opts.get("closeTimeout", 30000),
+            generate_mask=opts.get("generateMask"),
+            extension=extension,
+        )
+        self._proto = proto
+        self._conn = Connection(self, proto, transport, loop)
+        self._ready_state = OPEN
+        if emit_open:
+            self._dispatch("open")
+        if before_head is not None:
+            before_head()
+        if head and not self._conn.closed:
+            self._conn.data_received(head)
+
+    def _on_message(self, data: Any, is_binary: bool) -> None:
+        table = self._events.get("message")
+        if table:
+            try:
+                for f in tuple(table.values()):
+                    self._emit_run(f, (data, is_binary), {})
+            except Exception as exc:  # noqa: BLE001 - a listener's bug
+                report_exception("Exception in a pyws 'message' listener", exc, self)
+
+    def _on_ping(self, data: bytes) -> None:
+        if "ping" in self._events:
+            self._dispatch("ping", data)
+
+    def _on_pong(self, data: bytes) -> None:
+        if "pong" in self._events:
+            self._dispatch("pong", data)
+
+    def _on_close_frame(self, code: int, reason: bytes) -> None:
+        # The state moved to CLOSING and the echo is queued (section 5.5.1).
+        proto = self._proto
+        assert proto is not None
+        self._ready_state = proto.state
+
+    def _on_protocol_error(self, exc: ProtocolError) -> None:
+        # Section 7.1.7: the core stopped input, queued the close frame and
+        # moved to CLOSING before this runs.
+        proto = self._proto
+        assert proto is not None
+        self._ready_state = proto.state
+        if not self._error_emitted:
+            self._error_emitted = True
+            self._dispatch("error", exc)
+
+    def _on_connection_closed(self) -> None:
+        proto = self._proto
+        if proto is not None:
+            self._close_code = proto.close_code
+            self._close_reason = proto.close_reason
+            self._was_clean = proto.close_frame_exchanged
+        self._emit_close()
+
+    def _emit_close(self) -> None:
+        if self._close_emitted:
+            return
+        self._close_emitted = True
+        self._ready_state = CLOSED
+        self._dispatch("close", self._close_code, self._close_reason)
+        _runtime.release(self)
+
+    def _fail_handshake(self, err: BaseException) -> None:
+        """Client handshake failed: ``'error'`` then ``'close'`` 1006."""
+        if self._ready_state is CLOSED:
+            return
+        self._ready_state = CLOSING
+        if not self._error_emitted:
+            self._error_emitted = True
+            self._dispatch("error", err)
+        self._emit_close()
+
+    def _abort_handshake(self, message: str) -> None:
+        from .errors import HandshakeError
+
+        handshake = self._handshake
+        self._ready_state = CLOSING
+        if handshake is not None:
+            handshake.abort()
+        err = HandshakeError(message)
+        self._get_loop().call_soon(self._fail_handshake, err)
+
+    def __repr__(self) -> str:
+        state = _STATE_NAMES[self._ready_state]
+        where = self._url or "server-side"
+        return f"<{type(self).__name__} {where} {state}>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a WebSocket is bound to a socket and cannot be pickled")
+
+    def __copy__(self) -> Any:
+        raise TypeError("a WebSocket is bound to a socket and cannot be copied")
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        raise TypeError("a WebSocket is bound to a socket and cannot be copied")
+
+
+_SEND_OPTIONS = ("binary", "compress", "fin", "mask")
+
+
+def _send_options(options: Any, kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+    if options is None and not kwargs:
+        return {}
+    if options is not None and not isinstance(options, Mapping):
+        raise TypeError(f"send() options must be a dict, not {type(options).__name__}")
+    merged = dict(options or {})
+    for key, value in kwargs.items():
+        if key in merged:
+            raise TypeError(f"send() option {key!r} given twice")
+        merged[key] = value
+    for key in merged:
+        if key not in _SEND_OPTIONS:
+            raise TypeError(f"send(): unknown option {key!r}")
+    return merged
+
+
+def _install_attr_handlers() -> None:
+    # onopen / onmessage / onclose / onerror (ws's EventTarget attributes).
+    from .event_target import attribute_handler_property
+
+    for name in ("open", "message", "close", "error"):
+        setattr(WebSocket, "on" + name, attribute_handler_property(name))
+
+
+_install_attr_handlers()

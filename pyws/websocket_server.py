@@ -1,0 +1,592 @@
+"""``WebSocketServer``: ws's server class.
+
+Modes, as in ws (exactly one):
+
+- ``port``: pyws listens (``host``, ``backlog``) and answers plain HTTP
+  requests with 426, as ws's own HTTP server does;
+- ``noServer``: the application reads the upgrade request itself and calls
+  :meth:`WebSocketServer.handleUpgrade` with the request, the socket (a
+  ``socket.socket``, an asyncio transport, or a :class:`NodeSocket`) and the
+  bytes that followed the head. :func:`pyws.read_upgrade_request` reads and
+  parses such a request from a socket.
+
+The checks of ``handleUpgrade`` run in ws's order with ws's responses
+(ws-api.md section 5), then ``verifyClient`` (sync, 2-argument callback, or
+``async def``), then ``handleProtocols``, the ``'headers'`` event, the 101,
+and ``'connection'``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket as socket_module
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import _runtime
+from . import extension as extension_mod
+from ._emitter import NodeEventEmitter, report_exception
+from ._options import SERVER_OPTIONS, parse_options
+from ._server import HoldingProtocol, NodeSocket, ServerHandshake
+from .handshake import (
+    Request,
+    RequestParser,
+    ServerHandshakeRejection,
+    check_request,
+    rejection_response,
+    response_lines,
+    serialize_response,
+)
+from .permessage_deflate import PerMessageDeflate
+from .websocket import WebSocket
+
+__all__ = ["WebSocketServer", "read_upgrade_request"]
+
+RUNNING, CLOSING, CLOSED = 0, 1, 2
+
+_WS_OPTION_NAMES = (
+    "maxPayload",
+    "maxFragments",
+    "maxBufferedChunks",
+    "maxPendingAutoPongs",
+    "skipUTF8Validation",
+    "allowSynchronousEvents",
+    "autoPong",
+    "closeTimeout",
+)
+
+_PROTOCOL_MSG = "Invalid Sec-WebSocket-Protocol header"
+_EXTENSIONS_MSG = "Invalid or unacceptable Sec-WebSocket-Extensions header"
+
+
+class VerifyInfo(dict[str, Any]):
+    """``verifyClient``'s ``info``: ``origin``, ``secure``, ``req`` (by key
+    and by attribute)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _arity(fn: Callable[..., Any]) -> int:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    return sum(
+        1
+        for p in params
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        and p.default is p.empty
+    )
+
+
+class WebSocketServer(NodeEventEmitter):
+    """A WebSocket server: ``WebSocketServer(options[, callback])``.
+
+    Events: ``'connection'(ws, req)``, ``'listening'``, ``'headers'(lines,
+    req)``, ``'error'(err)``, ``'close'``, ``'wsClientError'(err, socket,
+    req)``.
+    """
+
+    def __init__(
+        self,
+        options: Mapping[str, Any] | None = None,
+        callback: Callable[..., Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        opts = parse_options(SERVER_OPTIONS, options, kwargs, "WebSocketServer")
+        modes = (
+            (opts["port"] is not None)
+            + (opts["server"] is not None)
+            + bool(opts["noServer"])
+        )
+        if modes != 1:
+            raise TypeError(
+                'One and only one of the "port", "server", or "noServer" '
+                "options must be specified"
+            )
+        if opts["server"] is not None:
+            raise TypeError(
+                'The "server" option (a Node http.Server) has no Python '
+                'counterpart: use "noServer" and handleUpgrade(), '
+                "see pyws.read_upgrade_request()"
+            )
+        pmd = opts["perMessageDeflate"]
+        if pmd:
+            # Validate now (TypeError/ValueError naming the parameter).
+            PerMessageDeflate({} if pmd is True else pmd, True, opts["maxPayload"])
+        self.options = opts
+        self._state = RUNNING
+        self._loop = _runtime.get_loop()
+        self._server: asyncio.AbstractServer | None = None
+        self._sock: socket_module.socket | None = None
+        self._handshaking: set[asyncio.Transport] = set()
+        self._connections: set[WebSocket] = set()
+        self.clients: set[WebSocket] | None = set() if opts["clientTracking"] else None
+        self._ws_options = {k: opts[k] for k in _WS_OPTION_NAMES}
+        if opts["port"] is not None:
+            if callback is not None:
+                self.on("listening", callback)
+            self._listen()
+
+    # -- listening -------------------------------------------------------------
+
+    def _listen(self) -> None:
+        opts = self.options
+        host = opts["host"]
+        port = opts["port"]
+        backlog = opts["backlog"] if opts["backlog"] is not None else 511
+        try:
+            if host is None and socket_module.has_ipv6:
+                sock = socket_module.socket(
+                    socket_module.AF_INET6, socket_module.SOCK_STREAM
+                )
+                sock.setsockopt(
+                    socket_module.IPPROTO_IPV6, socket_module.IPV6_V6ONLY, 0
+                )
+                bind_host = "::"
+            else:
+                bind_host = host or "0.0.0.0"
+                infos = socket_module.getaddrinfo(
+                    bind_host,
+                    port,
+                    type=socket_module.SOCK_STREAM,
+                    flags=socket_module.AI_PASSIVE,
+                )
+                family = infos[0][0]
+                sock = socket_module.socket(family, socket_module.SOCK_STREAM)
+                bind_host = infos[0][4][0]
+            sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_REUSEADDR, 1)
+            try:
+                sock.bind((bind_host, port))
+                sock.listen(backlog)
+            except OSError:
+                sock.close()
+                raise
+            sock.setblocking(False)
+        except OSError as exc:
+            # Node emits the listen error on the server, asynchronously.
+            self._state = CLOSED
+            self._loop.call_soon(self._dispatch, "error", exc)
+            return
+        self._sock = sock
+        _runtime.retain(self, self._loop)
+        self._loop.create_task(self._serve(sock))
+
+    async def _serve(self, sock: socket_module.socket) -> None:
+        loop = self._loop
+        try:
+            self._server = await loop.create_server(
+                lambda: ServerHandshake(self._on_http_upgrade, loop, self._track),
+                sock=sock,
+                ssl=self.options.get("ssl"),
+            )
+        except OSError as exc:  # pragma: no cover - bind/listen already passed
+            self._dispatch("error", exc)
+            return
+        if self._state is RUNNING:
+            self._dispatch("listening")
+
+    def _track(self, transport: asyncio.Transport, add: bool) -> None:
+        if add:
+            self._handshaking.add(transport)
+        else:
+            self._handshaking.discard(transport)
+            self._maybe_closed()
+
+    def address(self) -> dict[str, Any] | None:
+        """``{'address', 'family', 'port'}`` of the listening socket; ``None``
+        after close(); raises in ``noServer`` mode."""
+        if self.options["noServer"]:
+            raise RuntimeError('The server is operating in "noServer" mode')
+        sock = self._sock
+        if sock is None or self._state is CLOSED:
+            return None
+        name = sock.getsockname()
+        family = "IPv6" if sock.family == socket_module.AF_INET6 else "IPv4"
+        return {"address": name[0], "family": family, "port": name[1]}
+
+    # -- closing -----------------------------------------------------------
+
+    def close(self, cb: Callable[..., Any] | None = None) -> None:
+        """Stop accepting (ws 8: existing connections stay open); ``'close'``
+        once the last connection has closed."""
+        if cb is not None:
+            if self._state is CLOSED:
+                self._loop.call_soon(cb, RuntimeError("The server is not running"))
+                self._loop.call_soon(self._dispatch, "close")
+                return
+            self.once("close", cb)
+        if self._state is CLOSED:
+            self._loop.call_soon(self._dispatch, "close")
+            return
+        if self._state is CLOSING:
+            return
+        self._state = CLOSING
+        if self._server is not None:
+            self._server.close()
+        elif self._sock is not None and self.options["port"] is not None:
+            # create_server has not run yet: close the socket ourselves.
+            pass
+        self._loop.call_soon(self._maybe_closed)
+
+    def _maybe_closed(self) -> None:
+        if self._state is not CLOSING:
+            return
+        if self.options["noServer"]:
+            pending = self.clients if self.clients is not None else ()
+        else:
+            pending = self._connections or self._handshaking
+        if pending:
+            return
+        self._state = CLOSED
+        if self._server is None and self._sock is not None:
+            self._sock.close()
+        _runtime.release(self)
+        self._dispatch("close")
+
+    # -- upgrades ------------------------------------------------------------
+
+    def shouldHandle(self, req: Request) -> bool:  # noqa: N802
+        """ws ``shouldHandle``: the ``path`` test; override to customise."""
+        path = self.options["path"]
+        if path is not None:
+            return str(req.url).split("?", 1)[0] == path
+        return True
+
+    def should_handle(self, req: Request) -> bool:
+        """PEP 8 twin of :meth:`shouldHandle` (which it calls)."""
+        return self.shouldHandle(req)
+
+    def _on_http_upgrade(
+        self, req: Request, nsock: NodeSocket, head: bytes, holder: HoldingProtocol
+    ) -> None:
+        def on_connection(ws: WebSocket, request: Request) -> None:
+            self._dispatch("connection", ws, request)
+
+        self._upgrade(req, nsock, head, on_connection, holder)
+
+    def handleUpgrade(  # noqa: N802
+        self,
+        request: Request,
+        socket: Any,
+        head: bytes,
+        cb: Callable[[WebSocket, Request], Any],
+    ) -> None:
+        """Complete an upgrade (ws ``handleUpgrade``); ``cb(ws, request)``.
+
+        ``socket`` may be a connected ``socket.socket`` (pyws takes it over
+        on the running loop), an ``asyncio.Transport`` (its protocol is
+        replaced), or a :class:`NodeSocket`.
+        """
+        head = bytes(head or b"")
+        if isinstance(socket, NodeSocket):
+            if socket.upgraded:
+                raise RuntimeError(
+                    "server.handleUpgrade() was called more than once with the "
+                    "same socket, possibly due to a misconfiguration"
+                )
+            holder = HoldingProtocol()
+            holder.transport = socket.transport
+            socket.transport.pause_reading()
+            socket.transport.set_protocol(holder)
+            self._upgrade(request, socket, head, cb, holder)
+        elif isinstance(socket, asyncio.Transport):
+            holder = HoldingProtocol()
+            holder.transport = socket
+            socket.pause_reading()
+            socket.set_protocol(holder)
+            nsock = NodeSocket(socket)
+            if getattr(request, "socket", None) is None:
+                request.socket = nsock
+            self._upgrade(request, nsock, head, cb, holder)
+        elif isinstance(socket, socket_module.socket):
+            self._loop.create_task(self._adopt_socket(request, socket, head, cb))
+        else:
+            raise TypeError(
+                "handleUpgrade() socket must be a socket.socket, an "
+                f"asyncio.Transport or a NodeSocket, not {type(socket).__name__}"
+            )
+
+    handle_upgrade = handleUpgrade
+
+    async def _adopt_socket(
+        self,
+        request: Request,
+        sock: socket_module.socket,
+        head: bytes,
+        cb: Callable[[WebSocket, Request], Any],
+    ) -> None:
+        holder = HoldingProtocol()
+        transport, _ = await self._loop.connect_accepted_socket(lambda: holder, sock)
+        assert isinstance(transport, asyncio.Transport)
+        transport.pause_reading()
+        nsock = NodeSocket(transport)
+        if getattr(request, "socket", None) is None:
+            request.socket = nsock
+        self._upgrade(request, nsock, head, cb, holder)
+
+    def _reject(
+        self, nsock: NodeSocket, req: Request, exc: ServerHandshakeRejection
+    ) -> None:
+        if exc.client_error and self.listener_count("wsClientError"):
+            # ws writes nothing and leaves the socket to the listener.
+            nsock.transport.resume_reading()
+            self._dispatch("wsClientError", Exception(exc.message), nsock, req)
+            return
+        self._abort(nsock, exc.status, exc.message, exc.headers)
+
+    def _abort(
+        self,
+        nsock: NodeSocket,
+        status: int,
+        message: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+    ) -> None:
+        transport = nsock.transport
+        if not transport.is_closing():
+            transport.write(rejection_response(status, message, headers))
+            transport.close()
+
+    def _upgrade(
+        self,
+        req: Request,
+        nsock: NodeSocket,
+        head: bytes,
+        cb: Callable[[WebSocket, Request], Any],
+        holder: HoldingProtocol,
+    ) -> None:
+        nsock.upgraded = True
+        opts = self.options
+        pmd_opts = opts["perMessageDeflate"]
+        try:
+            offer = check_request(req, deflate_enabled=bool(pmd_opts))
+        except ServerHandshakeRejection as exc:
+            if exc.message in (_PROTOCOL_MSG, _EXTENSIONS_MSG) and not self._should(
+                req
+            ):
+                self._abort(nsock, 400)
+                return
+            self._reject(nsock, req, exc)
+            return
+        if not self._should(req):
+            self._abort(nsock, 400)
+            return
+        deflate: PerMessageDeflate | None = None
+        if pmd_opts and offer.extensions and "permessage-deflate" in offer.extensions:
+            deflate = PerMessageDeflate(
+                {} if pmd_opts is True else pmd_opts, True, opts["maxPayload"]
+            )
+            try:
+                deflate.accept(offer.extensions["permessage-deflate"])
+            except Exception:  # noqa: BLE001 - ws maps every failure to one answer
+                self._reject(
+                    nsock,
+                    req,
+                    ServerHandshakeRejection(400, _EXTENSIONS_MSG, client_error=True),
+                )
+                return
+        verify = opts["verifyClient"]
+        if verify is None:
+            self._complete(req, nsock, head, cb, holder, offer, deflate)
+            return
+        info = VerifyInfo(origin=offer.origin, secure=nsock.encrypted, req=req)
+        if _arity(verify) == 2:
+            done = False
+
+            def verified(
+                result: Any,
+                code: int | None = None,
+                message: str | None = None,
+                headers: Mapping[str, Any] | None = None,
+            ) -> None:
+                nonlocal done
+                if done:
+                    return
+                done = True
+                if not result:
+                    self._abort(nsock, code or 401, message, headers)
+                    return
+                self._complete(req, nsock, head, cb, holder, offer, deflate)
+
+            try:
+                verify(info, verified)
+            except Exception as exc:  # noqa: BLE001 - the user's bug
+                report_exception("Exception in verifyClient", exc, self)
+                if not done:
+                    done = True
+                    self._abort(nsock, 500)
+            return
+        try:
+            result = verify(info)
+        except Exception as exc:  # noqa: BLE001 - the user's bug
+            report_exception("Exception in verifyClient", exc, self)
+            self._abort(nsock, 500)
+            return
+        if inspect.isawaitable(result):
+            self._loop.create_task(
+                self._await_verify(result, req, nsock, head, cb, holder, offer, deflate)
+            )
+            return
+        if not result:
+            self._abort(nsock, 401)
+            return
+        self._complete(req, nsock, head, cb, holder, offer, deflate)
+
+    async def _await_verify(self, result: Any, *args: Any) -> None:
+        nsock = args[1]
+        try:
+            ok = await result
+        except Exception as exc:  # noqa: BLE001 - the user's bug
+            report_exception("Exception in verifyClient", exc, self)
+            self._abort(nsock, 500)
+            return
+        if not ok:
+            self._abort(nsock, 401)
+            return
+        self._complete(*args)
+
+    def _should(self, req: Request) -> bool:
+        try:
+            return bool(self.shouldHandle(req))
+        except Exception as exc:  # noqa: BLE001 - the user's bug
+            report_exception("Exception in shouldHandle", exc, self)
+            return False
+
+    def _complete(
+        self,
+        req: Request,
+        nsock: NodeSocket,
+        head: bytes,
+        cb: Callable[[WebSocket, Request], Any],
+        holder: HoldingProtocol,
+        offer: Any,
+        deflate: PerMessageDeflate | None,
+    ) -> None:
+        transport = nsock.transport
+        if holder.lost or transport.is_closing():
+            transport.abort()
+            return
+        if self._state is not RUNNING:
+            self._abort(nsock, 503)
+            return
+        protocol = ""
+        if offer.protocols:
+            hook = self.options["handleProtocols"]
+            if hook is not None:
+                try:
+                    chosen = hook(offer.protocols, req)
+                except Exception as exc:  # noqa: BLE001 - the user's bug
+                    report_exception("Exception in handleProtocols", exc, self)
+                    self._abort(nsock, 500)
+                    return
+                protocol = chosen if chosen else ""
+            else:
+                protocol = next(iter(offer.protocols))
+        ext_header = None
+        if deflate is not None:
+            ext_header = extension_mod.format({"permessage-deflate": deflate.params})
+        lines = response_lines(offer.key, protocol or None, ext_header)
+        self._dispatch("headers", lines, req)
+        transport.write(serialize_response(lines))
+        head = head + bytes(holder.buffer)
+        holder.buffer.clear()
+        cls = self.options["WebSocket"] or WebSocket
+        ws = cls(None, None, self._ws_options)
+        self._handshaking.discard(transport)
+        self._connections.add(ws)
+        _runtime.retain(ws, self._loop)
+        ws.once("close", lambda *_: self._on_ws_close(ws))
+
+        def before_head() -> None:
+            if self.clients is not None:
+                self.clients.add(ws)
+            try:
+                cb(ws, req)
+            except Exception as exc:  # noqa: BLE001 - the user's bug
+                report_exception("Exception in a handleUpgrade callback", exc, self)
+
+        ws._attach(
+            transport,
+            self._loop,
+            is_server=True,
+            head=head,
+            protocol=protocol,
+            extension=deflate,
+            extensions_header="permessage-deflate" if deflate is not None else "",
+            emit_open=True,
+            before_head=before_head,
+        )
+        if ws._conn is not None and not ws._paused:
+            ws._conn.transport.resume_reading()
+
+    def _on_ws_close(self, ws: WebSocket) -> None:
+        self._connections.discard(ws)
+        if self.clients is not None:
+            self.clients.discard(ws)
+        self._maybe_closed()
+
+    def _dispatch(self, event: str, *args: Any) -> None:
+        try:
+            if event == "error" and not self._events.get("error"):
+                report_exception(
+                    "Unhandled 'error' event on a pyws WebSocketServer", args[0], self
+                )
+                return
+            self.emit(event, *args)
+        except Exception as exc:  # noqa: BLE001 - a listener's bug
+            report_exception(f"Exception in a pyws {event!r} listener", exc, self)
+
+
+async def read_upgrade_request(
+    sock: socket_module.socket | asyncio.Transport | Any,
+    timeout: float = 60.0,
+) -> tuple[Request, Any, bytes]:
+    """Read and parse one HTTP request head from ``sock``.
+
+    For applications that run their own server in ``noServer`` mode: returns
+    ``(request, socket, head)`` ready for :meth:`WebSocketServer.handleUpgrade`
+    (``socket`` is a :class:`NodeSocket`). ``sock`` is a connected
+    ``socket.socket``. Raises ``asyncio.TimeoutError`` after ``timeout``
+    seconds and :class:`~pyws.handshake.HTTPParseError` on a bad request.
+    """
+    loop = asyncio.get_running_loop()
+    parser = RequestParser()
+    done: asyncio.Future[Request] = loop.create_future()
+
+    class _Reader(HoldingProtocol):
+        def data_received(self, data: bytes) -> None:
+            if done.done():
+                self.buffer += data
+                return
+            try:
+                req = parser.feed(data)
+            except Exception as exc:  # noqa: BLE001 - handed to the caller
+                done.set_exception(exc)
+                return
+            if req is not None:
+                assert self.transport is not None
+                self.transport.pause_reading()
+                done.set_result(req)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if not done.done():
+                done.set_exception(exc or ConnectionError("connection closed"))
+            super().connection_lost(exc)
+
+    reader = _Reader()
+    transport, _ = await loop.connect_accepted_socket(lambda: reader, sock)
+    assert isinstance(transport, asyncio.Transport)
+    try:
+        req = await asyncio.wait_for(done, timeout)
+    except BaseException:
+        transport.abort()
+        raise
+    nsock = NodeSocket(transport)
+    req.socket = nsock
+    return req, nsock, parser.tail + bytes(reader.buffer)
