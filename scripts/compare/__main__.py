@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print one line per scenario"
     )
-    parser.add_argument("--jobs", type=int, default=4, help="scenarios run at once")
+    parser.add_argument("--jobs", type=int, default=2, help="scenarios run at once")
     parser.add_argument(
         "--factor",
         type=float,

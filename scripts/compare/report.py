@@ -1,10 +1,10 @@
 """Normalise two traces, diff them, classify the difference, render it.
 
-Owns what counts as "the same behaviour": timings are snapped to landmarks
-taken from the scenario (0, closeTimeout ``T``, the script's own delays and
-their sums), error class names are ignored (JS and Python class trees
-differ by nature), and the single intended difference is recognised here
-(see :func:`classify`). Stdlib only; must not import ``pyws``.
+Owns what counts as "the same behaviour": each timing is measured from the
+raw peer's latest step and snapped to a multiple of closeTimeout ``T``
+(promptly, after ``T``, ...), error class names are ignored (JS and Python
+class trees differ by nature), and the single intended difference is
+recognised here (see :func:`classify`). Stdlib only; must not import ``pyws``.
 """
 
 from __future__ import annotations
@@ -33,30 +33,21 @@ _PEER_ENDS = ("half_close", "close", "reset")
 _IMPL_ENDS = ("fin", "rst")
 
 
-def _landmarks(close_timeout: float, delays: list[float]) -> list[tuple[float, str]]:
-    marks: dict[float, str] = {0.0: "0", close_timeout: "T"}
-    singles = sorted({d for d in delays if d > 0})
-    for d in singles:
-        marks.setdefault(d, f"{d:g}ms")
-        marks.setdefault(close_timeout + d, f"T+{d:g}ms")
-        if close_timeout - d > 0:
-            marks.setdefault(close_timeout - d, f"T-{d:g}ms")
-        for e in singles:
-            marks.setdefault(d + e, f"{d + e:g}ms")
-    marks.setdefault(2 * close_timeout, "2T")
-    return sorted(marks.items())
+def bucket(dt: float, close_timeout: float) -> str:
+    """Snap a delay (ms) to a multiple of closeTimeout ``T``.
 
-
-def bucket(dt: float, close_timeout: float, delays: list[float]) -> str:
-    """Snap a delay (ms) to the nearest landmark of the scenario.
-
-    Landmarks are 0, ``T`` (closeTimeout), ``2T``, each delay ``d`` the
-    scenario introduces, ``T±d`` and ``d+e``. Noise of a few tens of ms
-    therefore never shows as a difference, while "at once" and "after
-    closeTimeout" stay apart.
+    ``"0"`` means "promptly" (under ``T/2``), ``"T"`` "after about
+    closeTimeout" (``T/2`` to ``3T/2``), then ``"2T"``, ``"3T"`` and so on.
+    Scripted delays are peer steps, so they never need a bucket of their
+    own; noise of a few hundred ms under load never shows as a difference
+    while "at once" and "after closeTimeout" stay apart.
     """
-    marks = _landmarks(close_timeout, delays)
-    return min(marks, key=lambda mark: abs(mark[0] - dt))[1]
+    n = int(dt / close_timeout + 0.5) if close_timeout > 0 else 0
+    return "0" if n <= 0 else ("T" if n == 1 else f"{n}T")
+
+
+#: Handshake entries: their timing is process start-up, not behaviour.
+_UNTIMED_EVENTS = ("connection", "open", "upgrade")
 
 
 def _value(value: Any) -> Any:
@@ -73,13 +64,12 @@ def _value(value: Any) -> Any:
 def normalise(trace: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Turn a raw trace into comparable entries.
 
-    Every entry gets ``dt`` (ms since the previous entry of the merged
-    timeline, adapter events and wire together) and ``when`` (its bucket)
-    and a ``key``: what must match between implementations. Peer entries
-    are scripted, so their timing is not part of their key.
+    Every entry gets ``dt``, the ms since the raw peer's latest step (the
+    stimulus the implementation reacts to), ``when``, its bucket (``"-"``
+    for untimed entries: the peer's own steps and the opening handshake),
+    and a ``key``: what must match between implementations.
     """
     close_timeout = float(trace["close_timeout_ms"])
-    delays = [float(d) for d in trace.get("delays_ms", [])]
     merged: list[tuple[float, str, dict[str, Any]]] = []
     for record in trace["events"]:
         if record.get("kind") == "meta":
@@ -89,11 +79,17 @@ def normalise(trace: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         merged.append((float(entry["t"]), "wire", entry))
     merged.sort(key=lambda item: item[0])
     out: dict[str, list[dict[str, Any]]] = {"events": [], "wire": []}
-    previous: float | None = None
+    stimulus: float | None = None
     for t, section, record in merged:
-        dt = 0.0 if previous is None else t - previous
-        previous = t
-        when = bucket(dt, close_timeout, delays)
+        dt = 0.0 if stimulus is None else max(0.0, t - stimulus)
+        when = bucket(dt, close_timeout)
+        kind = record.get("kind", "")
+        if stimulus is None or record.get("event") in _UNTIMED_EVENTS:
+            when = "-"
+        if section == "wire" and (kind.startswith("http") or record["who"] == "peer"):
+            when = "-"
+        if section == "wire" and record["who"] == "peer":
+            stimulus = t
         if section == "events":
             args = _value(record.get("args", []))
             entry = {
@@ -177,7 +173,7 @@ def _is_intended(
         return True, "B never closed TCP itself (the server did)"
     if b_peer is not None and b_fin > b_peer:
         return True, "B waited for the server's FIN"
-    if b_wire[b_fin]["when"].startswith("T"):
+    if b_wire[b_fin]["when"] not in ("0", "-"):
         return True, "B waited closeTimeout for the server's FIN"
     return False, "B half-closed before the server without waiting"
 
