@@ -591,6 +591,17 @@ class _EchoServer:
         self._interrupts = 0
 
     async def run(self) -> int:
+        # Handlers first: a Ctrl-C right after the 'listening on' line must
+        # already mean "shut down cleanly".
+        signals = _install_signal_handlers(
+            self.loop, self._on_interrupt, _stop_signals()
+        )
+        try:
+            return await self._serve()
+        finally:
+            _remove_signal_handlers(self.loop, signals)
+
+    async def _serve(self) -> int:
         args = self.args
         options: dict[str, Any] = {
             "port": args.port,
@@ -635,15 +646,9 @@ class _EchoServer:
         host = _format_host(str(address["address"]))
         self.log(f"listening on ws://{host}:{address['port']}{args.path or '/'}")
 
-        signals = _install_signal_handlers(
-            self.loop, self._on_interrupt, _stop_signals()
-        )
-        try:
-            await self._stop.wait()
-            self.log("shutting down")
-            await self._shutdown(wss)
-        finally:
-            _remove_signal_handlers(self.loop, signals)
+        await self._stop.wait()
+        self.log("shutting down")
+        await self._shutdown(wss)
         self.log("server closed")
         return EXIT_OK
 
