@@ -486,6 +486,37 @@ def saturation_check(fastest: str, cfg: Config, log: Callable[[str], None]) -> J
     return out
 
 
+def profile_pyws(cfg: Config, out: Callable[[str], None]) -> None:
+    """Profiles the pyws server (cProfile) under the 1 KiB echo; prints own time."""
+    import pstats
+
+    impl = next(i for i in IMPLS if i.name == "pyws")
+    BUILD.mkdir(parents=True, exist_ok=True)
+    path = BUILD / "pyws-1k.pstats"
+    sc = next(s for s in SCENARIOS if s.key == "echo 1 KiB")
+    prof = Impl("pyws", impl.cmd + ("--profile", str(path)))
+    with server(prof) as (srv, port):
+        fig = measure(srv, port, prof, sc, cfg)
+        os.kill(srv.pid, signal.SIGTERM)
+        srv.popen.wait(30)
+    stats = pstats.Stats(str(path))
+    total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]
+    out("")
+    out(
+        f"== cProfile of the pyws server, echo 1 KiB ({fig['count']} msgs under "
+        f"the profiler, {total:.2f} s own time in all) =="
+    )
+    out(f"{'own s':>8} {'own %':>6} {'calls':>10} {'us/call':>7}  function")
+    rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])  # type: ignore[attr-defined]
+    for (file, line, func), (_cc, ncalls, tottime, _ct, _callers) in rows[:25]:
+        where = f"{Path(file).name}:{line}" if line else file
+        out(
+            f"{tottime:8.3f} {tottime / total:6.1%} {ncalls:10d} "
+            f"{tottime / max(ncalls, 1) * 1e6:7.2f}  {func} ({where})"
+        )
+    out(f"(stats in {path}; the profiler inflates Python-level costs)")
+
+
 def short(fig: Json) -> str:
     if "error" in fig:
         return "ERROR " + str(fig["error"])[:90]
@@ -812,6 +843,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-install", action="store_true", help="never run pip or npm"
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only profile the pyws server (cProfile) under the 1 KiB echo",
+    )
+    parser.add_argument(
         "--no-saturation",
         action="store_true",
         help="skip the load generator headroom check",
@@ -836,6 +872,9 @@ def main(argv: list[str] | None = None) -> int:
     if soft < min(hard, 8192):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
     ensure_setup(not args.no_install, log)
+    if args.profile:
+        profile_pyws(cfg, print)
+        return 0
     t0 = time.monotonic()
     rounds = []
     for n in range(1, cfg.runs + 1):

@@ -25,7 +25,35 @@ def parse_args(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
     parser.add_argument("--deflate", action="store_true")
-    return parser.parse_args()
+    parser.add_argument(
+        "--profile", metavar="PATH", help="run under cProfile, dump stats on SIGTERM"
+    )
+    args = parser.parse_args()
+    if args.profile:
+        start_profile(args.profile)
+    return args
+
+
+def start_profile(path: str) -> None:
+    """Profiles the whole process; SIGTERM writes the stats to ``path`` and exits.
+
+    Args:
+        path: Where ``pstats`` data goes.
+    """
+    import cProfile
+    import os
+    import signal
+    from types import FrameType
+
+    profiler = cProfile.Profile()
+
+    def dump(signum: int, frame: FrameType | None) -> None:
+        profiler.disable()
+        profiler.dump_stats(path)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, dump)
+    profiler.enable()
 
 
 def announce(port: int) -> None:
