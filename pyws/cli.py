@@ -643,6 +643,9 @@ class _EchoServer:
             return EXIT_ERROR
 
         address = wss.address()
+        if address is None:  # closed between 'listening' and here
+            self.log("error: the server closed before it could be used")
+            return EXIT_ERROR
         host = _format_host(str(address["address"]))
         self.log(f"listening on ws://{host}:{address['port']}{args.path or '/'}")
 

@@ -49,6 +49,16 @@ async def within(aw: Awaitable[T], what: str) -> T:
         pytest.fail(f"timed out after {TIMEOUT}s waiting for {what}")
 
 
+def resolver(fut: asyncio.Future[Any]) -> Callable[..., None]:
+    """A listener resolving ``fut`` with its arguments (a tuple), once."""
+
+    def listener(*args: Any) -> None:
+        if not fut.done():
+            fut.set_result(args)
+
+    return listener
+
+
 def event(emitter: Any, name: str) -> asyncio.Future[tuple[Any, ...]]:
     """A future resolved with the arguments of ``emitter``'s next ``name``."""
     fut: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
@@ -226,14 +236,16 @@ async def start_server(
     wss = pyws.WebSocketServer({"port": 0, "host": "127.0.0.1", **options})
     wss.on("connection", on_connection or echo)
     await within(pyws.once(wss, "listening"), "server listening")
-    return wss, int(wss.address()["port"])
+    address = wss.address()
+    assert address is not None
+    return wss, int(address["port"])
 
 
 async def close_server(wss: Any) -> None:
     for ws in list(getattr(wss, "clients", ())):
         ws.terminate()
-    closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    wss.close(lambda *_: closed.done() or closed.set_result(None))
+    closed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    wss.close(resolver(closed))
     await within(closed, "server close")
 
 
@@ -476,7 +488,7 @@ class TestConnect:
                 ws.on("message", on_message)
                 ws.on(
                     "close",
-                    lambda *a: server_close.done() or server_close.set_result(a),
+                    resolver(server_close),
                 )
 
             wss, port = await start_server(on_connection)
@@ -489,7 +501,7 @@ class TestConnect:
             cli.close_stdin()
             assert await cli.finish() == 0
             assert cli.stdout_lines == ["hello", "wörld", "last line without newline"]
-            assert re.search(r"closed: 1000$", cli.stderr)
+            assert re.search(r"closed: 1000$", cli.stderr, re.M)
             assert received == [
                 (b"hello", False),
                 ("wörld".encode(), False),
@@ -524,7 +536,7 @@ class TestConnect:
             wss, port = await start_server(lambda ws, req: ws.close(1001, "bye"))
             cli = await Cli.start("connect", f"ws://127.0.0.1:{port}/")
             assert await cli.finish() == 0
-            assert re.search(r"closed: 1001 bye$", cli.stderr)
+            assert re.search(r"closed: 1001 bye$", cli.stderr, re.M)
             await close_server(wss)
 
         run(main())
@@ -605,7 +617,7 @@ class TestConnect:
                 cli = await Cli.start("connect", f"ws://127.0.0.1:{port}/", stdin=stdin)
                 assert await cli.finish() == 0
             assert cli.stdout_lines == lines
-            assert re.search(r"closed: 1000$", cli.stderr)
+            assert re.search(r"closed: 1000$", cli.stderr, re.M)
             await close_server(wss)
 
         run(main())
@@ -620,10 +632,10 @@ class TestConnect:
             )
 
             def on_connection(ws: Any, req: Any) -> None:
-                ws.on("ping", lambda data: pings.done() or pings.set_result((data,)))
+                ws.on("ping", resolver(pings))
                 ws.on(
                     "close",
-                    lambda *a: server_close.done() or server_close.set_result(a),
+                    resolver(server_close),
                 )
 
             wss, port = await start_server(on_connection)
@@ -639,7 +651,7 @@ class TestConnect:
             code, reason = await within(server_close, "server-side close")
             assert (code, bytes(reason)) == (4000, b"see you")
             assert await cli.finish() == 1  # the server echoed 4000
-            assert re.search(r"closed: 4000 see you$", cli.stderr)
+            assert re.search(r"closed: 4000 see you$", cli.stderr, re.M)
             await close_server(wss)
 
         run(main())
@@ -654,7 +666,7 @@ class TestConnect:
             def on_connection(ws: Any, req: Any) -> None:
                 ws.on(
                     "close",
-                    lambda *a: server_close.done() or server_close.set_result(a),
+                    resolver(server_close),
                 )
 
             wss, port = await start_server(on_connection)
@@ -677,7 +689,7 @@ class TestConnect:
             assert re.search(
                 r"error: .*(refused|Connect call failed)", cli.stderr, re.I
             )
-            assert re.search(r"closed: 1006$", cli.stderr)
+            assert re.search(r"closed: 1006$", cli.stderr, re.M)
             assert cli.stdout_lines == []
 
         run(main())
@@ -687,7 +699,9 @@ class TestConnect:
             wss, port = await start_server(verifyClient=lambda info: False)
             cli = await Cli.start("connect", f"ws://127.0.0.1:{port}/")
             assert await cli.finish() == 1
-            assert re.search(r"error: Unexpected server response: 401$", cli.stderr)
+            assert re.search(
+                r"error: Unexpected server response: 401$", cli.stderr, re.M
+            )
             await close_server(wss)
 
         run(main())
