@@ -1,0 +1,142 @@
+"""The layer rule of STYLE.md ("Layout"): imports only point down.
+
+Each core module is parsed with ``ast`` (never imported, so a forbidden
+import cannot hide behind a lazy ``import`` inside a function: every
+``import`` statement in the file counts). Core modules are stdlib-only and
+sans-I/O: no asyncio, pyee, socket, time or selectors, and nothing from the
+transport or facade layers. Transport modules must not import pyee.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[2] / "pyws"
+
+CORE = [
+    "constants",
+    "errors",
+    "validation",
+    "buffer_util",
+    "extension",
+    "subprotocol",
+    "permessage_deflate",
+    "receiver",
+    "sender",
+    "handshake",
+    "protocol",
+    "_options",
+]
+TRANSPORT = ["_transport", "_client", "_server"]
+FACADE = [
+    "websocket",
+    "websocket_server",
+    "event_target",
+    "_emitter",
+    "_runtime",
+    "__init__",
+    "__main__",
+    "cli",
+]
+
+FORBIDDEN_IN_CORE = {"asyncio", "pyee", "socket", "time", "selectors"}
+UPPER_LAYERS = set(TRANSPORT) | set(FACADE)
+
+# Third-party packages the core may use (setup.cfg install_requires).
+CORE_THIRD_PARTY = {"httptools"}
+
+
+def imported_modules(module: str) -> list[tuple[int, str]]:
+    """Every module an ``import`` statement of ``pyws/<module>.py`` names.
+
+    Relative imports come back as ``pyws.<name>``; ``from . import x``
+    yields ``pyws.x``. Imports under ``if TYPE_CHECKING:`` are left out: they
+    never run.
+    """
+    tree = ast.parse((PKG / f"{module}.py").read_text(), filename=f"{module}.py")
+    type_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for inner in node.body:
+                type_only.update(id(n) for n in ast.walk(inner))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = "pyws" + ("." + node.module if node.module else "")
+                if node.module:
+                    found.append((node.lineno, base))
+                else:
+                    found.extend((node.lineno, f"pyws.{a.name}") for a in node.names)
+            else:
+                assert node.module is not None
+                found.append((node.lineno, node.module))
+                if node.module == "pyws":
+                    found.extend((node.lineno, f"pyws.{a.name}") for a in node.names)
+    return found
+
+
+def test_every_module_is_classified() -> None:
+    """A new module must be put in a layer here before it can ship."""
+    on_disk = {p.stem for p in PKG.glob("*.py")}
+    assert on_disk == set(CORE) | set(TRANSPORT) | set(FACADE)
+
+
+def test_imported_modules_sees_every_form() -> None:
+    """The checker itself: every import form is found (so it can fail), and
+    type-only imports are not."""
+    found = {name for _, name in imported_modules("websocket_server")}
+    assert {"asyncio", "pyws._server", "pyws.extension", "inspect"} <= found
+    assert "pyws.websocket" not in {n for _, n in imported_modules("_transport")}
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_is_sans_io(module: str) -> None:
+    """Core: stdlib only; no asyncio/pyee/socket/time/selectors; no upper layer."""
+    bad = []
+    for line, name in imported_modules(module):
+        top = name.split(".")[0]
+        if top in FORBIDDEN_IN_CORE:
+            bad.append(f"{module}.py:{line}: imports {name}")
+        elif top == "pyws":
+            sub = name.split(".")[1] if "." in name else "__init__"
+            if sub in UPPER_LAYERS:
+                bad.append(f"{module}.py:{line}: imports upper layer {name}")
+        elif top not in CORE_THIRD_PARTY and top not in _stdlib():
+            bad.append(f"{module}.py:{line}: imports non-stdlib {name}")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("module", TRANSPORT)
+def test_transport_does_not_import_pyee(module: str) -> None:
+    """Transport: asyncio and the core, never pyee nor the facade."""
+    bad = []
+    for line, name in imported_modules(module):
+        top = name.split(".")[0]
+        if top == "pyee":
+            bad.append(f"{module}.py:{line}: imports {name}")
+        elif top == "pyws" and "." in name:
+            sub = name.split(".")[1]
+            if sub in FACADE and sub != "_runtime":
+                # _runtime (loop choice, process life) has no pyee import and
+                # is shared by both upper layers; it is checked below.
+                bad.append(f"{module}.py:{line}: imports facade {name}")
+    assert not bad, "\n".join(bad)
+
+
+def test_runtime_does_not_import_pyee() -> None:
+    """``_runtime`` is used by the transport, so it must not pull pyee in."""
+    assert not [n for _, n in imported_modules("_runtime") if n.startswith("pyee")]
+
+
+def _stdlib() -> frozenset[str]:
+    import sys
+
+    return frozenset(sys.stdlib_module_names) | {"__future__"}
