@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
-import threading
 import time
 from typing import Any
 
@@ -237,11 +237,14 @@ class Adapter:
                 self.closed = True
                 self.maybe_exit()
 
-            def read_stdin() -> None:
-                sys.stdin.buffer.read()
-                loop.call_soon_threadsafe(stdin_end)
+            stdin_fd = sys.stdin.fileno()
 
-            threading.Thread(target=read_stdin, daemon=True).start()
+            def on_stdin() -> None:
+                if not os.read(stdin_fd, 4096):
+                    loop.remove_reader(stdin_fd)
+                    stdin_end()
+
+            loop.add_reader(stdin_fd, on_stdin)
         else:
             url = f"ws://127.0.0.1:{self.config['port']}{self.config.get('path', '/')}"
             if "protocols" in self.config:
@@ -257,6 +260,8 @@ class Adapter:
 
             ws.on("open", on_open)
         await self.done
+        if self.config["role"] == "server":
+            loop.remove_reader(sys.stdin.fileno())
         log("meta", "exit", [])
 
 
