@@ -241,7 +241,8 @@ def _line(entry: dict[str, Any] | None, section: str) -> str:
         return ""
     if section == "events":
         args = ", ".join(_show(a) for a in entry["args"])
-        return f"+{entry['when']:<7} {entry['event']}({args}) rs={entry['readyState']}"
+        when = "" if entry["when"] == "-" else f"+{entry['when']}"
+        return f"{when:<8} {entry['event']}({args}) rs={entry['readyState']}"
     detail = entry["detail"]
     if entry["kind"] in ("frame", "frames"):
         frames = detail if isinstance(detail, list) else [detail]
@@ -251,7 +252,9 @@ def _line(entry: dict[str, Any] | None, section: str) -> str:
         text = detail["line"] + "".join(f"; {k}: {v}" for k, v in headers.items())
     else:
         text = "" if detail is None else _show(detail)
-    when = f"+{entry['when']}" if entry["who"] == "impl" else "peer"
+    when = "peer" if entry["who"] == "peer" else f"+{entry['when']}"
+    if when == "+-":
+        when = ""
     return f"{when:<8} {entry['kind']} {text}".rstrip()
 
 
@@ -309,7 +312,8 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 def render(result: dict[str, Any], width: int = 60, only_diffs: bool = False) -> str:
     """Render one comparison as two columns with a mark column between.
 
-    Marks: ``!`` the rows differ, ``<`` only in A, ``>`` only in B.
+    Marks: ``!`` the rows differ, ``<`` only in A, ``>`` only in B, ``~``
+    a row of the intended difference (client FIN order).
     """
     head = (
         f"== {result['scenario']} (implementation as {result['role']}): "
@@ -317,6 +321,7 @@ def render(result: dict[str, Any], width: int = 60, only_diffs: bool = False) ->
     )
     if result["reasons"]:
         head += " - " + "; ".join(result["reasons"])
+    intended = result["status"] == INTENDED
     lines = [head, f"   {result['a']:<{width}} | {result['b']}"]
     section = ""
     for row in result["rows"]:
@@ -326,5 +331,6 @@ def render(result: dict[str, Any], width: int = 60, only_diffs: bool = False) ->
             section = row["section"]
             lines.append(f"-- {section}")
         left = row["a"][:width]
-        lines.append(f" {row['mark']} {left:<{width}} | {row['b']}")
+        mark = "~" if intended and row["mark"] != " " else row["mark"]
+        lines.append(f" {mark} {left:<{width}} | {row['b']}")
     return "\n".join(lines)

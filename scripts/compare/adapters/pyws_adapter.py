@@ -220,7 +220,9 @@ class Adapter:
             self.server = server
 
             def on_listening(*_: Any) -> None:
-                log("meta", "listening", [server.address()["port"]])
+                address = server.address()
+                assert address is not None  # listening, so bound
+                log("meta", "listening", [address["port"]])
 
             def on_connection(ws: Any, req: Any) -> None:
                 log("event", "connection", [req.url], ws)
