@@ -31,7 +31,7 @@ from .handshake import (
     generate_key,
     validate_subprotocols,
 )
-from .permessage_deflate import PerMessageDeflate
+from .permessage_deflate import PerMessageDeflate, normalize_option
 
 if TYPE_CHECKING:  # pragma: no cover
     from .websocket import WebSocket
@@ -157,11 +157,9 @@ def start_client(ws: WebSocket, address: Any, protocols: Any) -> None:
         protocols = opts.get("protocols")
     protocol_list = validate_subprotocols(protocols)
     deflate: PerMessageDeflate | None = None
-    pmd = opts.get("perMessageDeflate")
-    if pmd:
-        deflate = PerMessageDeflate(
-            {} if pmd is True else pmd, False, int(opts["maxPayload"])
-        )
+    pmd = normalize_option(opts.get("perMessageDeflate"))
+    if pmd is not None:
+        deflate = PerMessageDeflate(pmd, False, int(opts["maxPayload"]))
     ws._url = target.href
     loop = ws._get_loop()
     _runtime.retain(ws, loop)
@@ -230,8 +228,9 @@ class ClientHandshake(asyncio.Protocol):
         except asyncio.CancelledError:
             return
         except OSError as exc:
-            if exc.errno in errno.errorcode and not hasattr(exc, "code"):
-                exc.code = errno.errorcode[exc.errno]  # type: ignore[attr-defined]
+            code = errno.errorcode.get(exc.errno or 0)
+            if code is not None and not hasattr(exc, "code"):
+                exc.code = code  # type: ignore[attr-defined]
             self._fail(exc)
 
     # -- asyncio.Protocol ----------------------------------------------------

@@ -38,7 +38,7 @@ from .handshake import (
     response_lines,
     serialize_response,
 )
-from .permessage_deflate import PerMessageDeflate
+from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
 from .websocket import WebSocket
 
 __all__ = ["WebSocketServer", "read_upgrade_request"]
@@ -116,10 +116,10 @@ class WebSocketServer(NodeEventEmitter):
                 'counterpart: use "noServer" and handleUpgrade(), '
                 "see pyws.read_upgrade_request()"
             )
-        pmd = opts["perMessageDeflate"]
-        if pmd:
-            # Validate now (TypeError/ValueError naming the parameter).
-            PerMessageDeflate({} if pmd is True else pmd, True, opts["maxPayload"])
+        # Validate now (TypeError/ValueError naming the parameter).
+        self._deflate_options = normalize_option(opts["perMessageDeflate"])
+        if self._deflate_options is not None:
+            PerMessageDeflate(self._deflate_options, True, opts["maxPayload"])
         self.options = opts
         self._state = RUNNING
         self._loop = _runtime.get_loop()
@@ -160,7 +160,7 @@ class WebSocketServer(NodeEventEmitter):
                 )
                 family = infos[0][0]
                 sock = socket_module.socket(family, socket_module.SOCK_STREAM)
-                bind_host = infos[0][4][0]
+                bind_host = str(infos[0][4][0])
             sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_REUSEADDR, 1)
             try:
                 sock.bind((bind_host, port))
@@ -239,9 +239,9 @@ class WebSocketServer(NodeEventEmitter):
         if self._state is not CLOSING:
             return
         if self.options["noServer"]:
-            pending = self.clients if self.clients is not None else ()
+            pending = bool(self.clients)
         else:
-            pending = self._connections or self._handshaking
+            pending = bool(self._connections or self._handshaking)
         if pending:
             return
         self._state = CLOSED
@@ -254,7 +254,7 @@ class WebSocketServer(NodeEventEmitter):
 
     def shouldHandle(self, req: Request) -> bool:  # noqa: N802
         """ws ``shouldHandle``: the ``path`` test; override to customise."""
-        path = self.options["path"]
+        path: str | None = self.options["path"]
         if path is not None:
             return str(req.url).split("?", 1)[0] == path
         return True
@@ -363,9 +363,9 @@ class WebSocketServer(NodeEventEmitter):
     ) -> None:
         nsock.upgraded = True
         opts = self.options
-        pmd_opts = opts["perMessageDeflate"]
+        pmd_opts = self._deflate_options
         try:
-            offer = check_request(req, deflate_enabled=bool(pmd_opts))
+            offer = check_request(req, deflate_enabled=pmd_opts is not None)
         except ServerHandshakeRejection as exc:
             if exc.message in (_PROTOCOL_MSG, _EXTENSIONS_MSG) and not self._should(
                 req
@@ -378,13 +378,15 @@ class WebSocketServer(NodeEventEmitter):
             self._abort(nsock, 400)
             return
         deflate: PerMessageDeflate | None = None
-        if pmd_opts and offer.extensions and "permessage-deflate" in offer.extensions:
-            deflate = PerMessageDeflate(
-                {} if pmd_opts is True else pmd_opts, True, opts["maxPayload"]
-            )
+        if (
+            pmd_opts is not None
+            and offer.extensions
+            and "permessage-deflate" in offer.extensions
+        ):
+            deflate = PerMessageDeflate(pmd_opts, True, opts["maxPayload"])
             try:
                 deflate.accept(offer.extensions["permessage-deflate"])
-            except Exception:  # noqa: BLE001 - ws maps every failure to one answer
+            except NegotiationError:
                 self._reject(
                     nsock,
                     req,
@@ -544,7 +546,7 @@ class WebSocketServer(NodeEventEmitter):
 
 
 async def read_upgrade_request(
-    sock: socket_module.socket | asyncio.Transport | Any,
+    sock: socket_module.socket,
     timeout: float = 60.0,
 ) -> tuple[Request, Any, bytes]:
     """Read and parse one HTTP request head from ``sock``.

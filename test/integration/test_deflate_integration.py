@@ -131,14 +131,6 @@ async def close(ws: WebSocket) -> tuple[int, bytes]:
 # ---------------------------------------------------------------------------
 
 
-#: ws treats any options object as "on", ``{}`` included; pyws's option
-#: layer currently tests ``if pmd:``, so ``perMessageDeflate={}`` turns the
-#: extension off. Remove the marker once it uses ``normalize_option``.
-EMPTY_OPTIONS_BUG = pytest.mark.xfail(
-    strict=True, reason="perMessageDeflate={} is taken as False"
-)
-
-
 class TestPywsToPyws:
     """Negotiation and data between a pyws client and a pyws server."""
 
@@ -229,7 +221,6 @@ class TestPywsToPyws:
 
         run(main())
 
-    @EMPTY_OPTIONS_BUG
     def test_empty_options_mean_on(self) -> None:
         async def main() -> None:
             async with pyws_server(perMessageDeflate={}) as (_, port):
@@ -348,7 +339,7 @@ class TestRawClient:
             ({"serverNoContextTakeover": True}, 1024, True),
             ({"serverNoContextTakeover": True, "threshold": 10}, 10, True),
             # The threshold needs our no_context_takeover.
-            pytest.param({}, 5, True, marks=EMPTY_OPTIONS_BUG),
+            pytest.param({}, 5, True),
             ({"clientNoContextTakeover": True}, 5, True),
         ],
     )
