@@ -212,8 +212,12 @@ class _StdinReader:
         self._fd: int | None = None
         self._was_blocking: bool | None = None
         self._thread: threading.Thread | None = None
+        # Reader thread gate: cleared while paused and while a chunk is on
+        # its way to the loop, so at most one chunk waits in the loop's queue
+        # (a file reads faster than any socket drains).
         self._may_read = threading.Event()
         self._may_read.set()
+        self._paused = False
         self.mode = "none"
 
     async def start(self) -> None:
@@ -271,12 +275,18 @@ class _StdinReader:
                 chunk = b""
             try:
                 if chunk:
-                    self._loop.call_soon_threadsafe(self._on_data, chunk)
+                    self._may_read.clear()
+                    self._loop.call_soon_threadsafe(self._on_thread_data, chunk)
                 else:
                     self._loop.call_soon_threadsafe(self._on_eof)
                     return
             except RuntimeError:  # the loop is closed: nobody listens
                 return
+
+    def _on_thread_data(self, chunk: bytes) -> None:
+        self._on_data(chunk)
+        if not self._paused:
+            self._may_read.set()
 
     def _on_data(self, chunk: bytes) -> None:
         if self._done:
@@ -301,12 +311,14 @@ class _StdinReader:
         """Stop reading until :meth:`resume`."""
         if self._transport is not None and not self._transport.is_closing():
             self._transport.pause_reading()
+        self._paused = True
         self._may_read.clear()
 
     def resume(self) -> None:
         """Read again after :meth:`pause`."""
         if self._transport is not None and not self._transport.is_closing():
             self._transport.resume_reading()
+        self._paused = False
         self._may_read.set()
 
     def close(self) -> None:

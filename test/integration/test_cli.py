@@ -607,16 +607,37 @@ class TestConnect:
 
         run(main())
 
-    def test_stdin_from_a_regular_file(self, tmp_path: Path) -> None:
+    #: Enough input to cross the CLI's stdin high-water mark (1 MiB) a few
+    #: times, so reading pauses and resumes while sends drain.
+    BIG_INPUT = [f"{i:06d} " + "x" * 93 for i in range(30000)]
+
+    def test_big_stdin_from_a_regular_file(self, tmp_path: Path) -> None:
+        """A regular file cannot use a pipe transport: the reader thread."""
+
         async def main() -> None:
             wss, port = await start_server()
-            lines = [f"line {i}" for i in range(200)]
             source = tmp_path / "input.txt"
-            source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            source.write_text("\n".join(self.BIG_INPUT) + "\n", encoding="utf-8")
             with source.open("rb") as stdin:
                 cli = await Cli.start("connect", f"ws://127.0.0.1:{port}/", stdin=stdin)
                 assert await cli.finish() == 0
-            assert cli.stdout_lines == lines
+            assert cli.stdout_lines == self.BIG_INPUT
+            assert re.search(r"closed: 1000$", cli.stderr, re.M)
+            await close_server(wss)
+
+        run(main())
+
+    def test_big_stdin_from_a_pipe(self) -> None:
+        async def main() -> None:
+            wss, port = await start_server()
+            cli = await Cli.start("connect", f"ws://127.0.0.1:{port}/")
+            await cli.expect_stderr("connected to")
+            # Collect output while writing, or both pipes fill up.
+            finished = asyncio.ensure_future(cli.finish())
+            await cli.write("".join(line + "\n" for line in self.BIG_INPUT).encode())
+            cli.close_stdin()
+            assert await finished == 0
+            assert cli.stdout_lines == self.BIG_INPUT
             assert re.search(r"closed: 1000$", cli.stderr, re.M)
             await close_server(wss)
 
