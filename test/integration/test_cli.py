@@ -643,6 +643,33 @@ class TestConnect:
 
         run(main())
 
+    @pytest.mark.skipif(not POSIX, reason="needs a pseudo-terminal")
+    def test_terminal_stdin_and_blocking_mode_restored(self) -> None:
+        """A tty goes through the pipe transport, which makes the shared file
+        description non-blocking; the CLI must restore it for the shell."""
+        import pty
+
+        async def main() -> None:
+            wss, port = await start_server()
+            master, slave = pty.openpty()
+            try:
+                assert os.get_blocking(slave)
+                cli = await Cli.start("connect", f"ws://127.0.0.1:{port}/", stdin=slave)
+                await cli.expect_stderr("connected to")
+                await cli.expect_stderr("Ctrl-D closes")
+                os.write(master, b"typed line\n")
+                await cli.expect_stdout(r"^typed line$")
+                os.write(master, b"\x04")  # Ctrl-D: end of input in canonical mode
+                assert await cli.finish() == 0
+                assert re.search(r"closed: 1000$", cli.stderr, re.M)
+                assert os.get_blocking(slave)
+            finally:
+                os.close(master)
+                os.close(slave)
+            await close_server(wss)
+
+        run(main())
+
     def test_slash_commands(self) -> None:
         async def main() -> None:
             pings: asyncio.Future[tuple[Any, ...]] = (
