@@ -234,6 +234,10 @@ class _StdinReader:
         self._fd = fd
         if await self._start_pipe(fd):
             self.mode = "pipe"
+            if self._done:  # closed while the transport was being set up
+                self.close()
+            return
+        if self._done:
             return
         self.mode = "thread"
         self._thread = threading.Thread(
@@ -340,39 +344,55 @@ class _StdinReader:
 # Signals
 
 
-def _install_signal_handlers(
-    loop: asyncio.AbstractEventLoop,
-    handler: Callable[[], None],
-    signals: Sequence[signal.Signals],
-) -> list[signal.Signals]:
-    """Route ``signals`` to ``handler`` on the loop; return those installed.
+class _SignalRoute:
+    """Route stop signals (SIGINT, SIGTERM) to a callback run on the loop.
 
-    Where the loop cannot (Windows), Ctrl-C stays a ``KeyboardInterrupt``
-    that :func:`main` turns into exit status 130.
+    Uses ``loop.add_signal_handler`` where it exists (Unix). Elsewhere
+    (Windows) a ``signal.signal`` handler forwards with
+    ``call_soon_threadsafe``, so Ctrl-C still means a clean close rather
+    than a ``KeyboardInterrupt`` through the loop.
     """
-    installed = []
-    for sig in signals:
-        try:
-            loop.add_signal_handler(sig, handler)
-        except (NotImplementedError, RuntimeError, ValueError):
-            continue
-        installed.append(sig)
-    return installed
 
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, handler: Callable[[], None]
+    ) -> None:
+        self._loop = loop
+        self._handler = handler
+        self._via_loop: list[signal.Signals] = []
+        self._previous: list[tuple[signal.Signals, Any]] = []
 
-def _remove_signal_handlers(
-    loop: asyncio.AbstractEventLoop, signals: Sequence[signal.Signals]
-) -> None:
-    for sig in signals:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.remove_signal_handler(sig)
+    def install(self) -> None:
+        sigs = [signal.SIGINT]
+        if hasattr(signal, "SIGTERM"):
+            sigs.append(signal.SIGTERM)
+        for sig in sigs:
+            try:
+                self._loop.add_signal_handler(sig, self._handler)
+            except NotImplementedError:
+                pass
+            except (RuntimeError, ValueError):  # not the main thread
+                continue
+            else:
+                self._via_loop.append(sig)
+                continue
+            try:
+                previous = signal.signal(sig, self._forward)
+            except (OSError, RuntimeError, ValueError):
+                continue
+            self._previous.append((sig, previous))
 
+    def _forward(self, signum: int, frame: object) -> None:
+        self._loop.call_soon_threadsafe(self._handler)
 
-def _stop_signals() -> list[signal.Signals]:
-    sigs = [signal.SIGINT]
-    if hasattr(signal, "SIGTERM"):
-        sigs.append(signal.SIGTERM)
-    return sigs
+    def uninstall(self) -> None:
+        for sig in self._via_loop:
+            with contextlib.suppress(RuntimeError, ValueError):
+                self._loop.remove_signal_handler(sig)
+        for sig, previous in self._previous:
+            with contextlib.suppress(OSError, RuntimeError, ValueError):
+                signal.signal(sig, previous)
+        self._via_loop.clear()
+        self._previous.clear()
 
 
 # --------------------------------------------------------------------------
@@ -403,6 +423,8 @@ class _ClientSession:
         self._closing = False
         self._watchdog: asyncio.TimerHandle | None = None
         self._interrupts = 0
+        # The loop keeps only weak references to tasks.
+        self._stdin_task: asyncio.Task[None] | None = None
 
         ws.on("open", self._on_open)
         ws.on("message", self._on_message)
@@ -419,13 +441,12 @@ class _ClientSession:
             )
 
     async def run(self) -> int:
-        signals = _install_signal_handlers(
-            self.loop, self._on_interrupt, _stop_signals()
-        )
+        signals = _SignalRoute(self.loop, self._on_interrupt)
+        signals.install()
         try:
             code, _reason = await self.closed
         finally:
-            _remove_signal_handlers(self.loop, signals)
+            signals.uninstall()
             self.stdin.close()
             if self._watchdog is not None:
                 self._watchdog.cancel()
@@ -446,7 +467,7 @@ class _ClientSession:
         self.log(f"connected to {ws.url}{suffix}")
         if sys.stdin is not None and sys.stdin.isatty():
             self.log("type a line to send it; Ctrl-D closes, Ctrl-C twice aborts")
-        self.loop.create_task(self.stdin.start())
+        self._stdin_task = self.loop.create_task(self.stdin.start())
 
     def _on_message(self, data: object, is_binary: bool) -> None:
         self.out(format_message(data, is_binary, self.args.hex))
@@ -605,13 +626,12 @@ class _EchoServer:
     async def run(self) -> int:
         # Handlers first: a Ctrl-C right after the 'listening on' line must
         # already mean "shut down cleanly".
-        signals = _install_signal_handlers(
-            self.loop, self._on_interrupt, _stop_signals()
-        )
+        signals = _SignalRoute(self.loop, self._on_interrupt)
+        signals.install()
         try:
             return await self._serve()
         finally:
-            _remove_signal_handlers(self.loop, signals)
+            signals.uninstall()
 
     async def _serve(self) -> int:
         args = self.args
