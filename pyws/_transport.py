@@ -24,10 +24,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .constants import ReadyState
+from .permessage_deflate import (
+    COMPRESS_ASYNC_THRESHOLD,
+    DEFLATE_CLOSED_MESSAGE,
+    zlib_limiter,
+)
 from .protocol import Protocol
+from .sender import DeferredFrame
 
 if TYPE_CHECKING:  # pragma: no cover
     from .websocket import WebSocket
@@ -66,8 +72,14 @@ class Connection(asyncio.Protocol):
         self._receiving = False
         self._write_paused = False
         self._eof_written = False
+        self._eof_due = False
         self._timer: asyncio.TimerHandle | None = None
         self._callbacks: list[SendCallback] = []
+        self._compressing = False
+        if proto.extension is not None:
+            # Big messages are compressed in a worker thread (zlib releases
+            # the GIL), queued in order behind each other.
+            proto.defer_threshold = COMPRESS_ASYNC_THRESHOLD
         proto.receiver.on_defer = self._defer_receiver
         transport.set_protocol(self)
 
@@ -105,11 +117,19 @@ class Connection(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self.proto.connection_closed()
+        proto = self.proto
+        compressing = bool(proto.deferred)
+        proto.connection_closed()
+        if proto.extension is not None:
+            proto.extension.cleanup()
         callbacks = self._callbacks
         if callbacks:
             self._callbacks = []
-            err = ConnectionError("The socket was closed before the data was written")
+            err = ConnectionError(
+                DEFLATE_CLOSED_MESSAGE
+                if compressing
+                else "The socket was closed before the data was written"
+            )
             for cb in callbacks:
                 self.loop.call_soon(cb, err)
         self.ws._on_connection_closed()
@@ -127,14 +147,26 @@ class Connection(asyncio.Protocol):
     def flush(self) -> None:
         """Write what the core queued; act on its closing decisions."""
         proto = self.proto
-        out = proto._out
+        out: list[Any] = proto._out
         if out and not self.closed:
-            proto._out = []
+            if proto._deferred_in_out:
+                out = proto.data_to_send()
+                if proto.deferred and not self._compressing:
+                    self._compress_next()
+                    out += proto.data_to_send()
+            else:
+                proto._out = []
             transport = self.transport
-            if len(out) == 1:
+            if not out:
+                pass
+            elif len(out) == 1:
                 if out[0]:
                     transport.write(out[0])
+                else:
+                    self._eof_due = True
             else:
+                if not out[-1]:
+                    self._eof_due = True  # the core's EOF marker is last
                 size = 0
                 for chunk in out:
                     size += len(chunk)
@@ -144,10 +176,50 @@ class Connection(asyncio.Protocol):
                     transport.writelines(out)
             if proto.pending_auto_pongs and not transport.get_write_buffer_size():
                 proto.pending_auto_pongs = 0
-        if self._callbacks and not self._write_paused:
+        if self._callbacks and not self._write_paused and not proto.deferred:
             self._fire_callbacks()
         if proto.state is not OPEN:
             self._closing()
+
+    def _compress_next(self) -> None:
+        """Compress queued deferred frames: small ones inline, the next big
+        one in a worker thread (through the process-wide zlib limiter)."""
+        proto = self.proto
+        deflater = proto.extension
+        while proto.deferred and not self._compressing:
+            item = proto.deferred[0]
+            if len(item.data) < COMPRESS_ASYNC_THRESHOLD:
+                proto.resolve_deferred(item, deflater.compress(item.data, item.fin))
+                continue
+            self._compressing = True
+
+            def job(done: Callable[[], None], item: DeferredFrame = item) -> None:
+                if self.closed:
+                    done()
+                    return
+                fut = self.loop.run_in_executor(
+                    None, deflater.compress, item.data, item.fin
+                )
+                fut.add_done_callback(lambda f: self._compressed(item, f, done))
+
+            zlib_limiter().add(job)
+
+    def _compressed(
+        self, item: DeferredFrame, fut: asyncio.Future[bytes], done: Callable[[], None]
+    ) -> None:
+        done()
+        self._compressing = False
+        if self.closed or fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is not None:  # pragma: no cover - zlib does not fail on deflate
+            self.loop.call_exception_handler(
+                {"message": "permessage-deflate compression failed", "exception": exc}
+            )
+            self.abort()
+            return
+        self.proto.resolve_deferred(item, fut.result())
+        self.flush()
 
     def add_callback(self, cb: SendCallback) -> None:
         """Call ``cb(None)`` once what was queued so far is handed over."""
@@ -182,7 +254,7 @@ class Connection(asyncio.Protocol):
             self._timer = self.loop.call_later(
                 proto.close_timeout_ms / 1000, self._on_close_timeout
             )
-        if proto.eof_sent and not self._eof_written:
+        if self._eof_due and not self._eof_written:
             self._eof_written = True
             transport = self.transport
             if transport.can_write_eof():

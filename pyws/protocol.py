@@ -59,7 +59,7 @@ from .constants import (
 )
 from .errors import ProtocolError
 from .receiver import Inflater, Receiver
-from .sender import Buffer, Deflater, Sender
+from .sender import Buffer, DeferredFrame, Deflater, Sender
 
 __all__ = ["Protocol", "EOF", "Handler"]
 
@@ -122,6 +122,7 @@ class Protocol:
         handler: Handler | None = None,
         max_payload: int = MAX_PAYLOAD,
         max_fragments: int = MAX_FRAGMENTS,
+        max_buffered_chunks: int = 262144,
         skip_utf8_validation: bool = False,
         binary_type: str = "nodebuffer",
         allow_synchronous_events: bool = True,
@@ -152,7 +153,14 @@ class Protocol:
         self.abort_requested = False
         #: Auto-pongs queued since the I/O layer last reported a full flush.
         self.pending_auto_pongs = 0
-        self._out: list[bytes | Buffer] = []
+        self._out: list[bytes | Buffer | DeferredFrame] = []
+        #: Data frames of at least this many bytes that need compressing are
+        #: queued as :class:`~pyws.sender.DeferredFrame` for the I/O layer
+        #: (0: compress inline). Once one is queued, later ones queue too.
+        self.defer_threshold = 0
+        #: Unresolved deferred frames, in queue order.
+        self.deferred: list[DeferredFrame] = []
+        self._deferred_in_out = 0
         inflater: Inflater | None = extension
         deflater: Deflater | None = extension
         h = self.handler
@@ -165,6 +173,7 @@ class Protocol:
             on_error=self.fail,
             max_payload=max_payload,
             max_fragments=max_fragments,
+            max_buffered_chunks=max_buffered_chunks,
             skip_utf8_validation=skip_utf8_validation,
             binary_type=binary_type,
             inflater=inflater,
@@ -195,11 +204,35 @@ class Protocol:
     # -- output ------------------------------------------------------------
 
     def data_to_send(self) -> list[bytes | Buffer]:
-        """Return and clear the queued chunks (:data:`EOF` = half-close)."""
+        """Return and clear the queued chunks (:data:`EOF` = half-close).
+
+        Stops before the first :class:`~pyws.sender.DeferredFrame` that is
+        not resolved yet: nothing overtakes a message being compressed.
+        """
         out = self._out
-        if out:
+        if not out:
+            return []
+        if not self._deferred_in_out:
             self._out = []
-        return out
+            return out  # type: ignore[return-value]
+        ready: list[bytes | Buffer] = []
+        for i, chunk in enumerate(out):
+            if isinstance(chunk, DeferredFrame):
+                if chunk.chunks is None:
+                    self._out = out[i:]
+                    return ready
+                self._deferred_in_out -= 1
+                ready += chunk.chunks
+            else:
+                ready.append(chunk)
+        self._out = []
+        return ready
+
+    def resolve_deferred(self, item: DeferredFrame, payload: bytes) -> None:
+        """The I/O layer compressed the first deferred frame."""
+        assert self.deferred and self.deferred[0] is item
+        self.deferred.pop(0)
+        item.resolve(payload)
 
     def pending_bytes(self) -> int:
         """Bytes queued here and not yet taken by :meth:`data_to_send`."""
@@ -211,7 +244,7 @@ class Protocol:
         if events is None:
             raise TypeError("events_received() needs the default Handler")
         self.handler.events = []
-        return events
+        return list(events)
 
     # -- actions -----------------------------------------------------------
 
@@ -224,9 +257,15 @@ class Protocol:
         mask: bool | None = None,
     ) -> None:
         """Queue a data frame. The caller checks that the state is OPEN."""
-        self._out += self.sender.send(
-            data, binary=binary, fin=fin, compress=compress, mask=mask
+        threshold = self.defer_threshold
+        defer = bool(threshold) and (bool(self.deferred) or len(data) >= threshold)
+        chunks = self.sender.send(
+            data, binary=binary, fin=fin, compress=compress, mask=mask, defer=defer
         )
+        if defer and chunks and isinstance(chunks[0], DeferredFrame):
+            self.deferred.append(chunks[0])
+            self._deferred_in_out += 1
+        self._out += chunks
 
     def ping(self, data: Buffer = b"", mask: bool | None = None) -> None:
         """Queue a ping. The caller checks the state and the 125-byte limit."""
@@ -273,6 +312,8 @@ class Protocol:
         if self.state is OPEN:
             self.state = CLOSING
         self._out = []
+        self.deferred = []
+        self._deferred_in_out = 0
         self.should_close = True
 
     def connection_closed(self) -> None:

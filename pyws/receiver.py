@@ -26,6 +26,7 @@ Imports buffer_util, errors, validation; never asyncio, pyee or sockets.
 from __future__ import annotations
 
 import struct
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -58,6 +59,8 @@ class Receiver:
         max_payload: largest message in bytes, compressed and inflated;
             ``<= 0`` means no limit.
         max_fragments: most data frames in one message; ``<= 0``: no limit.
+        max_buffered_chunks: most received chunks held unparsed; one more
+            fails with ``WS_ERR_TOO_MANY_BUFFERED_PARTS``; ``<= 0``: no limit.
         skip_utf8_validation: do not check text messages and close reasons.
         binary_type: ``'nodebuffer'``/``'arraybuffer'`` (bytes) or
             ``'fragments'`` (a list of bytes). May be changed at any time;
@@ -77,6 +80,8 @@ class Receiver:
         "_is_server",
         "max_payload",
         "max_fragments",
+        "max_buffered_chunks",
+        "_chunks",
         "skip_utf8_validation",
         "binary_type",
         "inflater",
@@ -109,6 +114,7 @@ class Receiver:
         on_error: Callable[[ProtocolError], object],
         max_payload: int = 100 * 1024 * 1024,
         max_fragments: int = 16384,
+        max_buffered_chunks: int = 262144,
         skip_utf8_validation: bool = False,
         binary_type: str = "nodebuffer",
         inflater: Inflater | None = None,
@@ -117,6 +123,9 @@ class Receiver:
         self._is_server = is_server
         self.max_payload = max_payload
         self.max_fragments = max_fragments
+        self.max_buffered_chunks = max_buffered_chunks
+        # Sizes of the received chunks still (partly) held in ``_buf``.
+        self._chunks: deque[int] = deque()
         self.skip_utf8_validation = skip_utf8_validation
         self.binary_type = binary_type
         self.inflater = inflater
@@ -147,15 +156,35 @@ class Receiver:
             return
         buf = self._buf
         if buf or self._held:
+            chunks = self._chunks
+            if 0 < self.max_buffered_chunks <= len(chunks):
+                self._fail("WS_ERR_TOO_MANY_BUFFERED_PARTS", "Too many buffered chunks")
+                return
             buf += data
+            chunks.append(len(data))
             if not self._held:
                 consumed = self._parse(buf)
                 if consumed:
                     del buf[:consumed]
+                    self._release(consumed)
             return
         consumed = self._parse(data)
         if consumed < len(data) and not self.done:
             buf += memoryview(data)[consumed:]
+            self._chunks.append(len(data) - consumed)
+
+    def _release(self, n: int) -> None:
+        """``n`` bytes were parsed off the front of the buffer."""
+        chunks = self._chunks
+        if not self._buf:
+            chunks.clear()
+            return
+        while n and chunks:
+            if chunks[0] <= n:
+                n -= chunks.popleft()
+            else:
+                chunks[0] -= n
+                n = 0
 
     def resume(self) -> None:
         """Continue parsing after a deferral (``allowSynchronousEvents`` off)."""
@@ -167,6 +196,7 @@ class Receiver:
         consumed = self._parse(self._buf)
         if consumed:
             del self._buf[:consumed]
+            self._release(consumed)
 
     def stop(self) -> None:
         """Ignore all further input (terminate, or a failure found elsewhere)."""

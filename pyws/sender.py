@@ -18,7 +18,7 @@ from typing import Protocol
 
 from .buffer_util import MaskSource, apply_mask
 
-__all__ = ["frame", "Sender", "Deflater"]
+__all__ = ["frame", "Sender", "Deflater", "DeferredFrame"]
 
 _pack_bb = struct.Struct("!BB").pack
 _pack_bbh = struct.Struct("!BBH").pack
@@ -75,6 +75,39 @@ def frame(
     return [header, payload]
 
 
+class DeferredFrame:
+    """A data frame whose payload is still to be compressed.
+
+    The I/O layer compresses :attr:`data` (in a worker thread for big
+    messages), then calls :meth:`resolve`; until then nothing queued after
+    it is written, so the wire order is the call order.
+    """
+
+    __slots__ = ("opcode", "data", "fin", "rsv1", "mask", "chunks", "started")
+
+    def __init__(
+        self, opcode: int, data: bytes, fin: bool, rsv1: bool, mask: bytes | None
+    ) -> None:
+        self.opcode = opcode
+        self.data = data
+        self.fin = fin
+        self.rsv1 = rsv1
+        self.mask = mask
+        self.chunks: list[bytes | Buffer] | None = None
+        self.started = False
+
+    def __len__(self) -> int:
+        if self.chunks is not None:
+            return sum(len(c) for c in self.chunks)
+        return len(self.data)
+
+    def resolve(self, payload: bytes) -> None:
+        """Frame the compressed ``payload``."""
+        self.chunks = frame(
+            self.opcode, payload, fin=self.fin, rsv1=self.rsv1, mask=self.mask
+        )
+
+
 class Sender:
     """Per-connection frame writer.
 
@@ -113,11 +146,14 @@ class Sender:
         fin: bool = True,
         compress: bool = True,
         mask: bool | None = None,
-    ) -> list[bytes | Buffer]:
+        defer: bool = False,
+    ) -> list[bytes | Buffer | DeferredFrame]:
         """Frame one data message or fragment.
 
         The first fragment decides the opcode and whether the message is
         compressed; later fragments are continuation frames with RSV1 clear.
+        With ``defer``, a fragment that needs compressing comes back as a
+        :class:`DeferredFrame` for the I/O layer to compress.
         """
         if self._first:
             opcode = 2 if binary else 1
@@ -133,9 +169,15 @@ class Sender:
             rsv1 = False
         self._first = fin
         if self._compress:
+            if defer:
+                # The payload must not change while a thread compresses it.
+                payload = data if isinstance(data, bytes) else bytes(data)
+                return [DeferredFrame(opcode, payload, fin, rsv1, self._key(mask))]
             assert self.deflater is not None
             data = self.deflater.compress(data, fin)
-        return frame(opcode, data, fin=fin, rsv1=rsv1, mask=self._key(mask))
+        chunks: list[bytes | Buffer | DeferredFrame] = []
+        chunks += frame(opcode, data, fin=fin, rsv1=rsv1, mask=self._key(mask))
+        return chunks
 
     def ping(self, data: Buffer, mask: bool | None = None) -> list[bytes | Buffer]:
         """Frame a ping (opcode 0x9)."""

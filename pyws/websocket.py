@@ -482,6 +482,7 @@ class WebSocket(NodeEventEmitter):
             handler=_Handler(self),  # type: ignore[arg-type]
             max_payload=int(opts.get("maxPayload", 104857600)),
             max_fragments=int(opts.get("maxFragments", 16384)),
+            max_buffered_chunks=int(opts.get("maxBufferedChunks", 262144)),
             skip_utf8_validation=bool(opts.get("skipUTF8Validation", False)),
             binary_type=self._binary_type,
             allow_synchronous_events=bool(opts.get("allowSynchronousEvents", True)),
