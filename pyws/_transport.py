@@ -76,6 +76,7 @@ class Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._callbacks: list[SendCallback] = []
         self._compressing = False
+        self._drain_watch = False
         if proto.extension is not None:
             # Big messages are compressed in a worker thread (zlib releases
             # the GIL), queued in order behind each other.
@@ -140,6 +141,11 @@ class Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._write_paused = False
         self.proto.pending_auto_pongs = 0
+        if self._drain_watch:
+            # The buffer is empty: every byte queued so far is in the kernel.
+            self._drain_watch = False
+            if not self.closed:
+                self.transport.set_write_buffer_limits()
         self._fire_callbacks()
 
     # -- output ----------------------------------------------------------------
@@ -177,7 +183,7 @@ class Connection(asyncio.Protocol):
             if proto.pending_auto_pongs and not transport.get_write_buffer_size():
                 proto.pending_auto_pongs = 0
         if self._callbacks and not self._write_paused and not proto.deferred:
-            self._fire_callbacks()
+            self._callbacks_when_written()
         if proto.state is not OPEN:
             self._closing()
 
@@ -224,6 +230,17 @@ class Connection(asyncio.Protocol):
     def add_callback(self, cb: SendCallback) -> None:
         """Call ``cb(None)`` once what was queued so far is handed over."""
         self._callbacks.append(cb)
+
+    def _callbacks_when_written(self) -> None:
+        # ws calls a send callback once the socket has written the data. An
+        # asyncio transport tells only when its buffer falls below the low
+        # water mark after having been paused; with the high-water mark at 0
+        # it pauses at once and resumes exactly when the buffer is empty.
+        if self.closed or not self.transport.get_write_buffer_size():
+            self._fire_callbacks()
+        elif not self._drain_watch:
+            self._drain_watch = True
+            self.transport.set_write_buffer_limits(high=0)
 
     def _fire_callbacks(self) -> None:
         callbacks = self._callbacks
