@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 from helpers.rawpeer import build_frame, close_payload
 
-from .node_peer import digest, pattern, payload_of, run_async
-from .pyside import DIRECTIONS, Pair, pair
+import pyws
+
+from .node_peer import NodePeer, digest, pattern, payload_of, run_async
+from .pyside import DIRECTIONS, Pair, Recorder, pair
 
 both = pytest.mark.parametrize("direction", DIRECTIONS)
 
@@ -548,5 +550,125 @@ def test_pyws_server_half_closes_after_failure() -> None:
             await expect_py_failure(p, "WS_ERR_EXPECTED_MASK", 1002)
             await p.node.expect("socket_close")
             assert "socket_end" in fin_order(p)  # pyws's FIN reached ws
+
+    run_async(main)
+
+
+# -- opening handshake failures (RFC 6455 4.1 / 4.2.2, ws-api.md 5 and 6) -------
+
+
+async def node_server_and_pyws_client(
+    config: dict[str, Any], path: str = "/", protocols: list[str] | None = None
+) -> tuple[Any, Any, Any]:
+    """Start a Node server, point a pyws client at it, return when closed."""
+    node = await NodePeer.start("server", config)
+    ws = pyws.WebSocket(f"ws://127.0.0.1:{node.port}{path}", protocols)
+    rec = Recorder(ws)
+    return node, ws, rec
+
+
+def test_pyws_client_rejected_by_ws_path() -> None:
+    """ws answers 400 to a wrong path: 'error' then 'close' 1006."""
+
+    async def main() -> None:
+        node, ws, rec = await node_server_and_pyws_client(
+            {"options": {"path": "/only"}}, path="/other"
+        )
+        async with node:
+            (err,) = await rec.expect("error")
+            assert str(err) == "Unexpected server response: 400"
+            assert await rec.expect("close") == (1006, b"")
+            assert rec.names() == ["error", "close"]
+            assert node.seen("connection") == []
+
+    run_async(main)
+
+
+def test_pyws_client_refuses_unrequested_subprotocol() -> None:
+    """The ws server picks a protocol pyws did not offer: pyws fails."""
+
+    async def main() -> None:
+        node, ws, rec = await node_server_and_pyws_client(
+            {"protocol": "evil"}, protocols=["good"]
+        )
+        async with node:
+            (err,) = await rec.expect("error")
+            assert str(err) == "Server sent an invalid subprotocol"
+            assert await rec.expect("close") == (1006, b"")
+            assert "open" not in rec.names()
+
+    run_async(main)
+
+
+def test_ws_client_rejected_by_pyws_path() -> None:
+    async def main() -> None:
+        server = pyws.WebSocketServer({"port": 0, "host": "127.0.0.1", "path": "/only"})
+        srec = Recorder(server, ("listening", "connection", "close"))
+        try:
+            await srec.expect("listening")
+            address = server.address()
+            assert address is not None
+            url = f"ws://127.0.0.1:{address['port']}/other"
+            async with await NodePeer.start("client", {"url": url}) as node:
+                ev = await node.expect("unexpected-response")
+                assert ev["statusCode"] == 400
+                assert (await node.expect("close"))["code"] == 1006
+                assert node.seen("open") == []
+            assert srec.all("connection") == []
+        finally:
+            server.close()
+
+    run_async(main)
+
+
+def test_ws_client_refuses_unrequested_subprotocol() -> None:
+    async def main() -> None:
+        server = pyws.WebSocketServer(
+            {
+                "port": 0,
+                "host": "127.0.0.1",
+                "handleProtocols": lambda protocols, req: "evil",
+            }
+        )
+        srec = Recorder(server, ("listening", "connection", "close"))
+        try:
+            await srec.expect("listening")
+            address = server.address()
+            assert address is not None
+            url = f"ws://127.0.0.1:{address['port']}/"
+            config = {"url": url, "protocols": ["good"]}
+            async with await NodePeer.start("client", config) as node:
+                err = await node.expect("error")
+                assert err["message"] == "Server sent an invalid subprotocol"
+                assert (await node.expect("close"))["code"] == 1006
+        finally:
+            for client in list(server.clients or ()):
+                client.terminate()
+            server.close()
+
+    run_async(main)
+
+
+def test_ws_client_rejected_by_verify_client() -> None:
+    async def main() -> None:
+        def verify(info: Any, cb: Any) -> None:
+            cb(False, 403, "Go away", {"X-Reason": "test"})
+
+        server = pyws.WebSocketServer(
+            {"port": 0, "host": "127.0.0.1", "verifyClient": verify}
+        )
+        srec = Recorder(server, ("listening", "connection", "close"))
+        try:
+            await srec.expect("listening")
+            address = server.address()
+            assert address is not None
+            url = f"ws://127.0.0.1:{address['port']}/"
+            async with await NodePeer.start("client", {"url": url}) as node:
+                ev = await node.expect("unexpected-response")
+                assert ev["statusCode"] == 403
+                assert ev["headers"]["x-reason"] == "test"
+                assert (await node.expect("close"))["code"] == 1006
+        finally:
+            server.close()
 
     run_async(main)
