@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import ssl as ssl_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urljoin, urlsplit
 
 from . import _runtime
@@ -236,10 +236,10 @@ class ClientHandshake(asyncio.Protocol):
     # -- asyncio.Protocol ----------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses.
+        self.transport = cast(asyncio.Transport, transport)
         if self.done:
-            transport.abort()
+            self.transport.abort()
             return
         opts = self.ws._options
         offer = None
@@ -262,7 +262,7 @@ class ClientHandshake(asyncio.Protocol):
         except ValueError as exc:
             self._fail(exc)
             return
-        transport.write(request)
+        self.transport.write(request)
 
     def data_received(self, data: bytes) -> None:
         if self.done:

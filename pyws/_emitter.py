@@ -129,7 +129,7 @@ class NodeEventEmitter(pyee.EventEmitter):
 
     # -- Node's names ----------------------------------------------------------
 
-    def on(self, event: Any, listener: Any = _NO_LISTENER) -> Any:  # type: ignore[override]
+    def on(self, event: Any, listener: Any = _NO_LISTENER) -> Any:
         """Add ``listener``; return the emitter (Node). Without a listener,
         return a decorator (pyee)."""
         if listener is _NO_LISTENER:
@@ -142,7 +142,7 @@ class NodeEventEmitter(pyee.EventEmitter):
         """Node ``addListener``: same as :meth:`on`."""
         return self.on(event, listener)
 
-    def once(self, event: Any, listener: Any = _NO_LISTENER) -> Any:  # type: ignore[override]
+    def once(self, event: Any, listener: Any = _NO_LISTENER) -> Any:
         """Add a one-time ``listener``; return the emitter (Node). Without a
         listener, return a decorator (pyee)."""
         if listener is _NO_LISTENER:

@@ -60,6 +60,13 @@ _PROTOCOL_MSG = "Invalid Sec-WebSocket-Protocol header"
 _EXTENSIONS_MSG = "Invalid or unacceptable Sec-WebSocket-Extensions header"
 
 
+def _is_transport(obj: object) -> bool:
+    """An asyncio transport (uvloop's are not ``asyncio.Transport`` subclasses)."""
+    return isinstance(obj, asyncio.Transport) or all(
+        hasattr(obj, name) for name in ("set_protocol", "write", "pause_reading")
+    )
+
+
 class VerifyInfo(dict[str, Any]):
     """``verifyClient``'s ``info``: ``origin``, ``secure``, ``req`` (by key
     and by attribute)."""
@@ -296,7 +303,7 @@ class WebSocketServer(NodeEventEmitter):
             socket.transport.pause_reading()
             socket.transport.set_protocol(holder)
             self._upgrade(request, socket, head, cb, holder)
-        elif isinstance(socket, asyncio.Transport):
+        elif _is_transport(socket):
             holder = HoldingProtocol()
             holder.transport = socket
             socket.pause_reading()
@@ -324,7 +331,6 @@ class WebSocketServer(NodeEventEmitter):
     ) -> None:
         holder = HoldingProtocol()
         transport, _ = await self._loop.connect_accepted_socket(lambda: holder, sock)
-        assert isinstance(transport, asyncio.Transport)
         transport.pause_reading()
         nsock = NodeSocket(transport)
         if getattr(request, "socket", None) is None:
@@ -583,7 +589,6 @@ async def read_upgrade_request(
 
     reader = _Reader()
     transport, _ = await loop.connect_accepted_socket(lambda: reader, sock)
-    assert isinstance(transport, asyncio.Transport)
     try:
         req = await asyncio.wait_for(done, timeout)
     except BaseException:
