@@ -66,13 +66,14 @@ class F:
 
     def encode(self, pyws_is_server: bool) -> bytes:
         """The frame's bytes when pyws has the given role."""
-        if self.mask == AUTO:
-            key: bytes | None = MASK if pyws_is_server else None
-        elif self.mask == WRONG:
-            key = None if pyws_is_server else MASK
-        else:
-            assert isinstance(self.mask, bytes)
+        key: bytes | None
+        if isinstance(self.mask, bytes):
             key = self.mask
+        elif self.mask == AUTO:
+            key = MASK if pyws_is_server else None
+        else:
+            assert self.mask == WRONG
+            key = None if pyws_is_server else MASK
         return build_frame(
             self.opcode,
             self.payload,
