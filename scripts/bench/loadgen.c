@@ -554,6 +554,7 @@ static void open_all(void) {
             conn_start(&conns[started++]);
             pending++;
         }
+        if (errors > 0) fail("opening connections failed: %s", first_error);
         if (started == nconns && pending == 0) {
             if (open < nconns) fail("only %d of %d connections opened: %s", open, nconns,
                                     first_error);

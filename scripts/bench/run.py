@@ -487,34 +487,39 @@ def saturation_check(fastest: str, cfg: Config, log: Callable[[str], None]) -> J
 
 
 def profile_pyws(cfg: Config, out: Callable[[str], None]) -> None:
-    """Profiles the pyws server (cProfile) under the 1 KiB echo; prints own time."""
+    """Profiles the pyws server (cProfile) under the 1 KiB and 64 KiB echoes.
+
+    Prints the top functions by own time for each.
+    """
     import pstats
 
     impl = next(i for i in IMPLS if i.name == "pyws")
     BUILD.mkdir(parents=True, exist_ok=True)
-    path = BUILD / "pyws-1k.pstats"
-    sc = next(s for s in SCENARIOS if s.key == "echo 1 KiB")
-    prof = Impl("pyws", impl.cmd + ("--profile", str(path)))
-    with server(prof) as (srv, port):
-        fig = measure(srv, port, prof, sc, cfg)
-        os.kill(srv.pid, signal.SIGTERM)
-        srv.popen.wait(30)
-    stats = pstats.Stats(str(path))
-    total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]
-    out("")
-    out(
-        f"== cProfile of the pyws server, echo 1 KiB ({fig['count']} msgs under "
-        f"the profiler, {total:.2f} s own time in all) =="
-    )
-    out(f"{'own s':>8} {'own %':>6} {'calls':>10} {'us/call':>7}  function")
-    rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])  # type: ignore[attr-defined]
-    for (file, line, func), (_cc, ncalls, tottime, _ct, _callers) in rows[:25]:
-        where = f"{Path(file).name}:{line}" if line else file
+    for key in ("echo 1 KiB", "echo 64 KiB"):
+        path = BUILD / f"pyws-{''.join(key.split()[1:]).lower()}.pstats"
+        sc = next(s for s in SCENARIOS if s.key == key)
+        prof = Impl("pyws", impl.cmd + ("--profile", str(path)))
+        with server(prof) as (srv, port):
+            fig = measure(srv, port, prof, sc, cfg)
+            os.kill(srv.pid, signal.SIGTERM)
+            srv.popen.wait(30)
+        stats = pstats.Stats(str(path))
+        table = stats.stats  # type: ignore[attr-defined]
+        total = sum(v[2] for v in table.values())
+        out("")
         out(
-            f"{tottime:8.3f} {tottime / total:6.1%} {ncalls:10d} "
-            f"{tottime / max(ncalls, 1) * 1e6:7.2f}  {func} ({where})"
+            f"== cProfile of the pyws server, {key} ({fig['count']} msgs in the "
+            f"window, {total:.2f} s own time in the whole run) =="
         )
-    out(f"(stats in {path}; the profiler inflates Python-level costs)")
+        out(f"{'own s':>8} {'own %':>6} {'calls':>10} {'us/call':>8}  function")
+        rows = sorted(table.items(), key=lambda kv: -kv[1][2])
+        for (file, line, func), (_cc, ncalls, tottime, _ct, _callers) in rows[:25]:
+            where = f"{Path(file).name}:{line}" if line else file
+            out(
+                f"{tottime:8.3f} {tottime / total:6.1%} {ncalls:10d} "
+                f"{tottime / max(ncalls, 1) * 1e6:8.2f}  {func} ({where})"
+            )
+        out(f"(stats in {path}; the profiler inflates Python-level costs)")
 
 
 def short(fig: Json) -> str:
@@ -590,12 +595,18 @@ def compressible_messages(size: int, count: int = 64) -> list[bytes]:
     return msgs
 
 
-def zlib_cost_us(size: int = 1024, rounds: int = 20) -> float:
+def zlib_cost_us(size: int = 1024, rounds: int = 20, level: int = -1) -> float:
     """CPU µs per echoed message spent in zlib alone on the server side.
 
     One inflate of a client message (compressed without context takeover)
     plus one deflate of the reply with context takeover and Z_SYNC_FLUSH, as a
     permessage-deflate server with library defaults does.
+
+    Args:
+        size: Message size.
+        rounds: Passes over the 64 messages.
+        level: zlib level of the reply's deflate: -1 is zlib's default (6,
+            ws and pyws), 1 is aiohttp's ``Z_BEST_SPEED``.
     """
     msgs = compressible_messages(size)
     wire = []
@@ -603,7 +614,7 @@ def zlib_cost_us(size: int = 1024, rounds: int = 20) -> float:
         c = zlib.compressobj(wbits=-15)
         wire.append(c.compress(m) + c.flush(zlib.Z_SYNC_FLUSH))
     inflater = zlib.decompressobj(wbits=-15)
-    deflater = zlib.compressobj(wbits=-15)
+    deflater = zlib.compressobj(level, wbits=-15)
     t0 = time.process_time()
     for _ in range(rounds):
         for w in wire:
@@ -884,8 +895,12 @@ def main(argv: list[str] | None = None) -> int:
 
     saturation: Json = {}
     if not args.no_saturation and not quick:
+        # the fastest WebSocket server: a raw byte echo batches differently
+        raw = {i.name for i in IMPLS if i.raw}
         rates = {
-            n: f["rate"] for n, f in med.get("echo 1 KiB", {}).items() if "rate" in f
+            n: f["rate"]
+            for n, f in med.get("echo 1 KiB", {}).items()
+            if "rate" in f and n not in raw
         }
         if rates:
             try:
@@ -896,6 +911,7 @@ def main(argv: list[str] | None = None) -> int:
                 saturation = {"error": str(exc)}
 
     zlib_us = zlib_cost_us()
+    zlib_fast_us = zlib_cost_us(level=1)
     print_tables(med, print)
     rows = targets(med)
     print_targets(rows, print)
@@ -909,6 +925,7 @@ def main(argv: list[str] | None = None) -> int:
             else ""
         )
     )
+    print(f"zlib alone at level 1 (aiohttp's Z_BEST_SPEED): {zlib_fast_us:.2f} us/msg")
     if saturation and "gain" in saturation:
         print(
             f"loadgen headroom: on {saturation['impl']}, doubling connections and "
@@ -936,6 +953,7 @@ def main(argv: list[str] | None = None) -> int:
                 "runs": rounds,
                 "targets": rows,
                 "zlib_us_per_msg": zlib_us,
+                "zlib_level1_us_per_msg": zlib_fast_us,
                 "saturation": saturation,
                 "elapsed_s": elapsed,
             },
