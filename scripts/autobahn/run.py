@@ -134,6 +134,8 @@ class CaseResult:
     duration_ms: int | None = None
     result: str = ""
     result_close: str = ""
+    received: str = ""
+    ok_expected: str = ""
 
 
 @dataclass
@@ -360,8 +362,26 @@ def load_index(report_dir: Path, impl: str, mode: str, cases: Sequence[str]) -> 
                 detail = json.loads(detail_file.read_text())
                 res.result = str(detail.get("result", ""))
                 res.result_close = str(detail.get("resultClose", ""))
+                res.received = _events(detail.get("received"))
+                ok = (detail.get("expected") or {}).get("OK")
+                res.ok_expected = _events(ok) if ok else ""
         run.cases[case_id] = res
     return run
+
+
+def _events(events: Any, limit: int = 160) -> str:
+    """Autobahn's event list, e.g. ``[['timeout', 'A'], ['message', ...]]``, short."""
+    if not isinstance(events, list):
+        return ""
+    parts = []
+    for event in events:
+        if isinstance(event, list) and event:
+            args = " ".join(str(a)[:24] for a in event[1:])
+            parts.append(f"{event[0]} {args}".strip())
+        else:
+            parts.append(str(event)[:24])
+    text = ", ".join(parts)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def run_wstest(
@@ -629,6 +649,10 @@ def print_summary(
                 )
                 if res.result:
                     print(f"            got:   {res.result}", file=out)
+                if res.received:
+                    print(f"            events: {res.received}", file=out)
+                if res.ok_expected:
+                    print(f"            OK is:  {res.ok_expected}", file=out)
                 if res.result_close and res.behavior_close not in ("OK", ""):
                     print(f"            close: {res.result_close}", file=out)
                 doc = documented.get(res.case_id)
