@@ -1,6 +1,10 @@
 """Masking (RFC 6455 section 5.3) and the mask source.
 
-Pure Python by default. Two strategies, picked by size:
+:func:`apply_mask` uses the optional C accelerator ``pyws.speedups`` when it
+was built (``pip install`` compiles it where a C compiler exists) unless the
+environment variable ``PYWS_NO_SPEEDUPS`` is set to a non-empty value, as ws
+has ``WS_NO_BUFFER_UTIL``. The pure Python fallback, :func:`apply_mask_py`,
+has two strategies, picked by size:
 
 - below ``_TRANSLATE_THRESHOLD`` bytes the payload and the repeated mask are
   XORed as two big integers (one C-level loop each for ``from_bytes``, XOR and
@@ -17,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-__all__ = ["apply_mask", "MaskSource"]
+__all__ = ["apply_mask", "apply_mask_py", "MaskSource", "SPEEDUPS"]
 
 Buffer = bytes | bytearray | memoryview
 
@@ -49,7 +53,7 @@ def _mask_translate(data: Buffer, mask: bytes) -> bytes:
     return bytes(out)
 
 
-def apply_mask(data: Buffer, mask: bytes) -> bytes:
+def apply_mask_py(data: Buffer, mask: bytes) -> bytes:
     """XOR ``data`` with the 4-byte ``mask`` repeated; return new bytes.
 
     Masking and unmasking are the same operation. An all-zero mask returns the
@@ -62,6 +66,34 @@ def apply_mask(data: Buffer, mask: bytes) -> bytes:
     if len(data) < _TRANSLATE_THRESHOLD:
         return _mask_int(data, mask)
     return _mask_translate(data, mask)
+
+
+def _load_speedups() -> Callable[[Buffer, bytes], bytes] | None:
+    if os.environ.get("PYWS_NO_SPEEDUPS"):
+        return None
+    try:
+        from .speedups import apply_mask as c_apply_mask
+    except ImportError:
+        return None
+    return c_apply_mask
+
+
+_c_apply_mask = _load_speedups()
+
+#: Whether the C accelerator is in use.
+SPEEDUPS = _c_apply_mask is not None
+
+
+def _apply_mask_c(data: Buffer, mask: bytes) -> bytes:
+    """:func:`apply_mask_py`'s contract, computed by ``pyws.speedups``."""
+    if mask == b"\x00\x00\x00\x00":
+        return data if isinstance(data, bytes) else bytes(data)
+    assert _c_apply_mask is not None
+    return _c_apply_mask(data, mask)
+
+
+#: XOR ``data`` with the 4-byte ``mask``: the C accelerator or the fallback.
+apply_mask = _apply_mask_c if SPEEDUPS else apply_mask_py
 
 
 class MaskSource:
