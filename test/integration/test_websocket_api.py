@@ -434,13 +434,10 @@ def test_buffered_amount_with_a_paused_peer(arun: Any) -> None:
     arun(main())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pyws bug: send cb fires below the transport's high-water mark, "
-    "before the data is written; ws calls it from socket.write's callback, "
-    "when bufferedAmount no longer counts that data",
-)
 def test_send_callback_runs_once_the_data_is_written(arun: Any) -> None:
+    """ws calls ``cb`` from ``socket.write``'s callback: by then the data no
+    longer counts in ``bufferedAmount``."""
+
     async def main() -> None:
         async with await RawServer.start() as raw:
             ws, peer = await _fill_kernel_buffers(arun, raw)
