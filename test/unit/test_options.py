@@ -309,3 +309,10 @@ def test_server_options_property_holds_the_merged_options() -> None:
     assert wss.options["path"] == "/x"
     assert wss.options["maxPayload"] == 104857600
     assert wss.options["perMessageDeflate"] is False
+
+
+def test_server_option_has_no_python_counterpart() -> None:
+    """pyws choice: ws's ``server`` (a Node http.Server) is refused with a
+    TypeError pointing to ``noServer`` + ``handleUpgrade``."""
+    with pytest.raises(TypeError, match="noServer"):
+        WebSocketServer(server=object())
