@@ -9,6 +9,7 @@ that outlives its bound is killed and the test fails.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -36,9 +37,22 @@ T = TypeVar("T")
 LISTENING_RE = re.compile(r"listening on ws://127\.0\.0\.1:(\d+)(/\S*)")
 
 
+#: CLI processes started by the running test; killed when it ends.
+_LIVE: list[Cli] = []
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run one test coroutine on a fresh loop."""
-    return asyncio.run(coro)
+    """Run one test coroutine on a fresh loop; no CLI process outlives it,
+    even when the test fails halfway."""
+
+    async def guarded() -> T:
+        try:
+            return await coro
+        finally:
+            while _LIVE:
+                await _LIVE.pop().kill()
+
+    return asyncio.run(guarded())
 
 
 async def within(aw: Awaitable[T], what: str) -> T:
@@ -96,7 +110,9 @@ class Cli:
             env=env,
             cwd=str(REPO),
         )
-        return cls(proc)
+        cli = cls(proc)
+        _LIVE.append(cli)
+        return cli
 
     async def _readline(self, stream: asyncio.StreamReader, into: list[str]) -> str:
         raw = await stream.readline()
@@ -185,7 +201,8 @@ class Cli:
 
     async def kill(self) -> None:
         if self.proc.returncode is None:
-            self.proc.kill()
+            with contextlib.suppress(ProcessLookupError):  # exited, not reaped
+                self.proc.kill()
             await asyncio.wait_for(self.proc.wait(), TIMEOUT)
 
     @property
@@ -607,9 +624,10 @@ class TestConnect:
 
         run(main())
 
-    #: Enough input to cross the CLI's stdin high-water mark (1 MiB) a few
-    #: times, so reading pauses and resumes while sends drain.
-    BIG_INPUT = [f"{i:06d} " + "x" * 93 for i in range(30000)]
+    #: 1.5 MB: many read chunks (64 KiB from a file, up to 256 KiB from a
+    #: pipe) pass the reader's one-chunk gate and the 1 MiB send backlog
+    #: check; order and completeness are checked line by line.
+    BIG_INPUT = [f"{i:06d} " + "x" * 93 for i in range(15000)]
 
     def test_big_stdin_from_a_regular_file(self, tmp_path: Path) -> None:
         """A regular file cannot use a pipe transport: the reader thread."""
