@@ -338,6 +338,15 @@ class Receiver:
                 else:
                     opcode = self._frag_opcode
                 self._message_length += length
+                if self._frag_opcode:
+                    # Counted before inflating, as ws does (getData).
+                    self._frag_count += 1
+                    if 0 < self.max_fragments < self._frag_count:
+                        self._fail(
+                            "WS_ERR_TOO_MANY_BUFFERED_PARTS",
+                            "Too many message fragments",
+                        )
+                        return n
                 if self._compressed:
                     assert self.inflater is not None
                     # The inflater enforces maxPayload on the inflated size
@@ -370,12 +379,6 @@ class Receiver:
                     continue
 
                 # Fragmented message (RFC 6455 section 5.4).
-                self._frag_count += 1
-                if 0 < self.max_fragments < self._frag_count:
-                    self._fail(
-                        "WS_ERR_TOO_MANY_BUFFERED_PARTS", "Too many message fragments"
-                    )
-                    return n
                 if opcode == 1 and not self.skip_utf8_validation:
                     # Fail at the fragment holding invalid UTF-8 (section 8.1).
                     decode = self._decode

@@ -221,28 +221,44 @@ class WebSocket(NodeEventEmitter):
         otherwise). Options: ``binary``, ``compress``, ``fin``, ``mask``
         (dict or keywords). ``cb(err)`` runs once the data was handed over.
         """
-        if callable(options) and cb is None:
-            options, cb = None, options
+        # The echo hot path: keep this short (no copies, few calls).
+        if options is not None and type(options) is not dict:
+            if callable(options) and cb is None:
+                options, cb = None, options
         state = self._ready_state
         if state is CONNECTING:
             raise NotOpenError("WebSocket is not open: readyState 0 (CONNECTING)")
-        opts = _send_options(options, kwargs)
-        payload, is_text = to_bytes(data)
+        if kwargs or (options and not options.keys() <= _SEND_OPTIONS):
+            options = _send_options(options, kwargs)
+        t = type(data)
+        if t is bytes:
+            payload: Buffer = data
+            is_text = False
+        elif t is str:
+            payload = data.encode()
+            is_text = True
+        else:
+            payload, is_text = to_bytes(data)
         if state is not OPEN:
             self._send_after_close(payload, cb)
             return
-        binary = opts.get("binary")
-        if binary is None:
-            binary = not is_text
         conn = self._conn
-        assert conn is not None and self._proto is not None
-        self._proto.send(
-            payload,
-            bool(binary),
-            opts.get("fin", True) is not False,
-            bool(opts.get("compress", True)),
-            opts.get("mask"),
-        )
+        proto = self._proto
+        assert conn is not None and proto is not None
+        if options:
+            # ws: {binary: typeof data !== 'string', fin: true, compress: true,
+            # mask: !isServer, ...options}, each read for its truthiness.
+            binary = options.get("binary")
+            mask = options.get("mask")
+            proto.send(
+                payload,
+                not is_text if binary is None else bool(binary),
+                bool(options.get("fin", True)),
+                bool(options.get("compress", True)),
+                None if mask is None else bool(mask),
+            )
+        else:
+            proto.send(payload, not is_text)
         if cb is not None:
             conn.add_callback(cb)
         if not conn._receiving:
@@ -586,12 +602,11 @@ class WebSocket(NodeEventEmitter):
         raise TypeError("a WebSocket is bound to a socket and cannot be copied")
 
 
-_SEND_OPTIONS = ("binary", "compress", "fin", "mask")
+_SEND_OPTIONS = frozenset(("binary", "compress", "fin", "mask"))
 
 
-def _send_options(options: Any, kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
-    if options is None and not kwargs:
-        return {}
+def _send_options(options: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge and check send()'s options (the slow path)."""
     if options is not None and not isinstance(options, Mapping):
         raise TypeError(f"send() options must be a dict, not {type(options).__name__}")
     merged = dict(options or {})
