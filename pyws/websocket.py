@@ -27,6 +27,7 @@ from ._options import CLIENT_OPTIONS, parse_options
 from ._transport import Connection
 from .constants import BINARY_TYPES, EMPTY_BUFFER, MAX_CLOSE_REASON, ReadyState
 from .errors import NotOpenError, ProtocolError, RangeError
+from .event_target import attribute_handler_property
 from .protocol import Protocol
 from .validation import is_valid_status_code
 
@@ -104,6 +105,13 @@ class WebSocket(NodeEventEmitter):
     OPEN = OPEN
     CLOSING = CLOSING
     CLOSED = CLOSED
+
+    # WHATWG attribute handlers (ws's EventTarget): get the handler or None;
+    # assigning replaces the previous one.
+    onopen = attribute_handler_property("open")
+    onmessage = attribute_handler_property("message")
+    onclose = attribute_handler_property("close")
+    onerror = attribute_handler_property("error")
 
     def __init__(
         self,
@@ -618,14 +626,3 @@ def _send_options(options: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         if key not in _SEND_OPTIONS:
             raise TypeError(f"send(): unknown option {key!r}")
     return merged
-
-
-def _install_attr_handlers() -> None:
-    # onopen / onmessage / onclose / onerror (ws's EventTarget attributes).
-    from .event_target import attribute_handler_property
-
-    for name in ("open", "message", "close", "error"):
-        setattr(WebSocket, "on" + name, attribute_handler_property(name))
-
-
-_install_attr_handlers()

@@ -735,7 +735,7 @@ def test_event_target_api(arun: Any, echo_server: Any) -> None:
             ws = WebSocket(url)
             events: list[Any] = []
             # on* attributes are installed with setattr: mypy cannot see them.
-            ws.onopen = lambda ev: events.append((ev.type, ev.target is ws))  # type: ignore[attr-defined]
+            ws.onopen = lambda ev: events.append((ev.type, ev.target is ws))
             ws.addEventListener("message", lambda ev: events.append(ev.data))
             ws.addEventListener("bogus", lambda ev: events.append("never"))
             closed = asyncio.get_running_loop().create_future()
@@ -744,8 +744,8 @@ def test_event_target_api(arun: Any, echo_server: Any) -> None:
                 events.append((ev.type, ev.code, ev.reason, ev.wasClean))
                 closed.set_result(None)
 
-            ws.onclose = onclose  # type: ignore[attr-defined]
-            assert ws.onclose is onclose  # type: ignore[attr-defined]
+            ws.onclose = onclose
+            assert ws.onclose is onclose
             await arun.within(arun.event(ws, "open"))
             ws.send("txt")
             ws.send(b"bin")
