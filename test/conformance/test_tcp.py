@@ -60,7 +60,7 @@ class Events:
         if not self.closed.done():
             self.closed.set_result((code, bytes(reason)))
 
-    async def wait_count(self, n: int, timeout: float = 5.0) -> None:
+    async def wait_count(self, n: int, timeout: float = 10.0) -> None:
         async def until() -> None:
             while len(self.items) < n:
                 self.changed.clear()
@@ -104,11 +104,11 @@ async def server_side(case: Case) -> AsyncIterator[tuple[RawPeer, Any]]:
     )
     conns: asyncio.Future[Any] = loop.create_future()
     wss.on("connection", lambda ws, req: settle(conns, ws))
-    await pyws.once(wss, "listening", timeout=scaled(5))
+    await pyws.once(wss, "listening", timeout=scaled(10))
     address = wss.address()
     assert address is not None
     peer = await RawPeer.connect("127.0.0.1", address["port"])
-    ws = await asyncio.wait_for(conns, scaled(5))
+    ws = await asyncio.wait_for(conns, scaled(10))
     try:
         yield peer, ws
     finally:
@@ -117,7 +117,7 @@ async def server_side(case: Case) -> AsyncIterator[tuple[RawPeer, Any]]:
             ws.terminate()
         done: asyncio.Future[None] = loop.create_future()
         wss.close(lambda *_: settle(done, None))
-        await asyncio.wait_for(done, scaled(5))
+        await asyncio.wait_for(done, scaled(10))
 
 
 @asynccontextmanager
@@ -129,7 +129,7 @@ async def client_side(case: Case) -> AsyncIterator[tuple[RawPeer, Any]]:
             {"closeTimeout": 3000, "perMessageDeflate": False, **facade_options(case)},
         )
         peer = await server.accept()
-        await pyws.once(ws, "open", timeout=scaled(5))
+        await pyws.once(ws, "open", timeout=scaled(10))
         try:
             yield peer, ws
         finally:
@@ -170,11 +170,11 @@ def test_case_over_tcp(case: Case, is_server: bool) -> None:
                 await peer.expect_no_eof(scaled(0.02))  # a client waits
                 assert ws.readyState == pyws.CLOSING
             peer.write_eof()
-            code, reason = await asyncio.wait_for(events.closed, scaled(5))
+            code, reason = await asyncio.wait_for(events.closed, scaled(10))
             await peer.wait_eof()  # the pyws side closed its socket too
             assert code == case.close_code
             assert events.items == [*want, ("close", code, reason)]
             assert len(peer.frames) == len(case.sent), "no frame after the FIN"
             assert ws.readyState == pyws.CLOSED
 
-    asyncio.run(asyncio.wait_for(main(), scaled(20)))
+    asyncio.run(asyncio.wait_for(main(), scaled(30)))

@@ -57,7 +57,7 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 TIMEOUT_FACTOR = float(os.environ.get("PYWS_TEST_TIMEOUT_FACTOR", "1") or "1")
 
 #: Default time bound of every ``wait_*`` helper, in seconds, before scaling.
-DEFAULT_TIMEOUT = 5.0
+DEFAULT_TIMEOUT = 10.0
 
 _OP_NAMES = {0: "CONT", 1: "TEXT", 2: "BINARY", 8: "CLOSE", 9: "PING", 10: "PONG"}
 

@@ -61,7 +61,7 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def run_async(coro_fn: Callable[[], Awaitable[None]], timeout: float = 30.0) -> None:
+def run_async(coro_fn: Callable[[], Awaitable[None]], timeout: float = 45.0) -> None:
     """Run one test coroutine on a fresh loop, bounded by ``timeout``."""
 
     async def main() -> None:
@@ -93,7 +93,7 @@ class NodePeer:
 
     @classmethod
     async def start(
-        cls, role: str, config: dict[str, Any], timeout: float = 10.0
+        cls, role: str, config: dict[str, Any], timeout: float = 20.0
     ) -> NodePeer:
         """Start ``peers/<role>.js`` with ``config`` as its JSON argument.
 
@@ -174,7 +174,7 @@ class NodePeer:
         return None
 
     async def expect(
-        self, event: str, timeout: float = 5.0, **match: Any
+        self, event: str, timeout: float = 10.0, **match: Any
     ) -> dict[str, Any]:
         """Return (and consume) the first unconsumed ``event`` matching ``match``.
 

@@ -50,7 +50,7 @@ class Recorder:
 
         return listener
 
-    async def expect(self, name: str, timeout: float = 5.0) -> tuple[Any, ...]:
+    async def expect(self, name: str, timeout: float = 10.0) -> tuple[Any, ...]:
         """Return (and consume) the args of the next ``name`` event."""
         deadline = self._loop.time() + timeout * T
         while True:
@@ -108,7 +108,7 @@ async def pair(
     node_protocol: Any = ...,
     path: str = "/",
     headers: dict[str, str] | None = None,
-    open_timeout: float = 5.0,
+    open_timeout: float = 20.0,
 ) -> AsyncIterator[Pair]:
     """Connect pyws and Node ws; on exit tear both down (always).
 
