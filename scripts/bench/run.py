@@ -168,6 +168,7 @@ class Config:
     only: set[str] | None
     profile: bool
     client_duration: float = field(default=1.5)
+    quick: bool = False
 
 
 # ---- processes -------------------------------------------------------------
@@ -417,16 +418,26 @@ def one_round(cfg: Config, round_no: int, log: Callable[[str], None]) -> Json:
             for sc in scenarios + ([DEFLATE] if impl.deflate else []):
                 out.setdefault(sc.key, {})[impl.name] = {"error": missing}
             continue
-        # the idle-memory scenario gets a fresh server, so RSS is not skewed
-        # by buffers and garbage left over from the throughput runs
-        for group in (
-            [s for s in scenarios if s.kind != "idle"],
-            [s for s in scenarios if s.kind == "idle"],
-        ):
+        # Full runs: the plain scenarios on a server with library defaults,
+        # idle memory on a fresh one (so RSS is not skewed by buffers and
+        # garbage left by the throughput runs), deflate on one started with
+        # --deflate. --quick runs everything on one --deflate server (clients
+        # that offer no extension are not affected) to save start-ups.
+        if impl.deflate:
+            scenarios.append(DEFLATE)
+        if cfg.quick:
+            groups = [(scenarios, impl.deflate)]
+        else:
+            groups = [
+                ([s for s in scenarios if s.kind not in ("idle", "deflate")], False),
+                ([s for s in scenarios if s.kind == "idle"], False),
+                ([s for s in scenarios if s.kind == "deflate"], True),
+            ]
+        for group, deflate in groups:
             if not group:
                 continue
             try:
-                with server(impl) as (srv, port):
+                with server(impl, deflate) as (srv, port):
                     for sc in group:
                         record(sc.key, impl.name, measure, srv, port, impl, sc, cfg)
             except Exception as exc:
@@ -434,16 +445,6 @@ def one_round(cfg: Config, round_no: int, log: Callable[[str], None]) -> Json:
                     out.setdefault(sc.key, {}).setdefault(
                         impl.name, {"error": f"server: {type(exc).__name__}: {exc}"}
                     )
-        if impl.deflate:
-            try:
-                with server(impl, deflate=True) as (srv, port):
-                    record(
-                        DEFLATE.key, impl.name, measure, srv, port, impl, DEFLATE, cfg
-                    )
-            except Exception as exc:
-                out.setdefault(DEFLATE.key, {})[impl.name] = {
-                    "error": f"server: {type(exc).__name__}: {exc}"
-                }
 
     ws_impl = next(i for i in IMPLS if i.name == "ws")
     key = "client role 1 KiB"
@@ -806,8 +807,36 @@ def ensure_setup(install: bool, log: Callable[[str], None]) -> None:
         subprocess.run(["cc", "-O2", "-o", str(LOADGEN), str(src), "-lz"], check=True)
 
 
+def pyws_state() -> Json:
+    """The pyws tree the servers import: commit, local changes, C speedups."""
+    info: Json = {}
+    try:
+        git = ["git", "-C", str(ROOT)]
+        info["commit"] = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        info["dirty"] = bool(
+            subprocess.run(
+                [*git, "status", "--porcelain", "--", "pyws"],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+        )
+    except OSError:
+        pass
+    probe = subprocess.run(
+        [PY, "-c", "import pyws.speedups"],
+        cwd=ROOT,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    info["speedups"] = probe.returncode == 0 and not os.environ.get("PYWS_NO_SPEEDUPS")
+    return info
+
+
 def versions() -> Json:
     info: Json = {
+        "pyws": pyws_state(),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
@@ -868,12 +897,13 @@ def main(argv: list[str] | None = None) -> int:
     quick = args.quick
     cfg = Config(
         runs=args.runs or (1 if quick else 3),
-        duration_ms=args.duration_ms or (500 if quick else 1500),
-        warmup_ms=200 if quick else 400,
+        duration_ms=args.duration_ms or (400 if quick else 1500),
+        warmup_ms=150 if quick else 400,
         idle_conns=200 if quick else 1000,
         only=set(args.only.split(",")) if args.only else None,
         profile=False,
-        client_duration=(args.duration_ms or (500 if quick else 1500)) / 1000,
+        client_duration=(args.duration_ms or (400 if quick else 1500)) / 1000,
+        quick=quick,
     )
 
     def log(line: str) -> None:
@@ -887,6 +917,8 @@ def main(argv: list[str] | None = None) -> int:
         profile_pyws(cfg, print)
         return 0
     t0 = time.monotonic()
+    env = versions()
+    log(f"pyws {env['pyws']}; load average {os.getloadavg()[0]:.1f}")
     rounds = []
     for n in range(1, cfg.runs + 1):
         log(f"round {n}/{cfg.runs}")
@@ -931,10 +963,22 @@ def main(argv: list[str] | None = None) -> int:
             f"loadgen headroom: on {saturation['impl']}, doubling connections and "
             f"in-flight gave x{saturation['gain']:.2f} msgs/s; loadgen used "
             f"{saturation['8x16']['gen_util']:.0%} of a core while the server used "
-            f"{saturation['8x16']['server_util']:.0%}"
+            f"{saturation['8x16']['server_util']:.0%} (2 CPUs; the generator is the "
+            f"bottleneck only if it nears 100%; a gain from doubling means the server "
+            f"batches more per system call, not that the generator was short)"
         )
     elapsed = time.monotonic() - t0
-    print(f"{cfg.runs} run(s), medians; {elapsed:.0f} s in all")
+    load = os.getloadavg()[0]
+    if load > (os.cpu_count() or 1):
+        print(
+            f"WARNING: load average {load:.1f} on {os.cpu_count()} CPUs: other "
+            "processes competed for the CPUs, so msgs/s, latency and handshakes/s "
+            "are unreliable; CPU per message is the figure to trust"
+        )
+    print(
+        f"{cfg.runs} run(s), medians; {elapsed:.0f} s in all; pyws {env['pyws']}; "
+        f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
 
     path = args.json or RESULTS / time.strftime("bench-%Y%m%d-%H%M%S.json")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -948,7 +992,8 @@ def main(argv: list[str] | None = None) -> int:
                     "idle_conns": cfg.idle_conns,
                     "quick": quick,
                 },
-                "versions": versions(),
+                "versions": env,
+                "loadavg_end": os.getloadavg(),
                 "median": med,
                 "runs": rounds,
                 "targets": rows,
