@@ -1,6 +1,7 @@
 """Unit tests for :mod:`pyws.buffer_util`: masking (RFC 6455 section 5.3).
 
-``apply_mask`` is checked against a byte-by-byte reference written here, for
+``apply_mask`` (the C accelerator when built) and ``apply_mask_py`` (the pure
+fallback) are both checked against a byte-by-byte reference written here, for
 sizes on both sides of the threshold where it switches from the big-integer
 XOR to the translate tables; the ``MaskSource`` pool and the
 ``generateMask`` hook are checked without any randomness leaking into the
@@ -16,7 +17,7 @@ from collections.abc import Callable
 import pytest
 
 from pyws import buffer_util
-from pyws.buffer_util import MaskSource, apply_mask
+from pyws.buffer_util import MaskSource, apply_mask, apply_mask_py
 
 THRESHOLD = buffer_util._TRANSLATE_THRESHOLD
 
@@ -57,60 +58,72 @@ def payload(size: int) -> bytes:
     return random.Random(size).randbytes(size)
 
 
+MaskFn = Callable[[bytes | bytearray | memoryview, bytes], bytes]
+
+# The public function (the C accelerator when it was built and not opted out
+# of) and the pure Python fallback, whichever is in use.
+IMPLS = pytest.mark.parametrize(
+    "impl", [apply_mask, apply_mask_py], ids=["apply_mask", "apply_mask_py"]
+)
+
+
+@IMPLS
 class TestApplyMask:
     """Section 5.3: transformed-octet-i = original-octet-i XOR key[i MOD 4]."""
 
-    def test_rfc_example(self) -> None:
+    def test_rfc_example(self, impl: MaskFn) -> None:
         # Section 5.7: "Hello" masked with 37 fa 21 3d.
         masked = bytes.fromhex("7f9f4d5158")
-        assert apply_mask(b"Hello", bytes.fromhex("37fa213d")) == masked
-        assert apply_mask(masked, bytes.fromhex("37fa213d")) == b"Hello"
+        assert impl(b"Hello", bytes.fromhex("37fa213d")) == masked
+        assert impl(masked, bytes.fromhex("37fa213d")) == b"Hello"
 
     @pytest.mark.parametrize("size", SIZES)
-    def test_matches_reference(self, size: int) -> None:
+    def test_matches_reference(self, impl: MaskFn, size: int) -> None:
         data = payload(size)
         for mask in MASKS:
             expected = reference_mask(data, mask)
-            assert apply_mask(data, mask) == expected, mask.hex()
-            assert apply_mask(bytearray(data), mask) == expected
-            assert apply_mask(memoryview(data), mask) == expected
-
-    @pytest.mark.parametrize("size", [1, 5, THRESHOLD - 1, THRESHOLD, THRESHOLD + 7])
-    def test_both_strategies_agree(self, size: int) -> None:
-        data = payload(size)
-        mask = MASKS[0]
-        expected = reference_mask(data, mask)
-        assert buffer_util._mask_int(data, mask) == expected
-        assert buffer_util._mask_translate(data, mask) == expected
+            assert impl(data, mask) == expected, mask.hex()
+            assert impl(bytearray(data), mask) == expected
+            assert impl(memoryview(data), mask) == expected
 
     @pytest.mark.parametrize("size", [1, 7, THRESHOLD + 1])
-    def test_involution(self, size: int) -> None:
+    def test_involution(self, impl: MaskFn, size: int) -> None:
         data = payload(size)
-        assert apply_mask(apply_mask(data, MASKS[4]), MASKS[4]) == data
+        assert impl(impl(data, MASKS[4]), MASKS[4]) == data
 
     @pytest.mark.parametrize("size", [0, 1, 4, 5, 100, THRESHOLD + 1])
-    def test_returns_new_bytes(self, size: int) -> None:
+    def test_returns_new_bytes(self, impl: MaskFn, size: int) -> None:
         source = bytearray(payload(size))
         before = bytes(source)
-        out = apply_mask(source, MASKS[0])
+        out = impl(source, MASKS[0])
         assert type(out) is bytes
         assert len(out) == size
         assert source == before  # the input is never masked in place
 
-    def test_view_of_larger_buffer(self) -> None:
+    def test_view_of_larger_buffer(self, impl: MaskFn) -> None:
         data = payload(40)
         view = memoryview(data)[3:29]
-        assert apply_mask(view, MASKS[0]) == reference_mask(data[3:29], MASKS[0])
+        assert impl(view, MASKS[0]) == reference_mask(data[3:29], MASKS[0])
 
     @pytest.mark.parametrize("size", [0, 1, 5, THRESHOLD + 1])
-    def test_zero_mask_returns_data(self, size: int) -> None:
+    def test_zero_mask_returns_data(self, impl: MaskFn, size: int) -> None:
         data = payload(size)
         zero = b"\x00\x00\x00\x00"
-        assert apply_mask(data, zero) == data
-        out = apply_mask(bytearray(data), zero)
+        assert impl(data, zero) == data
+        out = impl(bytearray(data), zero)
         assert type(out) is bytes
         assert out == data
-        assert apply_mask(memoryview(data), zero) == data
+        assert impl(memoryview(data), zero) == data
+
+
+@pytest.mark.parametrize("size", [1, 5, THRESHOLD - 1, THRESHOLD, THRESHOLD + 7])
+def test_both_python_strategies_agree(size: int) -> None:
+    # The fallback picks one by size; each must be right at every size.
+    data = payload(size)
+    mask = MASKS[0]
+    expected = reference_mask(data, mask)
+    assert buffer_util._mask_int(data, mask) == expected
+    assert buffer_util._mask_translate(data, mask) == expected
 
 
 class TestMaskSource:
