@@ -151,7 +151,9 @@ class WebSocketServer(NodeEventEmitter):
         try:
             if host is None and socket_module.has_ipv6:
                 sock = socket_module.socket(
-                    socket_module.AF_INET6, socket_module.SOCK_STREAM
+                    socket_module.AF_INET6,
+                    socket_module.SOCK_STREAM,
+                    socket_module.IPPROTO_TCP,
                 )
                 sock.setsockopt(
                     socket_module.IPPROTO_IPV6, socket_module.IPV6_V6ONLY, 0
@@ -166,7 +168,9 @@ class WebSocketServer(NodeEventEmitter):
                     flags=socket_module.AI_PASSIVE,
                 )
                 family = infos[0][0]
-                sock = socket_module.socket(family, socket_module.SOCK_STREAM)
+                sock = socket_module.socket(
+                    family, socket_module.SOCK_STREAM, socket_module.IPPROTO_TCP
+                )
                 bind_host = str(infos[0][4][0])
             sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_REUSEADDR, 1)
             try:

@@ -84,7 +84,12 @@ async def _run_all(
 
 
 def _emit(results: list[dict[str, Any]], args: argparse.Namespace) -> int:
-    counts = {report.SAME: 0, report.INTENDED: 0, report.DIFFERENT: 0}
+    counts = {
+        report.SAME: 0,
+        report.INTENDED: 0,
+        report.DOCUMENTED: 0,
+        report.DIFFERENT: 0,
+    }
     for result in results:
         counts[result["status"]] += 1
     failed = counts[report.DIFFERENT] > 0
@@ -102,6 +107,7 @@ def _emit(results: list[dict[str, Any]], args: argparse.Namespace) -> int:
         print(
             f"{len(results)} scenarios: {counts[report.SAME]} same, "
             f"{counts[report.INTENDED]} intended difference, "
+            f"{counts[report.DOCUMENTED]} documented decision, "
             f"{counts[report.DIFFERENT]} different"
         )
     return 1 if failed else 0
@@ -136,7 +142,12 @@ def main(argv: list[str] | None = None) -> int:
             for label, trace in (("a", ta), ("b", tb)):
                 name = f"{trace['scenario']}.{label}.{trace['implementation']}.json"
                 (args.save / name).write_text(json.dumps(trace, indent=1), "utf-8")
-    return _emit([report.compare(ta, tb) for ta, tb in pairs], args)
+    decisions = {s.name: s.raw.get("decision") for s in scenarios}
+    results = [
+        report.apply_decision(report.compare(ta, tb), decisions.get(ta["scenario"]))
+        for ta, tb in pairs
+    ]
+    return _emit(results, args)
 
 
 if __name__ == "__main__":

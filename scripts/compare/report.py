@@ -16,6 +16,8 @@ __all__ = [
     "SAME",
     "INTENDED",
     "DIFFERENT",
+    "DOCUMENTED",
+    "apply_decision",
     "bucket",
     "normalise",
     "classify",
@@ -26,6 +28,27 @@ __all__ = [
 SAME = "same"
 INTENDED = "intended"
 DIFFERENT = "different"
+#: A difference the scenario names as a documented pyws decision (its
+#: ``"decision"`` text, also in the README's "Departures from ws").
+DOCUMENTED = "documented"
+
+
+def apply_decision(result: dict[str, Any], decision: str | None) -> dict[str, Any]:
+    """Mark a difference as documented when the scenario records a decision.
+
+    Only a difference in *timing* of the same events qualifies: the events
+    and the wire must match once timings are set aside, so a decision can
+    never hide a different close code, error or frame.
+    """
+    if not decision or result["status"] != DIFFERENT:
+        return result
+    if not result.get("same_without_timing"):
+        result["reasons"].append("a decision is recorded, but more than timing differs")
+        return result
+    result["status"] = DOCUMENTED
+    result["reasons"] = [f"documented decision: {decision}"]
+    return result
+
 
 #: Peer steps that end the peer's sending side (or the whole socket).
 _PEER_ENDS = ("half_close", "close", "reset")
@@ -127,6 +150,16 @@ def _first(
 
 def _keys(entries: list[dict[str, Any]]) -> list[Any]:
     return [entry["key"] for entry in entries]
+
+
+def _untimed(norm: dict[str, list[dict[str, Any]]]) -> list[Any]:
+    """What happened, with every timing and interleaving set aside: the
+    events in order, the implementation's wire entries in order, and the
+    peer's steps in order."""
+    events = [entry["key"][:3] for entry in norm["events"]]
+    impl = [entry["key"][:3] for entry in norm["wire"] if entry["who"] == "impl"]
+    peer = [entry["key"] for entry in norm["wire"] if entry["who"] != "impl"]
+    return [events, impl, peer]
 
 
 def _is_intended(
@@ -262,6 +295,7 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """Classify and align two traces; the JSON-ready result of one scenario."""
     status, reasons = classify(a, b)
     a_norm, b_norm = normalise(a), normalise(b)
+    same_without_timing = _untimed(a_norm) == _untimed(b_norm)
     rows: list[dict[str, Any]] = []
     for section in ("events", "wire"):
         left, right = a_norm[section], b_norm[section]
@@ -303,6 +337,7 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "b": b["implementation"],
         "status": status,
         "reasons": reasons,
+        "same_without_timing": same_without_timing,
         "rows": rows,
         "a_trace": a_norm,
         "b_trace": b_norm,

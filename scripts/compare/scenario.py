@@ -173,7 +173,8 @@ def load(path: Path) -> Scenario:
     for key in ("description", "role", "implementation", "peer"):
         if key not in raw:
             raise _fail(path, f"missing {key!r}")
-    unknown = set(raw) - {"description", "role", "rules", "implementation", "peer"}
+    known = {"description", "role", "rules", "decision", "implementation", "peer"}
+    unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"unknown keys {sorted(unknown)}")
     if raw["role"] not in _ROLES:
@@ -189,6 +190,9 @@ def load(path: Path) -> Scenario:
         raise _fail(path, "peer.script must be a list")
     for step in script:
         _check_step(path, step)
+    decision = raw.get("decision")
+    if decision is not None and not (isinstance(decision, str) and decision):
+        raise _fail(path, "decision must be a non-empty string")
     rules = raw.get("rules", [])
     if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
         raise _fail(path, "rules must be a list of strings")
