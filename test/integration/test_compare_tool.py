@@ -286,7 +286,7 @@ SCENARIOS = [
 
 @needs_node
 def test_ws_against_itself_is_the_same() -> None:
-    proc = run_tool("--a", "ws", "--b", "ws", "--json", *SCENARIOS)
+    proc = run_tool("--jobs", "1", "--a", "ws", "--b", "ws", "--json", *SCENARIOS)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     out = json.loads(proc.stdout)
     assert [r["status"] for r in out["results"]] == ["same"] * len(SCENARIOS)
@@ -303,7 +303,7 @@ def _pyws_ready() -> bool:
 @needs_node
 @pytest.mark.skipif(not _pyws_ready(), reason="pyws WebSocket facade not importable")
 def test_ws_against_pyws_shows_only_the_intended_difference() -> None:
-    proc = run_tool("--json", *SCENARIOS)
+    proc = run_tool("--jobs", "1", "--json", *SCENARIOS)
     out = json.loads(proc.stdout)
     statuses = {r["scenario"]: r["status"] for r in out["results"]}
     assert proc.returncode == 0, statuses
