@@ -9,7 +9,7 @@ Uses only pyws's public API (``pyws.WebSocket``); imports nothing else of the
 project.
 
 Usage: python3 scripts/autobahn/pyws_client.py ws://127.0.0.1:PORT AGENT
-       [--deflate] [--case-timeout SECONDS]
+       [--deflate] [--case-timeout SECONDS] [--max-fragments N]
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 import pyws  # noqa: E402
 
 OnMessage = Callable[[Any, bytes, bool], None]
+#: maxFragments for every connection; None keeps pyws's default.
+MAX_FRAGMENTS: int | None = None
 
 
 async def session(
@@ -41,7 +43,10 @@ async def session(
     """
     loop = asyncio.get_running_loop()
     closed: asyncio.Future[int] = loop.create_future()
-    ws = pyws.WebSocket(url, {"perMessageDeflate": deflate})
+    options: dict[str, Any] = {"perMessageDeflate": deflate}
+    if MAX_FRAGMENTS is not None:
+        options["maxFragments"] = MAX_FRAGMENTS
+    ws = pyws.WebSocket(url, options)
 
     def on_close(code: int, reason: bytes) -> None:
         if not closed.done():
@@ -99,7 +104,12 @@ def main() -> None:
         "--deflate", action="store_true", help="offer permessage-deflate"
     )
     parser.add_argument("--case-timeout", type=float, default=300)
+    parser.add_argument(
+        "--max-fragments", type=int, help="maxFragments (default: pyws's)"
+    )
     args = parser.parse_args()
+    global MAX_FRAGMENTS
+    MAX_FRAGMENTS = args.max_fragments
     sys.exit(asyncio.run(run(args.base, args.agent, args.deflate, args.case_timeout)))
 
 

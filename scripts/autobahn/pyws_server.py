@@ -8,6 +8,7 @@ Uses only pyws's public API (``pyws.WebSocketServer``, ``pyws.once``); imports
 nothing else of the project.
 
 Usage: python3 scripts/autobahn/pyws_server.py [--port N] [--deflate]
+       [--max-fragments N]
 """
 
 from __future__ import annotations
@@ -40,15 +41,22 @@ def on_connection(ws: Any, req: Any) -> None:
     ws.on("error", on_error)
 
 
-async def serve(port: int, deflate: bool) -> None:
+async def serve(port: int, deflate: bool, max_fragments: int | None) -> None:
     """Serve until SIGTERM or SIGINT, then close the server."""
     loop = asyncio.get_running_loop()
-    wss = pyws.WebSocketServer(
-        {"host": "127.0.0.1", "port": port, "perMessageDeflate": deflate}
-    )
+    options: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "perMessageDeflate": deflate,
+    }
+    if max_fragments is not None:
+        options["maxFragments"] = max_fragments
+    wss = pyws.WebSocketServer(options)
     wss.on("connection", on_connection)
     await pyws.once(wss, "listening", timeout=30)
-    print(wss.address()["port"], flush=True)
+    address = wss.address()
+    assert address is not None, "listening without an address"
+    print(address["port"], flush=True)
 
     stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -74,8 +82,11 @@ def main() -> None:
     parser.add_argument(
         "--deflate", action="store_true", help="enable permessage-deflate"
     )
+    parser.add_argument(
+        "--max-fragments", type=int, help="maxFragments (default: pyws's)"
+    )
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.deflate))
+    asyncio.run(serve(args.port, args.deflate, args.max_fragments))
 
 
 if __name__ == "__main__":

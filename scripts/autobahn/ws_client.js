@@ -1,6 +1,6 @@
 'use strict';
 // Node ws echo client for the Autobahn fuzzingserver: the reference beside pyws.
-// Usage: node ws_client.js ws://127.0.0.1:PORT AGENT
+// Usage: node ws_client.js ws://127.0.0.1:PORT AGENT [--max-fragments N]
 // Asks the fuzzingserver for its case count, runs each case (echoing every
 // message), then asks it to write the reports. One line per case on stdout.
 
@@ -9,7 +9,10 @@ const WebSocket = require(
   path.join(__dirname, '..', '..', 'test', 'interop', 'node_modules', 'ws')
 );
 
-const [base, agent] = process.argv.slice(2);
+const [base, agent, ...rest] = process.argv.slice(2);
+const maxFragArg = rest.indexOf('--max-fragments');
+const limits =
+  maxFragArg === -1 ? {} : { maxFragments: Number(rest[maxFragArg + 1]) };
 if (!base || !agent) {
   process.stderr.write('usage: node ws_client.js ws://127.0.0.1:PORT AGENT\n');
   process.exit(2);
@@ -17,7 +20,7 @@ if (!base || !agent) {
 
 function open(url, onMessage) {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, limits);
     ws.on('message', (data, isBinary) => onMessage(ws, data, isBinary));
     ws.on('error', () => {});
     ws.on('close', (code) => resolve(code));
