@@ -42,6 +42,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+#: Where the servers and clients import pyws from: the working tree, or a
+#: snapshot of one commit (``--pyws-rev``) under build/.
+PYWS_PATH = ROOT
 BUILD = HERE / "build"
 RESULTS = HERE / "results"
 LOADGEN = BUILD / "loadgen"
@@ -180,7 +183,7 @@ class Proc:
     def __init__(self, cmd: tuple[str, ...], stdin: bool = False) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
-            [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
+            [str(PYWS_PATH), *filter(None, [env.get("PYTHONPATH")])]
         )
         env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
         self.cmd = cmd
@@ -807,28 +810,68 @@ def ensure_setup(install: bool, log: Callable[[str], None]) -> None:
         subprocess.run(["cc", "-O2", "-o", str(LOADGEN), str(src), "-lz"], check=True)
 
 
+def snapshot_pyws(rev: str) -> Path:
+    """Extracts pyws at ``rev`` into build/, so edits under way do not leak in.
+
+    The compiled ``pyws.speedups`` (git-ignored) is copied from the working
+    tree only when ``speedups.c`` there is the same as at ``rev``.
+
+    Args:
+        rev: A git revision of /work/main (anything ``git archive`` takes).
+
+    Returns:
+        The directory to put on PYTHONPATH.
+    """
+    git = ["git", "-C", str(ROOT)]
+    commit = subprocess.run(
+        [*git, "rev-parse", "--short", rev], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    dest = BUILD / f"pyws-{commit}"
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    archive = subprocess.run(
+        [*git, "archive", "--format=tar", commit, "pyws"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    src_c = ROOT / "pyws" / "speedups.c"
+    snap_c = dest / "pyws" / "speedups.c"
+    if src_c.exists() and snap_c.exists() and src_c.read_bytes() == snap_c.read_bytes():
+        for so in (ROOT / "pyws").glob("speedups*.so"):
+            shutil.copy2(so, dest / "pyws" / so.name)
+    (dest / "COMMIT").write_text(commit + "\n")
+    return dest
+
+
 def pyws_state() -> Json:
     """The pyws tree the servers import: commit, local changes, C speedups."""
-    info: Json = {}
-    try:
-        git = ["git", "-C", str(ROOT)]
-        info["commit"] = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        ).stdout.strip()
-        info["dirty"] = bool(
-            subprocess.run(
-                [*git, "status", "--porcelain", "--", "pyws"],
-                capture_output=True,
-                text=True,
+    info: Json = {"path": str(PYWS_PATH)}
+    commit_file = PYWS_PATH / "COMMIT"
+    if commit_file.exists():
+        info["commit"] = commit_file.read_text().strip()
+        info["dirty"] = False
+    else:
+        try:
+            git = ["git", "-C", str(ROOT)]
+            info["commit"] = subprocess.run(
+                [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
             ).stdout.strip()
-        )
-    except OSError:
-        pass
+            info["dirty"] = bool(
+                subprocess.run(
+                    [*git, "status", "--porcelain", "--", "pyws"],
+                    capture_output=True,
+                    text=True,
+                ).stdout.strip()
+            )
+        except OSError:
+            pass
     probe = subprocess.run(
         [PY, "-c", "import pyws.speedups"],
-        cwd=ROOT,
+        cwd=PYWS_PATH,
         capture_output=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(PYWS_PATH)},
     )
     info["speedups"] = probe.returncode == 0 and not os.environ.get("PYWS_NO_SPEEDUPS")
     return info
@@ -883,6 +926,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-install", action="store_true", help="never run pip or npm"
     )
     parser.add_argument(
+        "--pyws-rev",
+        metavar="REV",
+        help="benchmark pyws as committed at REV (e.g. HEAD), not the working tree",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="only profile the pyws server (cProfile) under the 1 KiB echo",
@@ -913,6 +961,9 @@ def main(argv: list[str] | None = None) -> int:
     if soft < min(hard, 8192):
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
     ensure_setup(not args.no_install, log)
+    if args.pyws_rev:
+        global PYWS_PATH
+        PYWS_PATH = snapshot_pyws(args.pyws_rev)
     if args.profile:
         profile_pyws(cfg, print)
         return 0
