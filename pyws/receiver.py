@@ -25,6 +25,7 @@ Imports buffer_util, errors, validation; never asyncio, pyee or sockets.
 
 from __future__ import annotations
 
+import codecs
 import struct
 from collections import deque
 from collections.abc import Callable
@@ -32,9 +33,11 @@ from typing import Any, Protocol
 
 from .buffer_util import apply_mask
 from .errors import ProtocolError, protocol_error
-from .validation import incremental_utf8_decoder, is_valid_status_code
+from .validation import is_valid_status_code
 
 __all__ = ["Receiver", "Inflater"]
+
+_utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
 _unpack_h = struct.Struct("!H").unpack_from
 _unpack_ii = struct.Struct("!II").unpack_from
@@ -98,7 +101,9 @@ class Receiver:
         "_frag_count",
         "_message_length",
         "_compressed",
-        "_decode",
+        "_decoder",
+        "_partial",
+        "_partial_checked",
         "done",
         "_held",
     )
@@ -142,7 +147,11 @@ class Receiver:
         self._frag_count = 0
         self._message_length = 0
         self._compressed = False
-        self._decode: Callable[[bytes, bool], str] | None = None
+        # Strict UTF-8 decoder of the fragmented text message in progress.
+        self._decoder: codecs.IncrementalDecoder | None = None
+        # Fail-fast check of a text frame still arriving (see _check_partial).
+        self._partial: codecs.IncrementalDecoder | None = None
+        self._partial_checked = 0
         #: True once a close frame was received or an error raised: every
         #: later byte is ignored.
         self.done = False
@@ -314,7 +323,19 @@ class Receiver:
                 start = pos + hlen + (4 if masked else 0)
                 end = start + length
                 if end > n:
+                    if (
+                        n > start
+                        and (opcode == 1 or (opcode == 0 and self._frag_opcode == 1))
+                        and not rsv1
+                        and not self._compressed
+                        and not self.skip_utf8_validation
+                        and not self._check_partial(mv, start, n, masked)
+                    ):
+                        return n
                     return pos
+                if self._partial is not None:
+                    self._partial = None
+                    self._partial_checked = 0
                 if masked:
                     key = bytes(mv[start - 4 : start])
                     payload = apply_mask(mv[start:end], key)
@@ -381,11 +402,11 @@ class Receiver:
                 # Fragmented message (RFC 6455 section 5.4).
                 if opcode == 1 and not self.skip_utf8_validation:
                     # Fail at the fragment holding invalid UTF-8 (section 8.1).
-                    decode = self._decode
-                    if decode is None:
-                        decode = self._decode = incremental_utf8_decoder()
+                    decoder = self._decoder
+                    if decoder is None:
+                        decoder = self._decoder = _utf8_decoder()
                     try:
-                        decode(payload, bool(fin))
+                        decoder.decode(payload, bool(fin))
                     except UnicodeDecodeError:
                         self._fail("WS_ERR_INVALID_UTF8", "invalid UTF-8 sequence")
                         return n
@@ -397,7 +418,7 @@ class Receiver:
                 self._fragments = []
                 self._frag_opcode = 0
                 self._message_length = 0
-                self._decode = None
+                self._decoder = None
                 if opcode == 2 and self.binary_type == "fragments":
                     self.on_message(fragments, True)
                 else:
@@ -408,6 +429,37 @@ class Receiver:
             return pos
         finally:
             mv.release()
+
+    def _check_partial(self, mv: memoryview, start: int, n: int, masked: int) -> bool:
+        """Validate the UTF-8 of a text frame whose end has not arrived yet.
+
+        RFC 6455 section 8.1: fail as soon as the bytes cannot be UTF-8, not
+        when the frame is complete (Autobahn 6.4.3/6.4.4 "fail fast"). Each
+        byte is checked once: the decoder keeps its state between chunks.
+        Returns False after failing the connection.
+        """
+        checked = self._partial_checked
+        if n - start <= checked:
+            return True
+        chunk = mv[start + checked : n]
+        if masked:
+            key = bytes(mv[start - 4 : start])
+            turn = checked & 3
+            data = apply_mask(chunk, key[turn:] + key[:turn])
+        else:
+            data = bytes(chunk)
+        decoder = self._partial
+        if decoder is None:
+            decoder = self._partial = _utf8_decoder()
+            if self._decoder is not None:  # continue the message's state
+                decoder.setstate(self._decoder.getstate())
+        try:
+            decoder.decode(data, False)
+        except UnicodeDecodeError:
+            self._fail("WS_ERR_INVALID_UTF8", "invalid UTF-8 sequence")
+            return False
+        self._partial_checked = n - start
+        return True
 
     def _control(self, opcode: int, payload: bytes) -> None:
         if opcode == 0x08:
