@@ -674,10 +674,12 @@ def print_tables(med: Json, out: Callable[[str], None]) -> None:
             util = fig.get("client_util" if is_client else "server_util", 0.0)
             gen = "-" if is_client else f"{fig.get('gen_util', 0.0):.0%}"
             lat = f" {fig['p50_us']:8.1f} {fig['p99_us']:8.1f}" if is_lat else ""
+            # a load generator near a full core may be what limits the rate
+            bound = "  (loadgen-bound?)" if fig.get("gen_util", 0.0) >= 0.9 else ""
             out(
                 f"{name:14} {fig['rate']:10.0f} {fig['cpu_us']:10.2f} {util:8.0%} "
                 f"{gen:>8}{lat} {ratio(base.get('rate'), fig['rate']):>15} "
-                f"{ratio(base.get('cpu_us'), fig['cpu_us']):>14}"
+                f"{ratio(base.get('cpu_us'), fig['cpu_us']):>14}{bound}"
             )
 
 

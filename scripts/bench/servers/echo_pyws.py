@@ -25,7 +25,9 @@ async def main(deflate: bool) -> None:
 
     wss.on("connection", on_connection)
     await pyws.once(wss, "listening")
-    common.announce(wss.address()["port"])
+    address = wss.address()
+    assert address is not None  # listening, not closed
+    common.announce(address["port"])
     await common.forever()
 
 
