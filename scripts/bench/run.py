@@ -935,7 +935,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="only profile the pyws server (cProfile) under the 1 KiB echo",
+        help="only profile the pyws server (cProfile): 1 KiB and 64 KiB echoes",
     )
     parser.add_argument(
         "--no-saturation",
