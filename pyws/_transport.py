@@ -280,6 +280,12 @@ class Connection(asyncio.Protocol):
                 transport.close()
         if proto.should_close and not self._receiving:
             self.transport.close()
+        elif self.reading_paused and proto.receiver.done:
+            # Input is discarded from here on (close frame received, or
+            # failing): read on so that the peer's FIN is seen (section
+            # 7.1.7; ws resumes the socket the same way).
+            self.reading_paused = False
+            self.transport.resume_reading()
 
     def _on_close_timeout(self) -> None:
         self._timer = None

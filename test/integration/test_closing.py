@@ -569,3 +569,25 @@ def test_auto_pong_only_while_open() -> None:
         await close_server(wss)
 
     run(main)
+
+
+def test_failure_while_paused_still_sees_the_peer_fin() -> None:
+    """A listener paused reading, then the same chunk failed the connection:
+    input is discarded but still read, so the FIN closes the socket before
+    closeTimeout (7.1.7 step 1)."""
+
+    async def main() -> None:
+        wss, ws, rec, peer = await server_pair(closeTimeout=20000)
+        ws.on("message", lambda data, is_binary: ws.pause())
+        peer.send_raw(
+            build_frame(1, b"a", mask=True) + build_frame(1, b"b", mask=False)
+        )
+        frame = await peer.wait_frame(8, T)
+        assert frame.close_code == 1002
+        await peer.wait_eof(T)
+        peer.write_eof()
+        assert await rec.wait_close(T) == (1006, b"")
+        assert rec.names() == ["message", "error", "close"]
+        await close_server(wss)
+
+    run(main)
