@@ -42,7 +42,10 @@ __all__ = ["Connection"]
 
 OPEN = ReadyState.OPEN
 
-# Output up to this size is joined into one write; above it, writelines.
+# Output up to this size is joined into one write. Above it, chunks are
+# joined in groups of about this size: one huge join (what writelines does
+# before CPython 3.12) allocates past malloc's mmap threshold and page-faults
+# on every call.
 _JOIN_LIMIT = 65536
 
 SendCallback = Callable[[BaseException | None], object]
@@ -179,7 +182,17 @@ class Connection(asyncio.Protocol):
                 if size <= _JOIN_LIMIT:
                     transport.write(b"".join(out))
                 else:
-                    transport.writelines(out)
+                    group: list[Any] = []
+                    size = 0
+                    for chunk in out:
+                        group.append(chunk)
+                        size += len(chunk)
+                        if size >= _JOIN_LIMIT:
+                            transport.write(b"".join(group))
+                            group = []
+                            size = 0
+                    if size:
+                        transport.write(b"".join(group))
             if proto.pending_auto_pongs and not transport.get_write_buffer_size():
                 proto.pending_auto_pongs = 0
         if self._callbacks and not self._write_paused and not proto.deferred:
