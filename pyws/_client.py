@@ -98,8 +98,10 @@ class _Target:
 
 
 class ClientRequest:
-    """The request object of ``'unexpected-response'`` and ``'redirect'``.
+    """The upgrade request, as ws hands it to ``finishRequest``,
+    ``'unexpected-response'`` and ``'redirect'``.
 
+    ``end()`` sends it (a ``finishRequest`` callback must call it);
     ``abort()`` (or ``destroy()``) drops the connection, as Node's
     ``req.abort()``.
     """
@@ -109,6 +111,17 @@ class ClientRequest:
         self.method = method
         self.path = path
         self.aborted = False
+        self.finished = False
+        self._data: bytes | None = None
+
+    def end(self) -> None:
+        """Send the request (Node's ``req.end()``); later calls do nothing."""
+        if self.finished or self.aborted:
+            return
+        self.finished = True
+        transport = self._handshake.transport
+        if self._data is not None and transport is not None:
+            transport.write(self._data)
 
     def abort(self) -> None:
         """Drop the connection; the WebSocket then emits ``'close'`` 1006."""
@@ -262,7 +275,16 @@ class ClientHandshake(asyncio.Protocol):
         except ValueError as exc:
             self._fail(exc)
             return
-        self.transport.write(request)
+        self.request._data = request
+        finish = opts.get("finishRequest")
+        if finish is None:
+            self.request.end()
+            return
+        # ws: finishRequest(req, ws) replaces req.end(); it must call end().
+        try:
+            finish(self.request, self.ws)
+        except Exception as exc:  # noqa: BLE001 - the user's callback failed
+            self._fail(exc)
 
     def data_received(self, data: bytes) -> None:
         if self.done:
