@@ -11,8 +11,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pyws
 from helpers.rawpeer import RawServer, scaled
+
+import pyws
 
 T = 5.0
 
