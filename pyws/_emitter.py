@@ -91,6 +91,22 @@ class NodeEventEmitter(pyee.EventEmitter):
             self._emit_run(f, args, kwargs)
         return True
 
+    def _dispatch(self, event: str, *args: Any) -> None:
+        """Emit an event pyws raises on its own (from socket callbacks and
+        timers); a listener's exception, or an ``'error'`` nobody listens
+        to, goes to the loop's exception handler instead of escaping."""
+        try:
+            if event == "error" and not self._events.get("error"):
+                report_exception(
+                    f"Unhandled 'error' event on a pyws {type(self).__name__}",
+                    args[0],
+                    self,
+                )
+                return
+            self.emit(event, *args)
+        except Exception as exc:  # noqa: BLE001 - a listener's bug
+            report_exception(f"Exception in a pyws {event!r} listener", exc, self)
+
     def _emit_run(
         self, f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:

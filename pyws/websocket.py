@@ -471,18 +471,6 @@ class WebSocket(NodeEventEmitter):
             self._loop = _runtime.get_loop()
         return self._loop
 
-    def _dispatch(self, event: str, *args: Any) -> None:
-        """Emit an event pyws raises on its own; contain listener errors."""
-        try:
-            if event == "error" and not self._events.get("error"):
-                report_exception(
-                    "Unhandled 'error' event on a pyws WebSocket", args[0], self
-                )
-                return
-            self.emit(event, *args)
-        except Exception as exc:  # noqa: BLE001 - a listener's bug
-            report_exception(f"Exception in a pyws {event!r} listener", exc, self)
-
     def _attach(
         self,
         transport: asyncio.Transport,

@@ -543,17 +543,6 @@ class WebSocketServer(NodeEventEmitter):
             self.clients.discard(ws)
         self._maybe_closed()
 
-    def _dispatch(self, event: str, *args: Any) -> None:
-        try:
-            if event == "error" and not self._events.get("error"):
-                report_exception(
-                    "Unhandled 'error' event on a pyws WebSocketServer", args[0], self
-                )
-                return
-            self.emit(event, *args)
-        except Exception as exc:  # noqa: BLE001 - a listener's bug
-            report_exception(f"Exception in a pyws {event!r} listener", exc, self)
-
 
 async def read_upgrade_request(
     sock: socket_module.socket,
