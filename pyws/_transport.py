@@ -4,7 +4,8 @@
 :class:`~pyws.protocol.Protocol`. It decides *how* and *when* what the core
 decided happens:
 
-- one ``receive_data`` per ``data_received``; events reach listeners
+- a ``BufferedProtocol``: the socket reads straight into the receiver's
+  buffer, and each read is parsed in one pass; events reach listeners
   synchronously while the chunk is parsed; whatever listeners send meanwhile
   is written once, when the chunk is done (one syscall per chunk, not one
   per message);
@@ -51,7 +52,7 @@ _JOIN_LIMIT = 65536
 SendCallback = Callable[[BaseException | None], object]
 
 
-class Connection(asyncio.Protocol):
+class Connection(asyncio.BufferedProtocol):
     """Drive a :class:`Protocol` over an asyncio transport.
 
     Created by the handshake code once the upgrade succeeded; it takes the
@@ -93,7 +94,21 @@ class Connection(asyncio.Protocol):
         # The transport was made by the handshake protocol; nothing to do.
         pass  # pragma: no cover
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        # The socket reads straight into the receiver's buffer: no copy of
+        # each chunk, no allocation per read.
+        return self.proto.get_buffer()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._receiving = True
+        try:
+            self.proto.buffer_updated(nbytes)
+        finally:
+            self._receiving = False
+        self.flush()
+
     def data_received(self, data: bytes) -> None:
+        """Feed bytes read elsewhere (those that came with the HTTP head)."""
         self._receiving = True
         try:
             self.proto.receive_data(data)

@@ -189,6 +189,16 @@ class Protocol:
         """Feed bytes read from the socket (discarded once input stopped)."""
         self.receiver.feed(data)
 
+    def get_buffer(self) -> memoryview:
+        """Where the I/O layer should read the next bytes into (zero-copy
+        alternative to :meth:`receive_data`; then call
+        :meth:`buffer_updated`)."""
+        return self.receiver.get_buffer()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """``nbytes`` were read into :meth:`get_buffer`'s buffer."""
+        self.receiver.buffer_updated(nbytes)
+
     def receive_eof(self) -> None:
         """The peer half-closed (TCP FIN): close our side too (section 7.1.1).
 

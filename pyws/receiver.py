@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import codecs
 import struct
-from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -38,6 +37,13 @@ from .validation import is_valid_status_code
 __all__ = ["Receiver", "Inflater"]
 
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
+
+# The receive buffer's first size, and the least room offered to a read.
+_READ_SIZE = 262144
+_MIN_READ = 65536
+# Room made ahead for a frame whose header is known, at most: a peer that
+# announces a huge frame and sends nothing gets no huge allocation.
+_MAX_AHEAD = 1 << 20
 
 _unpack_h = struct.Struct("!H").unpack_from
 _unpack_ii = struct.Struct("!II").unpack_from
@@ -85,6 +91,7 @@ class Receiver:
         "max_fragments",
         "max_buffered_chunks",
         "_chunks",
+        "_need",
         "skip_utf8_validation",
         "binary_type",
         "inflater",
@@ -95,7 +102,9 @@ class Receiver:
         "on_close",
         "on_error",
         "on_defer",
-        "_buf",
+        "_rbuf",
+        "_rpos",
+        "_rlen",
         "_fragments",
         "_frag_opcode",
         "_frag_count",
@@ -129,8 +138,11 @@ class Receiver:
         self.max_payload = max_payload
         self.max_fragments = max_fragments
         self.max_buffered_chunks = max_buffered_chunks
-        # Sizes of the received chunks still (partly) held in ``_buf``.
-        self._chunks: deque[int] = deque()
+        # Received chunks still (partly) held unparsed.
+        self._chunks = 0
+        # Size of the incomplete frame at the front of the buffer, once its
+        # header is known (so the buffer can be grown to hold it at once).
+        self._need = 0
         self.skip_utf8_validation = skip_utf8_validation
         self.binary_type = binary_type
         self.inflater = inflater
@@ -141,7 +153,11 @@ class Receiver:
         self.on_close = on_close
         self.on_error = on_error
         self.on_defer: Callable[[], object] | None = None
-        self._buf = bytearray()
+        # Unparsed input lives in _rbuf[_rpos:_rlen]; the space after _rlen
+        # is where the socket reads into (get_buffer / buffer_updated).
+        self._rbuf = bytearray(_READ_SIZE)
+        self._rpos = 0
+        self._rlen = 0
         self._fragments: list[bytes] = []
         self._frag_opcode = 0  # opcode of the fragmented message in progress
         self._frag_count = 0
@@ -160,63 +176,121 @@ class Receiver:
     # -- input ---------------------------------------------------------------
 
     def feed(self, data: Buffer) -> None:
-        """Take bytes from the socket; parse every complete frame in them."""
+        """Take bytes from the socket; parse every complete frame in them.
+
+        When nothing is pending, ``data`` is parsed where it lies and only an
+        incomplete tail is copied into the buffer.
+        """
         if self.done:
             return
-        buf = self._buf
-        if buf or self._held:
-            chunks = self._chunks
-            if 0 < self.max_buffered_chunks <= len(chunks):
-                self._fail("WS_ERR_TOO_MANY_BUFFERED_PARTS", "Too many buffered chunks")
-                return
-            buf += data
-            chunks.append(len(data))
-            if not self._held:
-                consumed = self._parse(buf)
-                if consumed:
-                    del buf[:consumed]
-                    self._release(consumed)
+        if self._rlen == self._rpos and not self._held:
+            consumed = self._parse(data)
+            if consumed < len(data) and not self.done:
+                self._rpos = self._rlen = 0
+                self._store(memoryview(data)[consumed:])
+                self._chunks = 1
             return
-        consumed = self._parse(data)
-        if consumed < len(data) and not self.done:
-            buf += memoryview(data)[consumed:]
-            self._chunks.append(len(data) - consumed)
+        if not self._count_chunk():
+            return
+        self._store(data)
+        if not self._held:
+            self._parse_buffer()
 
-    def _release(self, n: int) -> None:
-        """``n`` bytes were parsed off the front of the buffer."""
-        chunks = self._chunks
-        if not self._buf:
-            chunks.clear()
+    def get_buffer(self) -> memoryview:
+        """Where the next read should go (``asyncio.BufferedProtocol``).
+
+        Reading straight into the receive buffer saves a copy of every
+        chunk; a frame whose header is known gets room for all of it, so a
+        large message arrives in one contiguous block.
+        """
+        missing = self._need - (self._rlen - self._rpos)
+        self._make_room(max(_MIN_READ, min(missing, _MAX_AHEAD)))
+        return memoryview(self._rbuf)[self._rlen :]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """``nbytes`` were read into the buffer from :meth:`get_buffer`."""
+        if self.done:
+            self._rpos = self._rlen = 0
             return
-        while n and chunks:
-            if chunks[0] <= n:
-                n -= chunks.popleft()
-            else:
-                chunks[0] -= n
-                n = 0
+        pending = self._rlen > self._rpos
+        self._rlen += nbytes
+        if pending:
+            if not self._count_chunk():
+                return
+        else:
+            self._chunks = 1
+        if not self._held:
+            self._parse_buffer()
+
+    def _count_chunk(self) -> bool:
+        # ws maxBufferedChunks: a chunk arriving while that many are held.
+        if 0 < self.max_buffered_chunks <= self._chunks:
+            self._fail("WS_ERR_TOO_MANY_BUFFERED_PARTS", "Too many buffered chunks")
+            return False
+        self._chunks += 1
+        return True
+
+    def _make_room(self, n: int) -> None:
+        """Make at least ``n`` bytes free after ``_rlen``."""
+        rbuf = self._rbuf
+        pos, end = self._rpos, self._rlen
+        if pos == end:
+            self._rpos = self._rlen = pos = end = 0
+        if len(rbuf) - end >= n:
+            return
+        held = end - pos
+        if pos and len(rbuf) - held >= n:
+            rbuf[:held] = rbuf[pos:end]  # move the unparsed tail to the front
+        else:
+            size = max(len(rbuf) * 2, held + n, _READ_SIZE)
+            new = bytearray(size)
+            new[:held] = rbuf[pos:end]
+            self._rbuf = new
+        self._rpos, self._rlen = 0, held
+
+    def _store(self, data: Buffer) -> None:
+        n = len(data)
+        self._make_room(n)
+        end = self._rlen
+        self._rbuf[end : end + n] = data
+        self._rlen = end + n
+
+    def _parse_buffer(self) -> None:
+        with memoryview(self._rbuf) as whole:
+            view = whole[self._rpos : self._rlen]
+            try:
+                consumed = self._parse(view)
+            finally:
+                view.release()
+        if self.done:
+            self._rpos = self._rlen = 0
+            return
+        self._rpos += consumed
+        if self._rpos == self._rlen:
+            self._rpos = self._rlen = 0
+            self._chunks = 0
+        elif consumed:
+            self._chunks = 1  # what is left came with the latest chunk(s)
 
     def resume(self) -> None:
         """Continue parsing after a deferral (``allowSynchronousEvents`` off)."""
         if not self._held:
             return
         self._held = False
-        if self.done or not self._buf:
+        if self.done or self._rlen == self._rpos:
             return
-        consumed = self._parse(self._buf)
-        if consumed:
-            del self._buf[:consumed]
-            self._release(consumed)
+        self._parse_buffer()
 
     def stop(self) -> None:
         """Ignore all further input (terminate, or a failure found elsewhere)."""
         self.done = True
-        self._buf = bytearray()
+        self._rpos = self._rlen = 0
         self._fragments = []
 
     @property
     def buffered(self) -> int:
         """Bytes received but not parsed yet."""
-        return len(self._buf)
+        return self._rlen - self._rpos
 
     # -- the parse loop --------------------------------------------------------
 
@@ -225,7 +299,7 @@ class Receiver:
 
     def _fail_with(self, exc: ProtocolError) -> None:
         self.done = True
-        self._buf = bytearray()
+        self._rpos = self._rlen = 0
         self._fragments = []
         self.on_error(exc)
 
@@ -233,6 +307,7 @@ class Receiver:
         """Parse complete frames from ``buf``; return how many bytes were used."""
         n = len(buf)
         pos = 0
+        self._need = 0
         mv = memoryview(buf)
         try:
             while not self.done and not self._held:
@@ -323,6 +398,7 @@ class Receiver:
                 start = pos + hlen + (4 if masked else 0)
                 end = start + length
                 if end > n:
+                    self._need = end - pos
                     if (
                         n > start
                         and (opcode == 1 or (opcode == 0 and self._frag_opcode == 1))
@@ -480,7 +556,7 @@ class Receiver:
                     return
             # ws L97: after a close frame, every later byte is ignored.
             self.done = True
-            self._buf = bytearray()
+            self._rpos = self._rlen = 0
             self.on_close(code, reason)
         elif opcode == 0x09:
             self.on_ping(payload)
