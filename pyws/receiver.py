@@ -41,6 +41,8 @@ _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 # The receive buffer's first size, and the least room offered to a read.
 _READ_SIZE = 262144
 _MIN_READ = 65536
+# A buffer grown past this for a big frame is freed once it empties.
+_KEEP = 1048576
 # Room made ahead for a frame whose header is known, at most: a peer that
 # announces a huge frame and sends nothing gets no huge allocation.
 _MAX_AHEAD = 1 << 20
@@ -155,7 +157,8 @@ class Receiver:
         self.on_defer: Callable[[], object] | None = None
         # Unparsed input lives in _rbuf[_rpos:_rlen]; the space after _rlen
         # is where the socket reads into (get_buffer / buffer_updated).
-        self._rbuf = bytearray(_READ_SIZE)
+        # Allocated on the first read (an idle connection holds none).
+        self._rbuf = bytearray()
         self._rpos = 0
         self._rlen = 0
         self._fragments: list[bytes] = []
@@ -269,6 +272,8 @@ class Receiver:
         if self._rpos == self._rlen:
             self._rpos = self._rlen = 0
             self._chunks = 0
+            if len(self._rbuf) > _KEEP:
+                self._rbuf = bytearray()  # do not keep a big frame's room
         elif consumed:
             self._chunks = 1  # what is left came with the latest chunk(s)
 
