@@ -86,6 +86,10 @@ class Connection(asyncio.BufferedProtocol):
             # the GIL), queued in order behind each other.
             proto.defer_threshold = COMPRESS_ASYNC_THRESHOLD
         proto.receiver.on_defer = self._defer_receiver
+        # Per-read hot path: bound once (Protocol.get_buffer/buffer_updated
+        # only forward to these).
+        self._read_buffer = proto.receiver.get_buffer
+        self._read_done = proto.receiver.buffer_updated
         transport.set_protocol(self)
 
     # -- asyncio.Protocol ------------------------------------------------------
@@ -97,12 +101,12 @@ class Connection(asyncio.BufferedProtocol):
     def get_buffer(self, sizehint: int) -> memoryview:
         # The socket reads straight into the receiver's buffer: no copy of
         # each chunk, no allocation per read.
-        return self.proto.get_buffer()
+        return self._read_buffer()
 
     def buffer_updated(self, nbytes: int) -> None:
         self._receiving = True
         try:
-            self.proto.buffer_updated(nbytes)
+            self._read_done(nbytes)
         finally:
             self._receiving = False
         self.flush()

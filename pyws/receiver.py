@@ -105,6 +105,7 @@ class Receiver:
         "on_error",
         "on_defer",
         "_rbuf",
+        "_rview",
         "_rpos",
         "_rlen",
         "_fragments",
@@ -157,8 +158,11 @@ class Receiver:
         self.on_defer: Callable[[], object] | None = None
         # Unparsed input lives in _rbuf[_rpos:_rlen]; the space after _rlen
         # is where the socket reads into (get_buffer / buffer_updated).
-        # Allocated on the first read (an idle connection holds none).
+        # Allocated on the first read (an idle connection holds none). The
+        # buffer is never resized, only replaced, so one view of it serves
+        # every read and parse.
         self._rbuf = bytearray()
+        self._rview = memoryview(self._rbuf)
         self._rpos = 0
         self._rlen = 0
         self._fragments: list[bytes] = []
@@ -206,9 +210,12 @@ class Receiver:
         chunk; a frame whose header is known gets room for all of it, so a
         large message arrives in one contiguous block.
         """
+        if self._rpos == self._rlen and len(self._rbuf) >= _MIN_READ:
+            self._rpos = self._rlen = 0
+            return self._rview  # the common case: everything was parsed
         missing = self._need - (self._rlen - self._rpos)
         self._make_room(max(_MIN_READ, min(missing, _MAX_AHEAD)))
-        return memoryview(self._rbuf)[self._rlen :]
+        return self._rview[self._rlen :]
 
     def buffer_updated(self, nbytes: int) -> None:
         """``nbytes`` were read into the buffer from :meth:`get_buffer`."""
@@ -249,6 +256,7 @@ class Receiver:
             new = bytearray(size)
             new[:held] = rbuf[pos:end]
             self._rbuf = new
+            self._rview = memoryview(new)
         self._rpos, self._rlen = 0, held
 
     def _store(self, data: Buffer) -> None:
@@ -259,12 +267,11 @@ class Receiver:
         self._rlen = end + n
 
     def _parse_buffer(self) -> None:
-        with memoryview(self._rbuf) as whole:
-            view = whole[self._rpos : self._rlen]
-            try:
-                consumed = self._parse(view)
-            finally:
-                view.release()
+        view = self._rview[self._rpos : self._rlen]
+        try:
+            consumed = self._parse(view)
+        finally:
+            view.release()
         if self.done:
             self._rpos = self._rlen = 0
             return
@@ -273,7 +280,9 @@ class Receiver:
             self._rpos = self._rlen = 0
             self._chunks = 0
             if len(self._rbuf) > _KEEP:
-                self._rbuf = bytearray()  # do not keep a big frame's room
+                # Do not keep a big frame's room.
+                self._rbuf = bytearray()
+                self._rview = memoryview(self._rbuf)
         elif consumed:
             self._chunks = 1  # what is left came with the latest chunk(s)
 
