@@ -44,6 +44,7 @@ from .handshake import Request, Response
 from .permessage_deflate import PerMessageDeflate
 from .receiver import Receiver
 from .sender import Sender
+from .stream import WebSocketStream, create_websocket_stream, createWebSocketStream
 from .websocket import WebSocket
 from .websocket_server import WebSocketServer, read_upgrade_request
 
@@ -84,8 +85,11 @@ __all__ = [
     "WebSocket",
     "WebSocketError",
     "WebSocketServer",
+    "WebSocketStream",
     "WsSyntaxError",
     "__version__",
+    "createWebSocketStream",
+    "create_websocket_stream",
     "extension",
     "once",
     "read_upgrade_request",

@@ -25,6 +25,9 @@ EXPECTED = {
     "PerMessageDeflate",
     "extension",
     "subprotocol",
+    "createWebSocketStream",
+    "create_websocket_stream",
+    "WebSocketStream",
     # constants
     "CONNECTING",
     "OPEN",

@@ -34,6 +34,7 @@ TRANSPORT = ["_transport", "_client", "_server"]
 FACADE = [
     "websocket",
     "websocket_server",
+    "stream",
     "event_target",
     "_emitter",
     "_runtime",
