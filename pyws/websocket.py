@@ -233,6 +233,10 @@ class WebSocket(NodeEventEmitter):
         if options is not None and type(options) is not dict:
             if callable(options) and cb is None:
                 options, cb = None, options
+            elif isinstance(options, bool):
+                # ws.on('message', ws.send) passes isBinary here; ws spreads
+                # it into its options object, where it adds nothing.
+                options = None
         state = self._ready_state
         if state is CONNECTING:
             raise NotOpenError("WebSocket is not open: readyState 0 (CONNECTING)")

@@ -269,6 +269,31 @@ def test_send_options_dict_or_kwargs(arun: Any, echo_server: Any) -> None:
     assert arun(main()) == [(b"t", True), (b"b", False), (b"part1-part2", False)]
 
 
+def test_send_with_is_binary_as_options_like_ws(arun: Any, echo_server: Any) -> None:
+    """``ws.on('message', ws.send)`` passes isBinary as send's options; ws
+    spreads it into its options object, where a boolean adds nothing."""
+
+    async def main() -> list[tuple[Any, bool]]:
+        async with echo_server() as (_, url):
+            ws = await open_client(arun, url)
+            got: list[tuple[Any, bool]] = []
+            done = asyncio.get_running_loop().create_future()
+
+            def on_message(data: Any, is_binary: bool) -> None:
+                got.append((data, is_binary))
+                if len(got) == 2:
+                    done.set_result(None)
+
+            ws.on("message", on_message)
+            ws.send("text", False)
+            ws.send(b"bin", True)
+            await arun.within(done)
+            await close_client(arun, ws)
+            return got
+
+    assert arun(main()) == [(b"text", False), (b"bin", True)]
+
+
 def test_binary_type(arun: Any, echo_server: Any) -> None:
     """Unknown values are ignored; 'fragments' gives a list; text is bytes."""
 
