@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-__all__ = ["apply_mask", "apply_mask_py", "MaskSource", "SPEEDUPS"]
+__all__ = ["Buffer", "apply_mask", "apply_mask_py", "MaskSource", "SPEEDUPS"]
 
 Buffer = bytes | bytearray | memoryview
 

@@ -50,6 +50,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .buffer_util import Buffer
 from .constants import (
     CLOSE_TIMEOUT,
     MAX_FRAGMENTS,
@@ -59,7 +60,7 @@ from .constants import (
 )
 from .errors import ProtocolError
 from .receiver import Inflater, Receiver
-from .sender import Buffer, DeferredFrame, Deflater, Sender
+from .sender import DeferredFrame, Deflater, Sender
 
 __all__ = ["Protocol", "EOF", "Handler"]
 

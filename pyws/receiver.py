@@ -30,13 +30,11 @@ import struct
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .buffer_util import apply_mask
+from .buffer_util import Buffer, apply_mask
 from .errors import ProtocolError, protocol_error
-from .validation import is_valid_status_code
+from .validation import is_valid_status_code, utf8_decoder
 
 __all__ = ["Receiver", "Inflater"]
-
-_utf8_decoder = codecs.getincrementaldecoder("utf-8")
 
 # The receive buffer's first size, and the least room offered to a read.
 _READ_SIZE = 262144
@@ -52,8 +50,6 @@ _unpack_ii = struct.Struct("!II").unpack_from
 
 # Largest payload length ws accepts: 2^53 - 1 (upper word <= 2^21 - 1).
 _MAX_UPPER = (1 << 21) - 1
-
-Buffer = bytes | bytearray | memoryview
 
 
 class Inflater(Protocol):
@@ -312,9 +308,7 @@ class Receiver:
         self._fail_with(protocol_error(code, message))
 
     def _fail_with(self, exc: ProtocolError) -> None:
-        self.done = True
-        self._rpos = self._rlen = 0
-        self._fragments = []
+        self.stop()
         self.on_error(exc)
 
     def _parse(self, buf: Buffer) -> int:  # noqa: C901 - one loop on purpose
@@ -494,7 +488,7 @@ class Receiver:
                     # Fail at the fragment holding invalid UTF-8 (section 8.1).
                     decoder = self._decoder
                     if decoder is None:
-                        decoder = self._decoder = _utf8_decoder()
+                        decoder = self._decoder = utf8_decoder()
                     try:
                         decoder.decode(payload, bool(fin))
                     except UnicodeDecodeError:
@@ -540,7 +534,7 @@ class Receiver:
             data = bytes(chunk)
         decoder = self._partial
         if decoder is None:
-            decoder = self._partial = _utf8_decoder()
+            decoder = self._partial = utf8_decoder()
             if self._decoder is not None:  # continue the message's state
                 decoder.setstate(self._decoder.getstate())
         try:

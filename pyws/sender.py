@@ -16,15 +16,13 @@ import struct
 from collections.abc import Callable
 from typing import Protocol
 
-from .buffer_util import MaskSource, apply_mask
+from .buffer_util import Buffer, MaskSource, apply_mask
 
 __all__ = ["frame", "Sender", "Deflater", "DeferredFrame"]
 
 _pack_bb = struct.Struct("!BB").pack
 _pack_bbh = struct.Struct("!BBH").pack
 _pack_bbq = struct.Struct("!BBQ").pack
-
-Buffer = bytes | bytearray | memoryview
 
 
 class Deflater(Protocol):

@@ -8,7 +8,12 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable
 
-__all__ = ["is_valid_status_code", "is_valid_utf8", "incremental_utf8_decoder"]
+__all__ = [
+    "is_valid_status_code",
+    "is_valid_utf8",
+    "utf8_decoder",
+    "incremental_utf8_decoder",
+]
 
 
 def is_valid_status_code(code: object) -> bool:
@@ -40,6 +45,12 @@ def is_valid_utf8(data: bytes | bytearray | memoryview) -> bool:
     return True
 
 
+def utf8_decoder() -> codecs.IncrementalDecoder:
+    """A strict incremental UTF-8 decoder (its state can be copied with
+    ``getstate``/``setstate``)."""
+    return codecs.getincrementaldecoder("utf-8")("strict")
+
+
 def incremental_utf8_decoder() -> Callable[[bytes, bool], str]:
     """Return the ``decode(data, final)`` method of a strict UTF-8 decoder.
 
@@ -47,4 +58,4 @@ def incremental_utf8_decoder() -> Callable[[bytes, bool], str]:
     connection at the fragment that holds it (RFC 6455 section 8.1 asks to
     fail "when an endpoint finds" invalid UTF-8), not only at the end.
     """
-    return codecs.getincrementaldecoder("utf-8")("strict").decode
+    return utf8_decoder().decode

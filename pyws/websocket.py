@@ -25,6 +25,7 @@ from . import _runtime
 from ._emitter import NodeEventEmitter, report_exception
 from ._options import CLIENT_OPTIONS, parse_options
 from ._transport import Connection
+from .buffer_util import Buffer
 from .constants import BINARY_TYPES, EMPTY_BUFFER, MAX_CLOSE_REASON, ReadyState
 from .errors import NotOpenError, ProtocolError, RangeError
 from .event_target import attribute_handler_property
@@ -39,8 +40,6 @@ CLOSING = ReadyState.CLOSING
 CLOSED = ReadyState.CLOSED
 
 _STATE_NAMES = ("CONNECTING", "OPEN", "CLOSING", "CLOSED")
-
-Buffer = bytes | bytearray | memoryview
 
 
 def to_bytes(data: Any, what: str = "data") -> tuple[Buffer, bool]:
