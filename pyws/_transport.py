@@ -9,8 +9,11 @@ decided happens:
   synchronously while the chunk is parsed; whatever listeners send meanwhile
   is written once, when the chunk is done (one syscall per chunk, not one
   per message);
-- small output is joined into one ``write``; large output goes through
-  ``writelines`` so a big payload is not copied;
+- small output is joined into one ``write``; large output on a plain TCP
+  socket goes to the kernel in one gather write (``os.writev``) while the
+  transport's buffer is empty, so a big payload is not copied and a burst
+  of frames costs one syscall (and one wake-up of the peer); only what the
+  kernel did not take is handed to the transport;
 - the close timer (``closeTimeout``) is armed when the core leaves OPEN and
   aborts the socket when it fires; it is cancelled when the socket closes;
 - half-close is ``write_eof()`` (``close()`` on TLS, which cannot half-close);
@@ -24,6 +27,8 @@ Transport layer: imports the core and asyncio, never pyee.
 from __future__ import annotations
 
 import asyncio
+import os
+from asyncio import selector_events
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,13 +48,45 @@ __all__ = ["Connection"]
 
 OPEN = ReadyState.OPEN
 
-# Output up to this size is joined into one write. Above it, chunks are
-# joined in groups of about this size: one huge join (what writelines does
-# before CPython 3.12) allocates past malloc's mmap threshold and page-faults
-# on every call.
+# Output up to this size is joined into one write; above it, it is written
+# by _write_large.
 _JOIN_LIMIT = 65536
 
+# Most buffers one writev() takes (POSIX IOV_MAX is at least 16; Linux,
+# BSD and macOS allow 1024).
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16
+if _IOV_MAX <= 0:  # pragma: no cover - "no limit"
+    _IOV_MAX = 1024
+_IOV_MAX = min(_IOV_MAX, 1024)
+_HAS_WRITEV = hasattr(os, "writev")
+
+# The stdlib's plain TCP transport: its write() sends at once when its
+# buffer is empty, so sending on its socket ourselves at that point keeps
+# the byte order. Other transports (TLS, uvloop, pipes) are written through.
+_SOCKET_TRANSPORT: type | None = getattr(
+    selector_events, "_SelectorSocketTransport", None
+)
+
 SendCallback = Callable[[BaseException | None], object]
+
+
+def _gather_fd(transport: asyncio.BaseTransport) -> int:
+    """The socket's file descriptor if large output may bypass the
+    transport's buffer, else -1."""
+    if (
+        not _HAS_WRITEV
+        or _SOCKET_TRANSPORT is None
+        or type(transport) is not _SOCKET_TRANSPORT
+        or os.environ.get("PYWS_NO_WRITEV")
+    ):
+        return -1
+    sock = transport.get_extra_info("socket")
+    if sock is None:  # pragma: no cover - a socket transport has one
+        return -1
+    try:
+        return int(sock.fileno())
+    except OSError:  # pragma: no cover - already closed
+        return -1
 
 
 class Connection(asyncio.BufferedProtocol):
@@ -90,6 +127,7 @@ class Connection(asyncio.BufferedProtocol):
         # only forward to these).
         self._read_buffer = proto.receiver.get_buffer
         self._read_done = proto.receiver.buffer_updated
+        self._fd = _gather_fd(transport)
         transport.set_protocol(self)
 
     # -- asyncio.Protocol ------------------------------------------------------
@@ -201,23 +239,63 @@ class Connection(asyncio.BufferedProtocol):
                 if size <= _JOIN_LIMIT:
                     transport.write(b"".join(out))
                 else:
-                    group: list[Any] = []
-                    size = 0
-                    for chunk in out:
-                        group.append(chunk)
-                        size += len(chunk)
-                        if size >= _JOIN_LIMIT:
-                            transport.write(b"".join(group))
-                            group = []
-                            size = 0
-                    if size:
-                        transport.write(b"".join(group))
+                    self._write_large(out)
             if proto.pending_auto_pongs and not transport.get_write_buffer_size():
                 proto.pending_auto_pongs = 0
         if self._callbacks and not self._write_paused and not proto.deferred:
             self._callbacks_when_written()
         if proto.state is not OPEN:
             self._closing()
+
+    def _write_large(self, out: list[Any]) -> None:
+        transport = self.transport
+        fd = self._fd
+        if (
+            fd >= 0
+            and not transport.get_write_buffer_size()
+            and not transport.is_closing()
+        ):
+            if not out[-1]:
+                out.pop()  # the EOF marker (already noted by flush)
+            while out:
+                batch = out if len(out) <= _IOV_MAX else out[:_IOV_MAX]
+                try:
+                    sent = os.writev(fd, batch)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    # The transport's own write meets the same error and
+                    # fails the connection the way it always does.
+                    break
+                i = 0
+                for chunk in batch:
+                    n = len(chunk)
+                    if sent < n:
+                        break
+                    sent -= n
+                    i += 1
+                if i < len(batch):
+                    if sent:
+                        out[i] = memoryview(out[i])[sent:]
+                    del out[:i]
+                    break  # the kernel's buffer is full
+                del out[:i]
+            if not out:
+                return
+        # Join in groups: one huge join (what writelines does before CPython
+        # 3.12) allocates past malloc's mmap threshold and page-faults on
+        # every call.
+        group: list[Any] = []
+        size = 0
+        for chunk in out:
+            group.append(chunk)
+            size += len(chunk)
+            if size >= _JOIN_LIMIT:
+                transport.write(b"".join(group))
+                group = []
+                size = 0
+        if size:
+            transport.write(b"".join(group))
 
     def _compress_next(self) -> None:
         """Compress queued deferred frames: small ones inline, the next big

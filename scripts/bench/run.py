@@ -170,6 +170,7 @@ class Config:
     idle_conns: int
     only: set[str] | None
     profile: bool
+    scenarios: set[str] | None = None
     client_duration: float = field(default=1.5)
     quick: bool = False
 
@@ -415,7 +416,12 @@ def one_round(cfg: Config, round_no: int, log: Callable[[str], None]) -> Json:
     for impl in IMPLS:
         if cfg.only and impl.name not in cfg.only:
             continue
-        scenarios = [s for s in SCENARIOS if not (impl.raw and s.ws_only)]
+        scenarios = [
+            s
+            for s in SCENARIOS
+            if not (impl.raw and s.ws_only)
+            and (cfg.scenarios is None or s.key in cfg.scenarios)
+        ]
         missing = available(impl.needs)
         if missing:
             for sc in scenarios + ([DEFLATE] if impl.deflate else []):
@@ -426,7 +432,7 @@ def one_round(cfg: Config, round_no: int, log: Callable[[str], None]) -> Json:
         # garbage left by the throughput runs), deflate on one started with
         # --deflate. --quick runs everything on one --deflate server (clients
         # that offer no extension are not affected) to save start-ups.
-        if impl.deflate:
+        if impl.deflate and (cfg.scenarios is None or DEFLATE.key in cfg.scenarios):
             scenarios.append(DEFLATE)
         if cfg.quick:
             groups = [(scenarios, impl.deflate)]
@@ -451,7 +457,9 @@ def one_round(cfg: Config, round_no: int, log: Callable[[str], None]) -> Json:
 
     ws_impl = next(i for i in IMPLS if i.name == "ws")
     key = "client role 1 KiB"
-    if available(ws_impl.needs) is None:
+    if available(ws_impl.needs) is None and (
+        cfg.scenarios is None or key in cfg.scenarios
+    ):
         with server(ws_impl) as (srv, port):
             for name, script, extra in CLIENTS:
                 if (
@@ -919,6 +927,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, help="rounds, median reported (default 3)")
     parser.add_argument("--only", help="comma-separated implementations, e.g. pyws,ws")
     parser.add_argument(
+        "--scenarios",
+        help="comma-separated scenario names, e.g. 'echo 64 KiB,latency 16 B'",
+    )
+    parser.add_argument(
         "--json",
         type=Path,
         help="write results here (default scripts/bench/results/bench-<time>.json)",
@@ -952,6 +964,7 @@ def main(argv: list[str] | None = None) -> int:
         idle_conns=200 if quick else 1000,
         only=set(args.only.split(",")) if args.only else None,
         profile=False,
+        scenarios=set(args.scenarios.split(",")) if args.scenarios else None,
         client_duration=(args.duration_ms or (400 if quick else 1500)) / 1000,
         quick=quick,
     )

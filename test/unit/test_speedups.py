@@ -1,8 +1,9 @@
 """The optional C accelerator (``pyws.speedups``) against the pure fallback.
 
 RFC 6455 section 5.3: masking XORs byte ``i`` with ``key[i % 4]``. Both
-implementations must give the same bytes for every size around the 8-byte
-stride and the GIL-release threshold, for every bytes-like input.
+implementations must give the same bytes for every size around the 64- and
+8-byte strides and the GIL-release threshold, at any alignment, for every
+bytes-like input.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ speedups = pytest.importorskip(
     "pyws.speedups", reason="pyws.speedups was not built (no C compiler at install)"
 )
 
-SIZES = [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 125, 126, 1024, 65535, 65536, 65537]
+SIZES = [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 71, 72]
+SIZES += [127, 128, 129, 135, 125, 126, 1024, 1031, 65535, 65536, 65537, 65603]
 
 
 def reference(data: bytes, key: bytes) -> bytes:
@@ -33,6 +35,15 @@ def test_c_and_python_agree(size: int) -> None:
     expected = reference(data, key)
     assert speedups.apply_mask(data, key) == expected
     assert buffer_util.apply_mask_py(data, key) == expected
+
+
+@pytest.mark.parametrize("offset", range(9))
+def test_unaligned_views(offset: int) -> None:
+    # A payload sliced from the receive buffer starts anywhere.
+    buf = os.urandom(offset + 300)
+    key = os.urandom(4)
+    view = memoryview(buf)[offset : offset + 291]
+    assert speedups.apply_mask(view, key) == reference(bytes(view), key)
 
 
 @pytest.mark.parametrize(
