@@ -36,9 +36,12 @@ from .validation import is_valid_status_code, utf8_decoder
 
 __all__ = ["Receiver", "Inflater"]
 
-# The receive buffer's first size, and the least room offered to a read.
+# The receive buffer's first size: small, so that opening a connection costs
+# no big allocation (256 KiB would be mmap'ed, zeroed page by page and
+# unmapped again for every short-lived connection).
+_FIRST_SIZE = 16384
+# A read that fills the buffer makes the next one 4 times as big, up to this.
 _READ_SIZE = 262144
-_MIN_READ = 65536
 # A buffer grown past this for a big frame is freed once it empties.
 _KEEP = 1048576
 # Room made ahead for a frame whose header is known, at most: a peer that
@@ -90,6 +93,7 @@ class Receiver:
         "max_buffered_chunks",
         "_chunks",
         "_need",
+        "_size",
         "skip_utf8_validation",
         "binary_type",
         "inflater",
@@ -161,6 +165,7 @@ class Receiver:
         self._rview = memoryview(self._rbuf)
         self._rpos = 0
         self._rlen = 0
+        self._size = _FIRST_SIZE  # what the buffer is (re)allocated to
         self._fragments: list[bytes] = []
         self._frag_opcode = 0  # opcode of the fragmented message in progress
         self._frag_count = 0
@@ -206,11 +211,12 @@ class Receiver:
         chunk; a frame whose header is known gets room for all of it, so a
         large message arrives in one contiguous block.
         """
-        if self._rpos == self._rlen and len(self._rbuf) >= _MIN_READ:
+        if self._rpos == self._rlen and len(self._rbuf) >= self._size:
             self._rpos = self._rlen = 0
             return self._rview  # the common case: everything was parsed
         missing = self._need - (self._rlen - self._rpos)
-        self._make_room(max(_MIN_READ, min(missing, _MAX_AHEAD)))
+        # Offer at least a quarter of the buffer's size to a read.
+        self._make_room(max(self._size >> 2, min(missing, _MAX_AHEAD)))
         return self._rview[self._rlen :]
 
     def buffer_updated(self, nbytes: int) -> None:
@@ -220,6 +226,8 @@ class Receiver:
             return
         pending = self._rlen > self._rpos
         self._rlen += nbytes
+        if self._rlen == len(self._rbuf) and self._size < _READ_SIZE:
+            self._size <<= 2  # the read filled the buffer: more was waiting
         if pending:
             if not self._count_chunk():
                 return
@@ -242,13 +250,14 @@ class Receiver:
         pos, end = self._rpos, self._rlen
         if pos == end:
             self._rpos = self._rlen = pos = end = 0
-        if len(rbuf) - end >= n:
+        small = len(rbuf) < self._size  # full reads asked for a bigger one
+        if len(rbuf) - end >= n and not small:
             return
         held = end - pos
-        if pos and len(rbuf) - held >= n:
+        if pos and not small and len(rbuf) - held >= n:
             rbuf[:held] = rbuf[pos:end]  # move the unparsed tail to the front
         else:
-            size = max(len(rbuf) * 2, held + n, _READ_SIZE)
+            size = max(0 if small else len(rbuf) * 2, held + n, self._size)
             new = bytearray(size)
             new[:held] = rbuf[pos:end]
             self._rbuf = new

@@ -499,7 +499,8 @@ def saturation_check(fastest: str, cfg: Config, log: Callable[[str], None]) -> J
 
 
 def profile_pyws(cfg: Config, out: Callable[[str], None]) -> None:
-    """Profiles the pyws server (cProfile) under the 1 KiB and 64 KiB echoes.
+    """Profiles the pyws server (cProfile) under the 1 KiB and 64 KiB echoes,
+    or the scenarios ``--scenarios`` names.
 
     Prints the top functions by own time for each.
     """
@@ -507,8 +508,9 @@ def profile_pyws(cfg: Config, out: Callable[[str], None]) -> None:
 
     impl = next(i for i in IMPLS if i.name == "pyws")
     BUILD.mkdir(parents=True, exist_ok=True)
-    for key in ("echo 1 KiB", "echo 64 KiB"):
-        path = BUILD / f"pyws-{''.join(key.split()[1:]).lower()}.pstats"
+    keys = sorted(cfg.scenarios) if cfg.scenarios else ["echo 1 KiB", "echo 64 KiB"]
+    for key in keys:
+        path = BUILD / f"pyws-{''.join(key.split()).lower()}.pstats"
         sc = next(s for s in SCENARIOS if s.key == key)
         prof = Impl("pyws", impl.cmd + ("--profile", str(path)))
         with server(prof) as (srv, port):
@@ -520,7 +522,7 @@ def profile_pyws(cfg: Config, out: Callable[[str], None]) -> None:
         total = sum(v[2] for v in table.values())
         out("")
         out(
-            f"== cProfile of the pyws server, {key} ({fig['count']} msgs in the "
+            f"== cProfile of the pyws server, {key} ({fig['count']} in the "
             f"window, {total:.2f} s own time in the whole run) =="
         )
         out(f"{'own s':>8} {'own %':>6} {'calls':>10} {'us/call':>8}  function")
@@ -947,7 +949,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="only profile the pyws server (cProfile): 1 KiB and 64 KiB echoes",
+        help="only profile the pyws server (cProfile): 1 KiB and 64 KiB echoes, "
+        "or the --scenarios given",
     )
     parser.add_argument(
         "--no-saturation",

@@ -122,3 +122,37 @@ def test_input_after_done_is_read_and_dropped() -> None:
     assert events == [("error", "WS_ERR_UNEXPECTED_RSV_2_3")]
     assert r.buffered == 0
     assert len(r.get_buffer()) > 0
+
+
+def test_the_first_buffer_is_small_and_grows_with_full_reads() -> None:
+    # A short-lived connection costs no big allocation; a busy one soon
+    # reads up to _READ_SIZE at a time, and no more.
+    events: list[Any] = []
+    r = make(events)
+    assert len(r.get_buffer()) == receiver_module._FIRST_SIZE
+    msg = b"".join(frame(2, b"m" * 1000, mask=b"\x01\x02\x03\x04"))
+    data = msg * 2000
+    pos = 0
+    sizes = []
+    for _ in range(6):
+        buf = r.get_buffer()
+        n = len(buf)
+        sizes.append(n)
+        buf[:n] = data[pos : pos + n]  # fills the buffer: more was waiting
+        del buf
+        r.buffer_updated(n)
+        pos += n
+    assert sizes[0] == receiver_module._FIRST_SIZE
+    assert max(sizes) <= receiver_module._READ_SIZE
+    assert len(r._rbuf) == receiver_module._READ_SIZE
+    assert len(events) == pos // len(msg)
+    assert all(e == ("message", b"m" * 1000, True) for e in events)
+
+
+def test_reads_that_do_not_fill_the_buffer_do_not_grow_it() -> None:
+    events: list[Any] = []
+    r = make(events)
+    data = b"".join(frame(2, b"x" * 100, mask=b"\x01\x02\x03\x04"))
+    read_into(r, data * 50, [len(data)] * 50)
+    assert len(events) == 50
+    assert len(r._rbuf) == receiver_module._FIRST_SIZE
