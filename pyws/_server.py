@@ -219,7 +219,6 @@ class ServerHandshake(HoldingProtocol):
             transport.write(_UPGRADE_REQUIRED)
             transport.close()
             return
-        transport.pause_reading()
         self.on_upgrade(req, nsock, parser.tail, self)
 
     def _stop_timer(self) -> None:

@@ -409,6 +409,9 @@ class WebSocketServer(NodeEventEmitter):
             return
         info = VerifyInfo(origin=offer.origin, secure=nsock.encrypted, req=req)
         if _arity(verify) == 2:
+            # The answer may come later: hold the input back meanwhile (a
+            # synchronous upgrade never pauses the socket).
+            nsock.transport.pause_reading()
             done = False
 
             def verified(
@@ -441,6 +444,7 @@ class WebSocketServer(NodeEventEmitter):
             self._abort(nsock, 500)
             return
         if inspect.isawaitable(result):
+            nsock.transport.pause_reading()
             self._loop.create_task(
                 self._await_verify(result, req, nsock, head, cb, holder, offer, deflate)
             )

@@ -286,7 +286,11 @@ def test_verify_client_two_arguments_default_code(arun: Any) -> None:
 
 def test_verify_client_async(arun: Any) -> None:
     async def main() -> None:
+        reading: list[bool] = []
+
         async def verify(info: Any) -> bool:
+            # While the answer is pending, the socket is not read.
+            reading.append(info.req.socket.transport.is_reading())
             await asyncio.sleep(0)  # a real suspension point
             return bool(info.req.url == "/ok")
 
@@ -300,6 +304,9 @@ def test_verify_client_async(arun: Any) -> None:
         next(iter(wss.clients or ())).send("hello")
         (data, _) = await arun.within(got)
         assert data == b"hello"
+        assert reading == [False, False]
+        server_ws = next(iter(wss.clients or ()))
+        assert server_ws._conn.transport.is_reading()
         ws.terminate()
         await stop(arun, wss)
 
