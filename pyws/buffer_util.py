@@ -84,16 +84,10 @@ _c_apply_mask = _load_speedups()
 SPEEDUPS = _c_apply_mask is not None
 
 
-def _apply_mask_c(data: Buffer, mask: bytes) -> bytes:
-    """:func:`apply_mask_py`'s contract, computed by ``pyws.speedups``."""
-    if mask == b"\x00\x00\x00\x00":
-        return data if isinstance(data, bytes) else bytes(data)
-    assert _c_apply_mask is not None
-    return _c_apply_mask(data, mask)
-
-
 #: XOR ``data`` with the 4-byte ``mask``: the C accelerator or the fallback.
-apply_mask = _apply_mask_c if SPEEDUPS else apply_mask_py
+#: The C function keeps :func:`apply_mask_py`'s contract (an all-zero key
+#: returns bytes data itself), with no Python frame in between.
+apply_mask = _c_apply_mask if _c_apply_mask is not None else apply_mask_py
 
 
 class MaskSource:

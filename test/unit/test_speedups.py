@@ -55,6 +55,23 @@ def test_bytes_like_inputs(wrap: type) -> None:
     assert speedups.apply_mask(wrap(data), key) == reference(data, key)
 
 
+def test_an_all_zero_key_leaves_the_data_as_is() -> None:
+    data = os.urandom(100)
+    assert speedups.apply_mask(data, b"\0\0\0\0") is data  # no copy
+    out = speedups.apply_mask(bytearray(data), b"\0\0\0\0")
+    assert type(out) is bytes and out == data
+    assert speedups.apply_mask(memoryview(data)[3:9], bytes(4)) == data[3:9]
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        speedups.apply_mask(b"abc")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        speedups.apply_mask("text", b"\x01\x02\x03\x04")  # type: ignore[arg-type]
+    with pytest.raises(BufferError):
+        speedups.apply_mask(memoryview(b"abcdef")[::2], b"\x01\x02\x03\x04")
+
+
 def test_mask_must_be_four_bytes() -> None:
     with pytest.raises(ValueError, match="4 bytes"):
         speedups.apply_mask(b"abc", b"\x01\x02\x03")
