@@ -112,11 +112,14 @@ class NodeEventEmitter(pyee.EventEmitter):
     ) -> None:
         result = f(*args, **kwargs)
         if result is not None and type(result) is CoroutineType:
-            # An ``async def`` listener: run it as a task, not awaited; its
-            # exception goes to the loop's exception handler.
-            task = asyncio.get_running_loop().create_task(result)
-            self._listener_tasks.add(task)
-            task.add_done_callback(self._listener_task_done)
+            self._run_listener_task(result)
+
+    def _run_listener_task(self, coro: Any) -> None:
+        # An ``async def`` listener: run it as a task, not awaited; its
+        # exception goes to the loop's exception handler.
+        task = asyncio.get_running_loop().create_task(coro)
+        self._listener_tasks.add(task)
+        task.add_done_callback(self._listener_task_done)
 
     def _listener_task_done(self, task: asyncio.Task[Any]) -> None:
         self._listener_tasks.discard(task)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from types import CoroutineType
 from typing import Any
 
 from . import _runtime
@@ -236,11 +237,18 @@ class WebSocket(NodeEventEmitter):
                 # ws.on('message', ws.send) passes isBinary here; ws spreads
                 # it into its options object, where it adds nothing.
                 options = None
+            elif not isinstance(options, Mapping):
+                raise TypeError(
+                    f"send() options must be a dict, not {type(options).__name__}"
+                )
         state = self._ready_state
         if state is CONNECTING:
             raise NotOpenError("WebSocket is not open: readyState 0 (CONNECTING)")
-        if kwargs or (options and not options.keys() <= _SEND_OPTIONS):
+        if kwargs:
             options = _send_options(options, kwargs)
+        elif options and not (len(options) == 1 and "binary" in options):
+            if not options.keys() <= _SEND_OPTIONS:
+                options = _send_options(options, kwargs)
         t = type(data)
         if t is bytes:
             payload: Buffer = data
@@ -256,7 +264,11 @@ class WebSocket(NodeEventEmitter):
         conn = self._conn
         proto = self._proto
         assert conn is not None and proto is not None
-        if options:
+        if options and len(options) == 1 and "binary" in options:
+            # send(data, {binary: isBinary}): the usual echo.
+            binary = options["binary"]
+            proto.send(payload, not is_text if binary is None else bool(binary))
+        elif options:
             # ws: {binary: typeof data !== 'string', fin: true, compress: true,
             # mask: !isServer, ...options}, each read for its truthiness.
             binary = options.get("binary")
@@ -518,11 +530,14 @@ class WebSocket(NodeEventEmitter):
             self._conn.data_received(head)
 
     def _on_message(self, data: Any, is_binary: bool) -> None:
+        # emit('message', data, isBinary), inlined: this runs per message.
         table = self._events.get("message")
         if table:
             try:
                 for f in tuple(table.values()):
-                    self._emit_run(f, (data, is_binary), {})
+                    result = f(data, is_binary)
+                    if result is not None and type(result) is CoroutineType:
+                        self._run_listener_task(result)
             except Exception as exc:  # noqa: BLE001 - a listener's bug
                 report_exception("Exception in a pyws 'message' listener", exc, self)
 

@@ -262,6 +262,11 @@ def test_send_options_dict_or_kwargs(arun: Any, echo_server: Any) -> None:
             ws.send("part2", {"fin": True})
             with pytest.raises(TypeError, match="bogus"):
                 ws.send("x", {"bogus": 1})
+            with pytest.raises(TypeError, match="bogus"):
+                ws.send("x", {"binary": True, "bogus": 1})
+            for wrong in ([1], "binary", 5):
+                with pytest.raises(TypeError, match="options must be a dict"):
+                    ws.send("x", wrong)
             await arun.within(done)
             await close_client(arun, ws)
             return got
