@@ -13,15 +13,29 @@ has two strategies, picked by size:
   ``bytes.translate`` table and the lanes are written back with strided slice
   assignment, which touches each byte fewer times.
 
-``scripts/bench_mask.py`` measures the crossover. Imports only the stdlib.
+:func:`mask_frame` builds a whole masked frame (header, key, masked payload)
+in one allocation, in C or by :func:`mask_frame_py`.
+
+The crossover was measured with ``timeit`` on CPython 3.11. Imports only the
+stdlib.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["Buffer", "apply_mask", "apply_mask_py", "MaskSource", "SPEEDUPS"]
+__all__ = [
+    "Buffer",
+    "apply_mask",
+    "apply_mask_py",
+    "mask_frame",
+    "mask_frame_py",
+    "MaskSource",
+    "SPEEDUPS",
+]
 
 Buffer = bytes | bytearray | memoryview
 
@@ -68,26 +82,50 @@ def apply_mask_py(data: Buffer, mask: bytes) -> bytes:
     return _mask_translate(data, mask)
 
 
-def _load_speedups() -> Callable[[Buffer, bytes], bytes] | None:
+def _load_speedups() -> Any:
     if os.environ.get("PYWS_NO_SPEEDUPS"):
         return None
     try:
-        from .speedups import apply_mask as c_apply_mask
+        from . import speedups
     except ImportError:
         return None
-    return c_apply_mask
+    return speedups
 
 
-_c_apply_mask = _load_speedups()
+_speedups = _load_speedups()
 
 #: Whether the C accelerator is in use.
-SPEEDUPS = _c_apply_mask is not None
+SPEEDUPS = _speedups is not None
+
+_pack_bb = struct.Struct("!BB").pack
+_pack_bbh = struct.Struct("!BBH").pack
+_pack_bbq = struct.Struct("!BBQ").pack
+
+
+def mask_frame_py(b0: int, payload: Buffer, mask: bytes) -> bytes:
+    """A whole masked frame: first byte ``b0`` (FIN, RSV1, opcode), MASK bit
+    and payload length, the 4-byte key, the masked payload."""
+    length = len(payload)
+    if length < 126:
+        header = _pack_bb(b0, 0x80 | length)
+    elif length < 65536:
+        header = _pack_bbh(b0, 0x80 | 126, length)
+    else:
+        header = _pack_bbq(b0, 0x80 | 127, length)
+    return header + mask + apply_mask_py(payload, mask)
 
 
 #: XOR ``data`` with the 4-byte ``mask``: the C accelerator or the fallback.
 #: The C function keeps :func:`apply_mask_py`'s contract (an all-zero key
 #: returns bytes data itself), with no Python frame in between.
-apply_mask = _c_apply_mask if _c_apply_mask is not None else apply_mask_py
+apply_mask: Callable[[Buffer, bytes], bytes] = (
+    _speedups.apply_mask if _speedups is not None else apply_mask_py
+)
+
+#: Build a masked frame in one allocation: C or :func:`mask_frame_py`.
+mask_frame: Callable[[int, Buffer, bytes], bytes] = (
+    _speedups.mask_frame if _speedups is not None else mask_frame_py
+)
 
 
 class MaskSource:

@@ -1,9 +1,10 @@
 """The frame writer: data in, header and payload chunks out.
 
 A port of ws's ``lib/sender.js``. :func:`frame` returns the header and the
-(masked) payload as separate chunks, so a large payload is never copied just
-to prepend two bytes; the transport decides whether to join small frames into
-one write. :class:`Sender` keeps the per-connection state: the masking key
+unmasked payload as separate chunks, so a large payload is never copied just
+to prepend two bytes (a masked frame, copied anyway, is built in one
+allocation); the transport decides whether to join small frames into one
+write. :class:`Sender` keeps the per-connection state: the masking key
 source, the fragmented-message state (continuation opcodes, compression
 decided by the first fragment) and permessage-deflate.
 
@@ -16,7 +17,7 @@ import struct
 from collections.abc import Callable
 from typing import Protocol
 
-from .buffer_util import Buffer, MaskSource, apply_mask
+from .buffer_util import Buffer, MaskSource, mask_frame
 
 __all__ = ["frame", "Sender", "Deflater", "DeferredFrame"]
 
@@ -51,23 +52,21 @@ def frame(
         mask: the 4-byte masking key, or ``None`` for an unmasked frame.
 
     Returns:
-        ``[header, payload]``, or ``[header]`` alone for an empty payload
-        (ws 8.23 writes an empty frame as one chunk).
+        ``[header, payload]`` for an unmasked frame (a large payload is not
+        copied), ``[header]`` alone for an empty payload (ws 8.23 writes an
+        empty frame as one chunk), and one chunk for a masked frame.
     """
-    length = len(payload)
     b0 = opcode | (0x80 if fin else 0) | (0x40 if rsv1 else 0)
-    mbit = 0x80 if mask is not None else 0
-    if length < 126:
-        header = _pack_bb(b0, mbit | length)
-    elif length < 65536:
-        header = _pack_bbh(b0, mbit | 126, length)
-    else:
-        header = _pack_bbq(b0, mbit | 127, length)
     if mask is not None:
-        header += mask
-        if not length:
-            return [header]
-        return [header, apply_mask(payload, mask)]
+        # The payload is copied to be masked anyway: one allocation for all.
+        return [mask_frame(b0, payload, mask)]
+    length = len(payload)
+    if length < 126:
+        header = _pack_bb(b0, length)
+    elif length < 65536:
+        header = _pack_bbh(b0, 126, length)
+    else:
+        header = _pack_bbq(b0, 127, length)
     if not length:
         return [header]
     return [header, payload]

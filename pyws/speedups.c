@@ -1,9 +1,11 @@
 /* Optional C accelerator for pyws: WebSocket masking (RFC 6455 section 5.3).
  *
  * apply_mask(data, mask) -> bytes XORs a bytes-like payload with a 4-byte
- * masking key, 32 or 8 bytes at a time. pyws.buffer_util falls back to its pure
- * Python implementation when this module is missing or PYWS_NO_SPEEDUPS is
- * set; both give the same bytes (test/unit/test_buffer_util.py checks it).
+ * masking key, 32 or 8 bytes at a time; mask_frame(b0, payload, mask) builds
+ * a whole masked frame in one allocation. pyws.buffer_util falls back to its
+ * pure Python implementations when this module is missing or
+ * PYWS_NO_SPEEDUPS is set; both give the same bytes (test/unit/
+ * test_buffer_util.py and test_speedups.py check it).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -113,16 +115,90 @@ done:
     return result;
 }
 
+/* mask_frame(b0, payload, mask) -> bytes: a whole masked frame (RFC 6455
+ * section 5.2): the first byte b0 (FIN, RSV1, opcode), the MASK bit and
+ * length, the 4-byte key and the masked payload, in one allocation. */
+static PyObject *
+mask_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer data, mask;
+    PyObject *result = NULL;
+    long b0;
+    Py_ssize_t n, h;
+    unsigned char *out;
+
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError,
+                     "mask_frame expected 3 arguments, got %zd", nargs);
+        return NULL;
+    }
+    b0 = PyLong_AsLong(args[0]);
+    if (b0 == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (b0 < 0 || b0 > 255) {
+        PyErr_SetString(PyExc_ValueError, "b0 must be a byte");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[1], &data, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[2], &mask, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    if (mask.len != 4) {
+        PyErr_SetString(PyExc_ValueError, "mask must contain 4 bytes");
+        goto done;
+    }
+    n = data.len;
+    h = n < 126 ? 2 : (n < 65536 ? 4 : 10);
+    result = PyBytes_FromStringAndSize(NULL, h + 4 + n);
+    if (result == NULL) {
+        goto done;
+    }
+    out = (unsigned char *)PyBytes_AS_STRING(result);
+    out[0] = (unsigned char)b0;
+    if (n < 126) {
+        out[1] = (unsigned char)(0x80 | n);
+    } else if (n < 65536) {
+        out[1] = 0x80 | 126;
+        out[2] = (unsigned char)(n >> 8);
+        out[3] = (unsigned char)n;
+    } else {
+        uint64_t len = (uint64_t)n;
+        int i;
+        out[1] = 0x80 | 127;
+        for (i = 0; i < 8; i++) {
+            out[2 + i] = (unsigned char)(len >> (56 - 8 * i));
+        }
+    }
+    memcpy(out + h, mask.buf, 4);
+    if (data.len > RELEASE_GIL_ABOVE) {
+        Py_BEGIN_ALLOW_THREADS
+        xor_mask(data.buf, out + h + 4, n, mask.buf);
+        Py_END_ALLOW_THREADS
+    } else {
+        xor_mask(data.buf, out + h + 4, n, mask.buf);
+    }
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&mask);
+    return result;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"apply_mask", (PyCFunction)(void (*)(void))apply_mask, METH_FASTCALL,
      "apply_mask(data, mask) -> bytes: XOR data with the 4-byte mask."},
+    {"mask_frame", (PyCFunction)(void (*)(void))mask_frame, METH_FASTCALL,
+     "mask_frame(b0, payload, mask) -> bytes: a whole masked frame."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     "pyws.speedups",
-    "Optional C accelerator for pyws (masking).",
+    "Optional C accelerator for pyws (masking, masked frames).",
     -1,
     speedups_methods,
 };

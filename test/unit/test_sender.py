@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from pyws import buffer_util
 from pyws.permessage_deflate import PerMessageDeflate
 from pyws.receiver import Receiver
 from pyws.sender import DeferredFrame, Sender, frame
@@ -151,9 +152,14 @@ class TestFrameHeader:
     )
     def test_masked_length_forms(self, length: int, header: str) -> None:
         chunks = frame(0x2, bytes(length), mask=MASK)
-        assert bytes(chunks[0]) == h(header) + MASK
+        assert len(chunks) == 1  # header, key and masked payload together
+        hl = len(h(header))
+        assert chunks[0][:hl] == h(header)
+        assert chunks[0][hl : hl + 4] == MASK
         # Zero bytes masked give the mask repeated.
-        assert bytes(chunks[1]) == (MASK * (length // 4 + 1))[:length]
+        assert chunks[0][hl + 4 :] == (MASK * (length // 4 + 1))[:length]
+        for build in (buffer_util.mask_frame, buffer_util.mask_frame_py):
+            assert build(0x82, bytes(length), MASK) == chunks[0]
 
     @pytest.mark.parametrize(
         ("fin", "rsv1", "first"),
@@ -186,7 +192,7 @@ class TestFrameHeader:
         payload = bytearray(b"Hello")
         chunks = frame(0x1, payload, mask=MASK)
         assert payload == b"Hello"
-        assert bytes(chunks[1]) == h("7f9f4d5158")
+        assert chunks[0][6:] == h("7f9f4d5158")
 
     def test_zero_mask_sets_mask_bit(self) -> None:
         assert wire(frame(0x1, b"abc", mask=bytes(4))) == h("81 83 00000000 616263")

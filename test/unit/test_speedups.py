@@ -98,3 +98,29 @@ def test_apply_mask_uses_the_accelerator_unless_opted_out() -> None:
         timeout=60,
     )
     assert out.stdout.strip() == "True", out.stderr
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("b0", [0x82, 0x01, 0xC1, 0x89])
+def test_mask_frame_c_and_python_agree(size: int, b0: int) -> None:
+    data = os.urandom(size)
+    key = os.urandom(4)
+    built = speedups.mask_frame(b0, data, key)
+    assert built == buffer_util.mask_frame_py(b0, data, key)
+    # RFC 6455 section 5.2: b0, MASK bit with the length form, key, payload.
+    assert built[0] == b0 and built[1] & 0x80
+    hl = 2 if size < 126 else 4 if size < 65536 else 10
+    assert built[hl : hl + 4] == key
+    assert built[hl + 4 :] == reference(data, key)
+
+
+def test_mask_frame_bad_arguments() -> None:
+    key = b"\x01\x02\x03\x04"
+    with pytest.raises(ValueError, match="byte"):
+        speedups.mask_frame(256, b"x", key)
+    with pytest.raises(ValueError, match="4 bytes"):
+        speedups.mask_frame(0x82, b"x", b"\x01")
+    with pytest.raises(TypeError):
+        speedups.mask_frame(0x82, b"x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        speedups.mask_frame(0x82, "x", key)  # type: ignore[arg-type]
