@@ -255,11 +255,14 @@ class Receiver:
             return
         held = end - pos
         if pos and not small and len(rbuf) - held >= n:
-            rbuf[:held] = rbuf[pos:end]  # move the unparsed tail to the front
+            # Move the unparsed tail to the front: through the view, one
+            # memmove (a bytearray slice would be copied twice).
+            view = self._rview
+            view[:held] = view[pos:end]
         else:
             size = max(0 if small else len(rbuf) * 2, held + n, self._size)
             new = bytearray(size)
-            new[:held] = rbuf[pos:end]
+            new[:held] = self._rview[pos:end]
             self._rbuf = new
             self._rview = memoryview(new)
         self._rpos, self._rlen = 0, held
