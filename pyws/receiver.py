@@ -11,6 +11,10 @@ Hot path design (aiohttp's reader and ws's ``consume`` taught this):
   no object per frame;
 - when nothing is buffered the chunk is parsed where it lies and only an
   incomplete tail is copied into the ``bytearray`` buffer;
+- a socket with nothing pending reads into one buffer shared by every
+  connection of the thread (it stays in the CPU's cache, and a busy
+  connection holds no buffer of its own); only a connection left with an
+  incomplete frame reads into its own buffer until the frame is complete;
 - the payload is copied once (sliced, or unmasked into new bytes); fragments
   are joined once, at FIN;
 - the message size is checked against ``maxPayload`` from the header, before
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import codecs
 import struct
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -36,11 +41,25 @@ from .validation import is_valid_status_code, utf8_decoder
 
 __all__ = ["Receiver", "Inflater"]
 
-# The receive buffer's first size: small, so that opening a connection costs
-# no big allocation (256 KiB would be mmap'ed, zeroed page by page and
-# unmapped again for every short-lived connection).
-_FIRST_SIZE = 16384
-# A read that fills the buffer makes the next one 4 times as big, up to this.
+# The read buffer shared by the connections of a thread: what a socket with
+# nothing pending reads into. Bigger than a few large frames in flight, so
+# that a read seldom ends inside a frame.
+_SHARED_SIZE = 524288
+_shared = threading.local()
+
+
+def _shared_view() -> memoryview:
+    """This thread's shared read buffer (allocated on first use)."""
+    view: memoryview | None = getattr(_shared, "view", None)
+    if view is None:
+        view = _shared.view = memoryview(bytearray(_SHARED_SIZE))
+    return view
+
+
+# A connection's own buffer (only for a frame left incomplete by a read):
+# its first size. A read that fills it makes the next one 4 times as big, up
+# to _READ_SIZE (a frame whose header is known gets room for all of it).
+_FIRST_SIZE = 65536
 _READ_SIZE = 262144
 # A buffer grown past this for a big frame is freed once it empties.
 _KEEP = 1048576
@@ -106,6 +125,8 @@ class Receiver:
         "on_defer",
         "_rbuf",
         "_rview",
+        "_sview",
+        "_shared_read",
         "_rpos",
         "_rlen",
         "_fragments",
@@ -165,6 +186,10 @@ class Receiver:
         self._rview = memoryview(self._rbuf)
         self._rpos = 0
         self._rlen = 0
+        # The thread's shared read buffer (see _shared_view), once used, and
+        # whether the read in progress goes there.
+        self._sview: memoryview | None = None
+        self._shared_read = False
         self._size = _FIRST_SIZE  # what the buffer is (re)allocated to
         self._fragments: list[bytes] = []
         self._frag_opcode = 0  # opcode of the fragmented message in progress
@@ -207,13 +232,25 @@ class Receiver:
     def get_buffer(self) -> memoryview:
         """Where the next read should go (``asyncio.BufferedProtocol``).
 
-        Reading straight into the receive buffer saves a copy of every
-        chunk; a frame whose header is known gets room for all of it, so a
-        large message arrives in one contiguous block.
+        Reading straight into a parse buffer saves a copy of every chunk.
+        With nothing pending, that is the thread's shared buffer; with an
+        incomplete frame pending, this connection's own buffer, where a
+        frame whose header is known gets room for all of it, so a large
+        message arrives in one contiguous block.
         """
-        if self._rpos == self._rlen and len(self._rbuf) >= self._size:
+        if self._rpos == self._rlen and not self._held:
+            # The common case: everything was parsed. Read into the shared
+            # buffer; buffer_updated parses it there and keeps any
+            # incomplete tail in this connection's own buffer.
             self._rpos = self._rlen = 0
-            return self._rview  # the common case: everything was parsed
+            self._shared_read = True
+            view = self._sview
+            if view is None:
+                view = self._sview = _shared_view()
+            return view
+        # (A read that never completed, such as EAGAIN or EOF, may have left
+        # the flag set.)
+        self._shared_read = False
         missing = self._need - (self._rlen - self._rpos)
         # Offer at least a quarter of the buffer's size to a read.
         self._make_room(max(self._size >> 2, min(missing, _MAX_AHEAD)))
@@ -221,13 +258,33 @@ class Receiver:
 
     def buffer_updated(self, nbytes: int) -> None:
         """``nbytes`` were read into the buffer from :meth:`get_buffer`."""
+        if self._shared_read:
+            self._shared_read = False
+            if self.done:
+                return
+            assert self._sview is not None
+            chunk = self._sview[:nbytes]
+            try:
+                consumed = self._parse(chunk)
+                if consumed < nbytes and not self.done:
+                    # An incomplete frame (or input held back by a
+                    # deferral): keep it before another socket reads here.
+                    self._rpos = self._rlen = 0
+                    self._store(chunk[consumed:])
+                    self._chunks = 1
+                else:
+                    self._chunks = 0
+            finally:
+                chunk.release()
+            return
         if self.done:
             self._rpos = self._rlen = 0
             return
         pending = self._rlen > self._rpos
         self._rlen += nbytes
         if self._rlen == len(self._rbuf) and self._size < _READ_SIZE:
-            self._size <<= 2  # the read filled the buffer: more was waiting
+            # The read filled the buffer: more was waiting.
+            self._size = min(self._size << 2, _READ_SIZE)
         if pending:
             if not self._count_chunk():
                 return
