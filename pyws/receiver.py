@@ -45,6 +45,10 @@ __all__ = ["Receiver", "Inflater"]
 # nothing pending reads into. Bigger than a few large frames in flight, so
 # that a read seldom ends inside a frame.
 _SHARED_SIZE = 524288
+# An incomplete frame up to this size is completed in the shared buffer
+# (copied back in front of the next read, which then has room for it and
+# more); a bigger one in the connection's own buffer.
+_SHARED_FRAME = _SHARED_SIZE // 2
 _shared = threading.local()
 
 
@@ -56,10 +60,10 @@ def _shared_view() -> memoryview:
     return view
 
 
-# A connection's own buffer (only for a frame left incomplete by a read):
-# its first size. A read that fills it makes the next one 4 times as big, up
+# A connection's own buffer (for what a read left incomplete, between reads,
+# and for frames bigger than _SHARED_FRAME): its first size. A read that fills it makes the next one 4 times as big, up
 # to _READ_SIZE (a frame whose header is known gets room for all of it).
-_FIRST_SIZE = 65536
+_FIRST_SIZE = 16384
 _READ_SIZE = 262144
 # A buffer grown past this for a big frame is freed once it empties.
 _KEEP = 1048576
@@ -127,6 +131,7 @@ class Receiver:
         "_rview",
         "_sview",
         "_shared_read",
+        "_shared_off",
         "_rpos",
         "_rlen",
         "_fragments",
@@ -190,6 +195,7 @@ class Receiver:
         # whether the read in progress goes there.
         self._sview: memoryview | None = None
         self._shared_read = False
+        self._shared_off = 0  # kept bytes copied in front of that read
         self._size = _FIRST_SIZE  # what the buffer is (re)allocated to
         self._fragments: list[bytes] = []
         self._frag_opcode = 0  # opcode of the fragmented message in progress
@@ -233,25 +239,30 @@ class Receiver:
         """Where the next read should go (``asyncio.BufferedProtocol``).
 
         Reading straight into a parse buffer saves a copy of every chunk.
-        With nothing pending, that is the thread's shared buffer; with an
-        incomplete frame pending, this connection's own buffer, where a
-        frame whose header is known gets room for all of it, so a large
-        message arrives in one contiguous block.
+        That is the thread's shared buffer, after the incomplete frame this
+        connection kept from its last read, if any (copied back in front);
+        only for a frame too big for that (or while input is held back by a
+        deferral) is it this connection's own buffer, where a frame whose
+        header is known gets room for all of it, so a large message arrives
+        in one contiguous block.
         """
-        if self._rpos == self._rlen and not self._held:
-            # The common case: everything was parsed. Read into the shared
-            # buffer; buffer_updated parses it there and keeps any
-            # incomplete tail in this connection's own buffer.
-            self._rpos = self._rlen = 0
-            self._shared_read = True
+        pending = self._rlen - self._rpos
+        if not self._held and (not pending or self._need <= _SHARED_FRAME):
             view = self._sview
             if view is None:
                 view = self._sview = _shared_view()
-            return view
-        # (A read that never completed, such as EAGAIN or EOF, may have left
-        # the flag set.)
+            self._shared_read = True
+            self._shared_off = pending
+            if not pending:
+                self._rpos = self._rlen = 0
+                return view  # the common case: everything was parsed
+            # The kept bytes stay kept until buffer_updated: a read that
+            # never completes (EAGAIN, EOF) loses nothing.
+            view[:pending] = self._rview[self._rpos : self._rlen]
+            return view[pending:]
+        # (A read that never completed may have left the flag set.)
         self._shared_read = False
-        missing = self._need - (self._rlen - self._rpos)
+        missing = self._need - pending
         # Offer at least a quarter of the buffer's size to a read.
         self._make_room(max(self._size >> 2, min(missing, _MAX_AHEAD)))
         return self._rview[self._rlen :]
@@ -261,17 +272,27 @@ class Receiver:
         if self._shared_read:
             self._shared_read = False
             if self.done:
+                self._rpos = self._rlen = 0
                 return
+            off = self._shared_off
+            if off:
+                # The kept incomplete frame is in front of the new bytes.
+                self._rpos = self._rlen = 0
+                if not self._count_chunk():
+                    return
             assert self._sview is not None
-            chunk = self._sview[:nbytes]
+            total = off + nbytes
+            chunk = self._sview[:total]
             try:
                 consumed = self._parse(chunk)
-                if consumed < nbytes and not self.done:
+                if consumed < total and not self.done:
                     # An incomplete frame (or input held back by a
                     # deferral): keep it before another socket reads here.
-                    self._rpos = self._rlen = 0
                     self._store(chunk[consumed:])
-                    self._chunks = 1
+                    if consumed or not off:
+                        self._chunks = 1
+                    # else: the same frame is still incomplete; ws counts
+                    # every chunk it holds for it (maxBufferedChunks).
                 else:
                     self._chunks = 0
             finally:

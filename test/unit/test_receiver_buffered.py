@@ -149,21 +149,43 @@ def test_reads_with_nothing_pending_use_the_shared_buffer() -> None:
     assert len(events) == 100 and len(r1._rbuf) == 0
 
 
-def test_an_incomplete_frame_is_kept_in_the_connection_buffer() -> None:
+def test_an_incomplete_frame_is_kept_and_completed_in_the_shared_buffer() -> None:
     events: list[Any] = []
     r = make(events)
     data = b"".join(frame(2, PAYLOAD, mask=b"\x01\x02\x03\x04"))
     one_read(r, data[:30000])
+    # Kept in the connection's buffer between reads (another socket may
+    # read into the shared one meanwhile)...
     assert r.buffered == 30000 and len(r._rbuf) >= 30000
-    # The next read goes to the connection's buffer, with room for the rest
-    # of the frame, and completes it there.
+    one_read(make([]), os.urandom(100000))
+    # ...and copied back in front of the next read, which has room for the
+    # rest of the frame and more.
     buf = r.get_buffer()
-    assert buf.obj is r._rbuf and len(buf) >= len(data) - 30000
+    shared = receiver_module._shared_view()
+    assert buf.obj is shared.obj
+    assert bytes(shared[:30000]) == data[:30000]
+    assert len(buf) >= len(data) - 30000 + 65536
     del buf
-    r.buffer_updated(0)
+    r.buffer_updated(0)  # a read that gave nothing keeps everything
+    assert r.buffered == 30000
     one_read(r, data[30000:])
     assert events == [("message", PAYLOAD, True)]
-    assert r.get_buffer().obj is not r._rbuf  # back to the shared buffer
+    assert r.buffered == 0
+
+
+def test_a_frame_bigger_than_the_shared_limit_reads_into_its_own_buffer() -> None:
+    events: list[Any] = []
+    r = make(events)
+    payload = os.urandom(receiver_module._SHARED_FRAME + 10)
+    data = b"".join(frame(2, payload, mask=b"\x01\x02\x03\x04"))
+    pos = one_read(r, data[:1000])
+    buf = r.get_buffer()
+    assert buf.obj is r._rbuf
+    del buf
+    r.buffer_updated(0)
+    while pos < len(data):
+        pos += one_read(r, data[pos:])
+    assert events == [("message", payload, True)]
 
 
 @pytest.mark.parametrize("seed", range(6))
