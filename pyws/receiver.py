@@ -61,8 +61,9 @@ def _shared_view() -> memoryview:
 
 
 # A connection's own buffer (for what a read left incomplete, between reads,
-# and for frames bigger than _SHARED_FRAME): its first size. A read that fills it makes the next one 4 times as big, up
-# to _READ_SIZE (a frame whose header is known gets room for all of it).
+# and for frames bigger than _SHARED_FRAME): its first size. A read that
+# fills it makes the next one 4 times as big, up to _READ_SIZE (a frame whose
+# header is known gets room for all of it).
 _FIRST_SIZE = 16384
 _READ_SIZE = 262144
 # A buffer grown past this for a big frame is freed once it empties.
