@@ -11,10 +11,11 @@ Hot path design (aiohttp's reader and ws's ``consume`` taught this):
   no object per frame;
 - when nothing is buffered the chunk is parsed where it lies and only an
   incomplete tail is copied into the ``bytearray`` buffer;
-- a socket with nothing pending reads into one buffer shared by every
-  connection of the thread (it stays in the CPU's cache, and a busy
-  connection holds no buffer of its own); only a connection left with an
-  incomplete frame reads into its own buffer until the frame is complete;
+- sockets read into one buffer shared by every connection of the thread
+  (it stays in the CPU's cache, and a busy connection holds no buffer of its
+  own); an incomplete frame a read left is kept in the connection's buffer
+  between reads and copied back in front of the next one; only a frame over
+  ``_SHARED_FRAME`` is completed in the connection's buffer;
 - the payload is copied once (sliced, or unmasked into new bytes); fragments
   are joined once, at FIN;
 - the message size is checked against ``maxPayload`` from the header, before
@@ -61,11 +62,10 @@ def _shared_view() -> memoryview:
 
 
 # A connection's own buffer (for what a read left incomplete, between reads,
-# and for frames bigger than _SHARED_FRAME): its first size. A read that
-# fills it makes the next one 4 times as big, up to _READ_SIZE (a frame whose
-# header is known gets room for all of it).
+# and for frames bigger than _SHARED_FRAME, which get room for all of them):
+# its least size, and the least room it offers to a read.
 _FIRST_SIZE = 16384
-_READ_SIZE = 262144
+_MIN_READ = 65536
 # A buffer grown past this for a big frame is freed once it empties.
 _KEEP = 1048576
 # Room made ahead for a frame whose header is known, at most: a peer that
@@ -117,7 +117,6 @@ class Receiver:
         "max_buffered_chunks",
         "_chunks",
         "_need",
-        "_size",
         "skip_utf8_validation",
         "binary_type",
         "inflater",
@@ -197,7 +196,6 @@ class Receiver:
         self._sview: memoryview | None = None
         self._shared_read = False
         self._shared_off = 0  # kept bytes copied in front of that read
-        self._size = _FIRST_SIZE  # what the buffer is (re)allocated to
         self._fragments: list[bytes] = []
         self._frag_opcode = 0  # opcode of the fragmented message in progress
         self._frag_count = 0
@@ -224,11 +222,11 @@ class Receiver:
         if self.done:
             return
         if self._rlen == self._rpos and not self._held:
-            consumed = self._parse(data)
-            if consumed < len(data) and not self.done:
-                self._rpos = self._rlen = 0
-                self._store(memoryview(data)[consumed:])
-                self._chunks = 1
+            view = memoryview(data)
+            try:
+                self._parse_keeping_tail(view, 0)
+            finally:
+                view.release()
             return
         if not self._count_chunk():
             return
@@ -264,8 +262,7 @@ class Receiver:
         # (A read that never completed may have left the flag set.)
         self._shared_read = False
         missing = self._need - pending
-        # Offer at least a quarter of the buffer's size to a read.
-        self._make_room(max(self._size >> 2, min(missing, _MAX_AHEAD)))
+        self._make_room(max(_MIN_READ, min(missing, _MAX_AHEAD)))
         return self._rview[self._rlen :]
 
     def buffer_updated(self, nbytes: int) -> None:
@@ -282,20 +279,9 @@ class Receiver:
                 if not self._count_chunk():
                     return
             assert self._sview is not None
-            total = off + nbytes
-            chunk = self._sview[:total]
+            chunk = self._sview[: off + nbytes]
             try:
-                consumed = self._parse(chunk)
-                if consumed < total and not self.done:
-                    # An incomplete frame (or input held back by a
-                    # deferral): keep it before another socket reads here.
-                    self._store(chunk[consumed:])
-                    if consumed or not off:
-                        self._chunks = 1
-                    # else: the same frame is still incomplete; ws counts
-                    # every chunk it holds for it (maxBufferedChunks).
-                else:
-                    self._chunks = 0
+                self._parse_keeping_tail(chunk, off)
             finally:
                 chunk.release()
             return
@@ -304,9 +290,6 @@ class Receiver:
             return
         pending = self._rlen > self._rpos
         self._rlen += nbytes
-        if self._rlen == len(self._rbuf) and self._size < _READ_SIZE:
-            # The read filled the buffer: more was waiting.
-            self._size = min(self._size << 2, _READ_SIZE)
         if pending:
             if not self._count_chunk():
                 return
@@ -314,6 +297,22 @@ class Receiver:
             self._chunks = 1
         if not self._held:
             self._parse_buffer()
+
+    def _parse_keeping_tail(self, chunk: memoryview, kept: int) -> None:
+        """Parse ``chunk`` where it lies (nothing else is pending; its first
+        ``kept`` bytes are what the last read left incomplete) and keep what
+        is left of it: an incomplete frame, or input held back by a
+        deferral, must be copied before anything else is read there."""
+        consumed = self._parse(chunk)
+        if consumed < len(chunk) and not self.done:
+            self._rpos = self._rlen = 0
+            self._store(chunk[consumed:])
+            if consumed or not kept:
+                self._chunks = 1
+            # else: the same frame is still incomplete; ws counts every
+            # chunk it holds for it (maxBufferedChunks).
+        else:
+            self._chunks = 0
 
     def _count_chunk(self) -> bool:
         # ws maxBufferedChunks: a chunk arriving while that many are held.
@@ -329,17 +328,16 @@ class Receiver:
         pos, end = self._rpos, self._rlen
         if pos == end:
             self._rpos = self._rlen = pos = end = 0
-        small = len(rbuf) < self._size  # full reads asked for a bigger one
-        if len(rbuf) - end >= n and not small:
+        if len(rbuf) - end >= n:
             return
         held = end - pos
-        if pos and not small and len(rbuf) - held >= n:
+        if pos and len(rbuf) - held >= n:
             # Move the unparsed tail to the front: through the view, one
             # memmove (a bytearray slice would be copied twice).
             view = self._rview
             view[:held] = view[pos:end]
         else:
-            size = max(0 if small else len(rbuf) * 2, held + n, self._size)
+            size = max(len(rbuf) * 2, held + n, _FIRST_SIZE)
             new = bytearray(size)
             new[:held] = self._rview[pos:end]
             self._rbuf = new

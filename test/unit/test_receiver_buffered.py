@@ -101,7 +101,7 @@ def test_big_frame_gets_room_in_steps_not_at_once() -> None:
     header = b"\x82\xff" + (50_000_000).to_bytes(8, "big") + b"\x00\x00\x00\x00"
     read_into(r, header, [len(header)])
     room = len(r.get_buffer())
-    assert room <= receiver_module._MAX_AHEAD + receiver_module._READ_SIZE
+    assert room <= receiver_module._MAX_AHEAD + receiver_module._MIN_READ
     assert r.buffered == len(header)
     assert events == []
 
