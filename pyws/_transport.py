@@ -53,11 +53,11 @@ OPEN = ReadyState.OPEN
 _JOIN_LIMIT = 65536
 
 # Most buffers one writev() takes (POSIX IOV_MAX is at least 16; Linux,
-# BSD and macOS allow 1024).
-_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16
-if _IOV_MAX <= 0:  # pragma: no cover - "no limit"
-    _IOV_MAX = 1024
-_IOV_MAX = min(_IOV_MAX, 1024)
+# BSD and macOS allow 1024; sysconf gives -1 for "no limit").
+_IOV_MAX = 16
+if "SC_IOV_MAX" in getattr(os, "sysconf_names", {}):
+    _IOV_MAX = os.sysconf("SC_IOV_MAX")
+    _IOV_MAX = 1024 if _IOV_MAX <= 0 else min(_IOV_MAX, 1024)
 _HAS_WRITEV = hasattr(os, "writev")
 
 # The stdlib's plain TCP transport: its write() sends at once when its
@@ -261,10 +261,9 @@ class Connection(asyncio.BufferedProtocol):
                 batch = out if len(out) <= _IOV_MAX else out[:_IOV_MAX]
                 try:
                     sent = os.writev(fd, batch)
-                except (BlockingIOError, InterruptedError):
-                    break
                 except OSError:
-                    # The transport's own write meets the same error and
+                    # EAGAIN: the transport buffers the rest. Anything else:
+                    # the transport's own write meets the same error and
                     # fails the connection the way it always does.
                     break
                 i = 0
