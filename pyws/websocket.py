@@ -244,10 +244,14 @@ class WebSocket(NodeEventEmitter):
         state = self._ready_state
         if state is CONNECTING:
             raise NotOpenError("WebSocket is not open: readyState 0 (CONNECTING)")
+        # send(data, {binary: isBinary}), the usual echo, takes a short way.
+        binary_only = False
         if kwargs:
             options = _send_options(options, kwargs)
-        elif options and not (len(options) == 1 and "binary" in options):
-            if not options.keys() <= _SEND_OPTIONS:
+        elif options:
+            if len(options) == 1 and "binary" in options:
+                binary_only = True
+            elif not options.keys() <= _SEND_OPTIONS:
                 options = _send_options(options, kwargs)
         t = type(data)
         if t is bytes:
@@ -264,8 +268,7 @@ class WebSocket(NodeEventEmitter):
         conn = self._conn
         proto = self._proto
         assert conn is not None and proto is not None
-        if options and len(options) == 1 and "binary" in options:
-            # send(data, {binary: isBinary}): the usual echo.
+        if binary_only:
             binary = options["binary"]
             proto.send(payload, not is_text if binary is None else bool(binary))
         elif options:
