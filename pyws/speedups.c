@@ -64,11 +64,47 @@ xor_mask(const unsigned char *in, unsigned char *out, Py_ssize_t n,
     }
 }
 
+/* xor_mask, with the GIL released for a big payload. */
+static void
+xor_mask_released(const unsigned char *in, unsigned char *out, Py_ssize_t n,
+                  const unsigned char *key)
+{
+    if (n > RELEASE_GIL_ABOVE) {
+        Py_BEGIN_ALLOW_THREADS
+        xor_mask(in, out, n, key);
+        Py_END_ALLOW_THREADS
+    } else {
+        xor_mask(in, out, n, key);
+    }
+}
+
+/* The payload's and the key's buffers; the key must hold 4 bytes. Returns
+ * -1 with an exception set and nothing held, or 0 with both held. */
+static int
+get_data_and_key(PyObject *data_obj, PyObject *key_obj, Py_buffer *data,
+                 Py_buffer *mask)
+{
+    if (PyObject_GetBuffer(data_obj, data, PyBUF_SIMPLE) < 0) {
+        return -1;
+    }
+    if (PyObject_GetBuffer(key_obj, mask, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(data);
+        return -1;
+    }
+    if (mask->len != 4) {
+        PyBuffer_Release(data);
+        PyBuffer_Release(mask);
+        PyErr_SetString(PyExc_ValueError, "mask must contain 4 bytes");
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *
 apply_mask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     Py_buffer data, mask;
-    PyObject *result = NULL;
+    PyObject *result;
     uint32_t key;
 
     if (nargs != 2) {
@@ -76,16 +112,8 @@ apply_mask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                      "apply_mask expected 2 arguments, got %zd", nargs);
         return NULL;
     }
-    if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0) {
+    if (get_data_and_key(args[0], args[1], &data, &mask) < 0) {
         return NULL;
-    }
-    if (PyObject_GetBuffer(args[1], &mask, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&data);
-        return NULL;
-    }
-    if (mask.len != 4) {
-        PyErr_SetString(PyExc_ValueError, "mask must contain 4 bytes");
-        goto done;
     }
     memcpy(&key, mask.buf, 4);
     if (key == 0) {
@@ -96,20 +124,14 @@ apply_mask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         } else {
             result = PyBytes_FromStringAndSize(data.buf, data.len);
         }
-        goto done;
-    }
-    result = PyBytes_FromStringAndSize(NULL, data.len);
-    if (result != NULL) {
-        unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result);
-        if (data.len > RELEASE_GIL_ABOVE) {
-            Py_BEGIN_ALLOW_THREADS
-            xor_mask(data.buf, out, data.len, mask.buf);
-            Py_END_ALLOW_THREADS
-        } else {
-            xor_mask(data.buf, out, data.len, mask.buf);
+    } else {
+        result = PyBytes_FromStringAndSize(NULL, data.len);
+        if (result != NULL) {
+            xor_mask_released(data.buf,
+                              (unsigned char *)PyBytes_AS_STRING(result),
+                              data.len, mask.buf);
         }
     }
-done:
     PyBuffer_Release(&data);
     PyBuffer_Release(&mask);
     return result;
@@ -122,7 +144,7 @@ static PyObject *
 mask_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     Py_buffer data, mask;
-    PyObject *result = NULL;
+    PyObject *result;
     long b0;
     Py_ssize_t n, h;
     unsigned char *out;
@@ -140,48 +162,32 @@ mask_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "b0 must be a byte");
         return NULL;
     }
-    if (PyObject_GetBuffer(args[1], &data, PyBUF_SIMPLE) < 0) {
+    if (get_data_and_key(args[1], args[2], &data, &mask) < 0) {
         return NULL;
-    }
-    if (PyObject_GetBuffer(args[2], &mask, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&data);
-        return NULL;
-    }
-    if (mask.len != 4) {
-        PyErr_SetString(PyExc_ValueError, "mask must contain 4 bytes");
-        goto done;
     }
     n = data.len;
     h = n < 126 ? 2 : (n < 65536 ? 4 : 10);
     result = PyBytes_FromStringAndSize(NULL, h + 4 + n);
-    if (result == NULL) {
-        goto done;
-    }
-    out = (unsigned char *)PyBytes_AS_STRING(result);
-    out[0] = (unsigned char)b0;
-    if (n < 126) {
-        out[1] = (unsigned char)(0x80 | n);
-    } else if (n < 65536) {
-        out[1] = 0x80 | 126;
-        out[2] = (unsigned char)(n >> 8);
-        out[3] = (unsigned char)n;
-    } else {
-        uint64_t len = (uint64_t)n;
-        int i;
-        out[1] = 0x80 | 127;
-        for (i = 0; i < 8; i++) {
-            out[2 + i] = (unsigned char)(len >> (56 - 8 * i));
+    if (result != NULL) {
+        out = (unsigned char *)PyBytes_AS_STRING(result);
+        out[0] = (unsigned char)b0;
+        if (n < 126) {
+            out[1] = (unsigned char)(0x80 | n);
+        } else if (n < 65536) {
+            out[1] = 0x80 | 126;
+            out[2] = (unsigned char)(n >> 8);
+            out[3] = (unsigned char)n;
+        } else {
+            uint64_t len = (uint64_t)n;
+            int i;
+            out[1] = 0x80 | 127;
+            for (i = 0; i < 8; i++) {
+                out[2 + i] = (unsigned char)(len >> (56 - 8 * i));
+            }
         }
+        memcpy(out + h, mask.buf, 4);
+        xor_mask_released(data.buf, out + h + 4, n, mask.buf);
     }
-    memcpy(out + h, mask.buf, 4);
-    if (data.len > RELEASE_GIL_ABOVE) {
-        Py_BEGIN_ALLOW_THREADS
-        xor_mask(data.buf, out + h + 4, n, mask.buf);
-        Py_END_ALLOW_THREADS
-    } else {
-        xor_mask(data.buf, out + h + 4, n, mask.buf);
-    }
-done:
     PyBuffer_Release(&data);
     PyBuffer_Release(&mask);
     return result;
