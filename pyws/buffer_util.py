@@ -31,6 +31,7 @@ __all__ = [
     "Buffer",
     "apply_mask",
     "apply_mask_py",
+    "frame_header",
     "mask_frame",
     "mask_frame_py",
     "MaskSource",
@@ -102,17 +103,21 @@ _pack_bbh = struct.Struct("!BBH").pack
 _pack_bbq = struct.Struct("!BBQ").pack
 
 
-def mask_frame_py(b0: int, payload: Buffer, mask: bytes) -> bytes:
-    """A whole masked frame: first byte ``b0`` (FIN, RSV1, opcode), MASK bit
-    and payload length, the 4-byte key, the masked payload."""
-    length = len(payload)
+def frame_header(b0: int, mask_bit: int, length: int) -> bytes:
+    """A frame header without the key (RFC 6455 section 5.2): first byte
+    ``b0`` (FIN, RSV1, opcode), then ``mask_bit`` (0x80 or 0) with the
+    shortest length form."""
     if length < 126:
-        header = _pack_bb(b0, 0x80 | length)
-    elif length < 65536:
-        header = _pack_bbh(b0, 0x80 | 126, length)
-    else:
-        header = _pack_bbq(b0, 0x80 | 127, length)
-    return header + mask + apply_mask_py(payload, mask)
+        return _pack_bb(b0, mask_bit | length)
+    if length < 65536:
+        return _pack_bbh(b0, mask_bit | 126, length)
+    return _pack_bbq(b0, mask_bit | 127, length)
+
+
+def mask_frame_py(b0: int, payload: Buffer, mask: bytes) -> bytes:
+    """A whole masked frame: :func:`frame_header` with the MASK bit, the
+    4-byte key, the masked payload."""
+    return frame_header(b0, 0x80, len(payload)) + mask + apply_mask_py(payload, mask)
 
 
 #: XOR ``data`` with the 4-byte ``mask``: the C accelerator or the fallback.

@@ -17,13 +17,9 @@ import struct
 from collections.abc import Callable
 from typing import Protocol
 
-from .buffer_util import Buffer, MaskSource, mask_frame
+from .buffer_util import Buffer, MaskSource, frame_header, mask_frame
 
 __all__ = ["frame", "Sender", "Deflater", "DeferredFrame"]
-
-_pack_bb = struct.Struct("!BB").pack
-_pack_bbh = struct.Struct("!BBH").pack
-_pack_bbq = struct.Struct("!BBQ").pack
 
 
 class Deflater(Protocol):
@@ -60,14 +56,8 @@ def frame(
     if mask is not None:
         # The payload is copied to be masked anyway: one allocation for all.
         return [mask_frame(b0, payload, mask)]
-    length = len(payload)
-    if length < 126:
-        header = _pack_bb(b0, length)
-    elif length < 65536:
-        header = _pack_bbh(b0, 126, length)
-    else:
-        header = _pack_bbq(b0, 127, length)
-    if not length:
+    header = frame_header(b0, 0, len(payload))
+    if not payload:
         return [header]
     return [header, payload]
 
