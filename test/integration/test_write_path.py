@@ -77,7 +77,9 @@ async def received(peer: RawPeer, count: int) -> list[bytes]:
     return [f.payload for f in peer.data_frames()]
 
 
-def test_a_burst_of_echoes_is_one_gather_write(arun: Any) -> None:
+def test_a_burst_of_echoes_is_one_gather_write(
+    arun: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Messages that arrive in one read are echoed in one writev: no join,
     # one syscall.
     async def main() -> None:
@@ -93,13 +95,10 @@ def test_a_burst_of_echoes_is_one_gather_write(arun: Any) -> None:
             calls.append(len(buffers))
             return real(fd, buffers)
 
-        _transport.os.writev = counting  # type: ignore[attr-defined]
-        try:
-            payloads = [os.urandom(70000) for _ in range(4)]
-            peer.send_raw(b"".join(build_frame(2, p, mask=True) for p in payloads))
-            assert await received(peer, 4) == payloads
-        finally:
-            _transport.os.writev = real  # type: ignore[attr-defined]
+        monkeypatch.setattr(_transport.os, "writev", counting)
+        payloads = [os.urandom(70000) for _ in range(4)]
+        peer.send_raw(b"".join(build_frame(2, p, mask=True) for p in payloads))
+        assert await received(peer, 4) == payloads
         # However the reads split the burst, each read's echoes went out in
         # one call: four frames, header and payload each, in as many calls
         # as reads that completed frames.
@@ -116,7 +115,7 @@ def test_a_burst_of_echoes_is_one_gather_write(arun: Any) -> None:
     ids=lambda n: f"takes-{n}",
 )
 def test_a_partial_gather_write_loses_and_reorders_nothing(
-    arun: Any, limit: int
+    arun: Any, monkeypatch: pytest.MonkeyPatch, limit: int
 ) -> None:
     # The kernel takes `limit` bytes of the first writev (mid-header,
     # header boundary, mid-payload, ...) then nothing: the rest goes through
@@ -141,19 +140,16 @@ def test_a_partial_gather_write_loses_and_reorders_nothing(
             state["left"] -= n
             return n
 
-        _transport.os.writev = partial  # type: ignore[attr-defined]
-        try:
-            payloads = messages(5)
-            assert await send_all(ws, payloads) == [None] * 5
-            assert await received(peer, 5) == payloads
-            # The transport's buffer now drained; the next burst may bypass
-            # it again, and still lands after the first.
-            state["left"] = 3 * limit
-            more = messages(3)
-            assert await send_all(ws, more) == [None] * 3
-            assert await received(peer, 8) == payloads + more
-        finally:
-            _transport.os.writev = real  # type: ignore[attr-defined]
+        monkeypatch.setattr(_transport.os, "writev", partial)
+        payloads = messages(5)
+        assert await send_all(ws, payloads) == [None] * 5
+        assert await received(peer, 5) == payloads
+        # The transport's buffer now drained; the next burst may bypass
+        # it again, and still lands after the first.
+        state["left"] = 3 * limit
+        more = messages(3)
+        assert await send_all(ws, more) == [None] * 3
+        assert await received(peer, 8) == payloads + more
         await finish(wss, ws, peer)
 
     arun(main())
@@ -193,23 +189,21 @@ def test_a_full_kernel_buffer_then_reading_again(arun: Any) -> None:
     arun(main())
 
 
-def test_a_gather_write_error_leaves_the_data_to_the_transport(arun: Any) -> None:
+def test_a_gather_write_error_leaves_the_data_to_the_transport(
+    arun: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The transport's own write meets the error (if it is real) and fails
     # the connection as always; here only writev fails, so all arrives.
     async def main() -> None:
         wss, ws, peer = await pair()
-        real = os.writev
 
         def failing(fd: int, buffers: Any) -> int:
             raise OSError(5, "Input/output error")
 
-        _transport.os.writev = failing  # type: ignore[attr-defined]
-        try:
-            payloads = messages(4)
-            assert await send_all(ws, payloads) == [None] * 4
-            assert await received(peer, 4) == payloads
-        finally:
-            _transport.os.writev = real  # type: ignore[attr-defined]
+        monkeypatch.setattr(_transport.os, "writev", failing)
+        payloads = messages(4)
+        assert await send_all(ws, payloads) == [None] * 4
+        assert await received(peer, 4) == payloads
         await finish(wss, ws, peer)
 
     arun(main())
