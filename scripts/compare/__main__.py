@@ -89,6 +89,7 @@ def _emit(results: list[dict[str, Any]], args: argparse.Namespace) -> int:
         report.INTENDED: 0,
         report.DOCUMENTED: 0,
         report.DIFFERENT: 0,
+        report.NOT_APPLICABLE: 0,
     }
     for result in results:
         counts[result["status"]] += 1
@@ -100,7 +101,8 @@ def _emit(results: list[dict[str, Any]], args: argparse.Namespace) -> int:
         for result in results:
             if args.quiet:
                 reasons = "; ".join(result["reasons"])
-                print(f"{result['status']:<9} {result['scenario']} {reasons}".rstrip())
+                status = result["status"]
+                print(f"{status:<9} {result['scenario']} {reasons}".rstrip())
             else:
                 print(report.render(result, only_diffs=args.only_diffs))
                 print()
@@ -108,7 +110,8 @@ def _emit(results: list[dict[str, Any]], args: argparse.Namespace) -> int:
             f"{len(results)} scenarios: {counts[report.SAME]} same, "
             f"{counts[report.INTENDED]} intended difference, "
             f"{counts[report.DOCUMENTED]} documented decision, "
-            f"{counts[report.DIFFERENT]} different"
+            f"{counts[report.DIFFERENT]} different, "
+            f"{counts[report.NOT_APPLICABLE]} not applicable"
         )
     return 1 if failed else 0
 

@@ -13,6 +13,7 @@ import difflib
 from typing import Any
 
 __all__ = [
+    "NOT_APPLICABLE",
     "SAME",
     "INTENDED",
     "DIFFERENT",
@@ -31,6 +32,9 @@ DIFFERENT = "different"
 #: A difference the scenario names as a documented pyws decision (its
 #: ``"decision"`` text, also in the README's "Departures from ws").
 DOCUMENTED = "documented"
+#: The scenario cannot be expressed with one implementation's API (its
+#: adapter said why); nothing is compared.
+NOT_APPLICABLE = "not applicable"
 
 
 def apply_decision(result: dict[str, Any], decision: str | None) -> dict[str, Any]:
@@ -93,6 +97,7 @@ def normalise(trace: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     and a ``key``: what must match between implementations.
     """
     close_timeout = float(trace["close_timeout_ms"])
+    any_payload = set(trace.get("any_payload", []))
     merged: list[tuple[float, str, dict[str, Any]]] = []
     for record in trace["events"]:
         if record.get("kind") == "meta":
@@ -115,6 +120,8 @@ def normalise(trace: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             stimulus = t
         if section == "events":
             args = _value(record.get("args", []))
+            if record["event"] in any_payload:
+                args = ["*"]
             entry = {
                 "event": record["event"],
                 "args": args,
@@ -124,10 +131,17 @@ def normalise(trace: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             }
             entry["key"] = [entry["event"], args, entry["readyState"], when]
         else:
+            detail = record.get("detail")
+            if (
+                record["kind"] == "frame"
+                and isinstance(detail, dict)
+                and detail.get("opcode") in any_payload
+            ):
+                detail = {**detail, "payload": "*"}
             entry = {
                 "who": record["who"],
                 "kind": record["kind"],
-                "detail": record.get("detail"),
+                "detail": detail,
                 "dt": round(dt, 1),
                 "when": when,
             }
@@ -218,6 +232,13 @@ def classify(a: dict[str, Any], b: dict[str, Any]) -> tuple[str, list[str]]:
         ``(status, reasons)``: ``SAME``, ``INTENDED`` (only the client-FIN
         difference) or ``DIFFERENT``.
     """
+    skipped = [
+        f"{t['implementation']}: {t['not_applicable']}"
+        for t in (a, b)
+        if t.get("not_applicable")
+    ]
+    if skipped:
+        return NOT_APPLICABLE, skipped
     a_norm, b_norm = normalise(a), normalise(b)
     reasons: list[str] = []
     if sorted(a.get("problems", [])) != sorted(b.get("problems", [])):
@@ -238,6 +259,8 @@ def classify(a: dict[str, Any], b: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"len", "sha1"}:
+        return f"<{value['len']} bytes sha1 {value['sha1'][:8]}>"
     if isinstance(value, dict) and set(value) == {"b"}:
         raw = bytes.fromhex(value["b"])
         try:
@@ -294,6 +317,19 @@ def _line(entry: dict[str, Any] | None, section: str) -> str:
 def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """Classify and align two traces; the JSON-ready result of one scenario."""
     status, reasons = classify(a, b)
+    if status == NOT_APPLICABLE:
+        return {
+            "scenario": a["scenario"],
+            "role": a["role"],
+            "a": a["implementation"],
+            "b": b["implementation"],
+            "status": status,
+            "reasons": reasons,
+            "same_without_timing": False,
+            "rows": [],
+            "a_trace": None,
+            "b_trace": None,
+        }
     a_norm, b_norm = normalise(a), normalise(b)
     same_without_timing = _untimed(a_norm) == _untimed(b_norm)
     rows: list[dict[str, Any]] = []
