@@ -23,7 +23,9 @@ __all__ = [
     "normalise",
     "classify",
     "compare",
+    "frame_text",
     "render",
+    "show",
 ]
 
 SAME = "same"
@@ -289,7 +291,17 @@ def _frame_text(frame: dict[str, Any]) -> str:
         text += " masked"
     if "code" in frame:
         return f"{text} {frame['code']} {_show(frame['reason'])}"
-    return f"{text} {_show(frame['payload'])}"
+    return f"{text} {_show(frame.get('payload'))}"
+
+
+def show(value: Any) -> str:
+    """A short human form of a logged value (bytes, errors, lists)."""
+    return _show(value)
+
+
+def frame_text(frame: dict[str, Any]) -> str:
+    """A short human form of a frame description (opcode, bits, payload)."""
+    return _frame_text(frame)
 
 
 def _line(entry: dict[str, Any] | None, section: str) -> str:

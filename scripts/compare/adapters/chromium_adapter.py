@@ -67,19 +67,23 @@ function fromHex(text) {
   for (let i = 0; i < out.length; i++) out[i] = parseInt(text.substr(i * 2, 2), 16);
   return out;
 }
-function enc(value) {
+async function enc(value) {
   if (value instanceof ArrayBuffer) value = new Uint8Array(value);
   if (value instanceof Uint8Array) {
-    if (value.length > 1024) return { bytes: hex(value) };
-    return { b: hex(value) };
+    if (value.length <= 1024) return { b: hex(value) };
+    const digest = await crypto.subtle.digest("SHA-1", value);
+    return { len: value.length, sha1: hex(new Uint8Array(digest)) };
   }
   return value === undefined ? null : value;
 }
 function log(event, args) {
-  const rec = { t: now(), kind: "event", event, args: args.map(enc),
-                readyState: ws ? ws.readyState : null };
-  const body = JSON.stringify(rec);
-  chain = chain.then(() => fetch("/log", { method: "POST", body }).catch(() => {}));
+  const t = now();
+  const readyState = ws ? ws.readyState : null;
+  chain = chain.then(async () => {
+    const rec = { t, kind: "event", event, args: await Promise.all(args.map(enc)),
+                  readyState };
+    await fetch("/log", { method: "POST", body: JSON.stringify(rec) }).catch(() => {});
+  });
 }
 function payload(action) {
   if (action.data_hex !== undefined) return fromHex(action.data_hex);
@@ -155,15 +159,6 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _large(value: Any) -> Any:
-    """Turn the page's ``{"bytes": hex}`` (over 1 KiB) into length and SHA-1."""
-    if isinstance(value, dict) and set(value) == {"bytes"}:
-        return c.enc(bytes.fromhex(value["bytes"]))
-    if isinstance(value, list):
-        return [_large(v) for v in value]
-    return value
-
-
 class Adapter:
     """Serves the page, runs Chromium, relays the page's events."""
 
@@ -197,7 +192,6 @@ class Adapter:
                 content, kind = self.page(), "text/html; charset=utf-8"
             elif method == "POST" and path == "/log":
                 record = json.loads(body)
-                record["args"] = _large(record["args"])
                 if record.get("readyState") is None:
                     record.pop("readyState", None)
                 sys.stdout.write(json.dumps(record) + "\n")

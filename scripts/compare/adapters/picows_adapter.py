@@ -232,7 +232,7 @@ class Adapter:
         handshake = transport.close_handshake
         recv = None if handshake is None else handshake.recv
         code = None if recv is None else int(recv.code)
-        reason = b"" if recv is None else recv.reason.encode("utf-8")
+        reason = b"" if recv is None else (recv.reason or "").encode("utf-8")
         c.log("event", "close", [code, reason], self.state())
         self.triggers("close")
         self.closed = True

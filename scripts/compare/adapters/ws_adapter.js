@@ -10,6 +10,7 @@
 // Byte strings are written as {"b": "<hex>"}. The process exits once the
 // connection has closed (and, as a server, once the server has closed).
 
+const crypto = require('crypto');
 const path = require('path');
 
 const wsPath = process.env.PYWS_COMPARE_WS_MODULE ||
@@ -23,9 +24,17 @@ function now() {
   return performance.timeOrigin + performance.now();
 }
 
+// Payloads past 1 KiB are logged as length and SHA-1 (as the raw peer does).
+function encBytes(buf) {
+  if (buf.length > 1024) {
+    return { len: buf.length, sha1: crypto.createHash('sha1').update(buf).digest('hex') };
+  }
+  return { b: buf.toString('hex') };
+}
+
 function enc(value) {
-  if (Buffer.isBuffer(value)) return { b: value.toString('hex') };
-  if (value instanceof ArrayBuffer) return { b: Buffer.from(value).toString('hex') };
+  if (Buffer.isBuffer(value)) return encBytes(value);
+  if (value instanceof ArrayBuffer) return encBytes(Buffer.from(value));
   if (Array.isArray(value)) return value.map(enc);
   return value === undefined ? null : value;
 }
@@ -81,6 +90,11 @@ function closeServer() {
 
 function payload(action) {
   if (action.data_hex !== undefined) return Buffer.from(action.data_hex, 'hex');
+  if (action.data_size !== undefined) {
+    const out = Buffer.alloc(action.data_size);
+    for (let i = 0; i < out.length; i++) out[i] = i & 255;
+    return out;
+  }
   if (action.data !== undefined) return action.data;
   return undefined;
 }
@@ -115,6 +129,14 @@ function run(ws, action) {
         break;
       case 'resume':
         ws.resume();
+        break;
+      case 'shutdown':
+        // ws has no method that closes open connections (server.close()
+        // leaves them open): close each, then the listener.
+        for (const client of server.clients) {
+          client.close(action.code === undefined ? 1001 : action.code, action.reason || '');
+        }
+        server.close();
         break;
       case 'log_state':
         log('event', 'state', [ws.bufferedAmount, ws.protocol, ws.extensions], ws);
@@ -168,6 +190,13 @@ function attach(ws) {
     maybeExit();
   });
   return trigger;
+}
+
+log('meta', 'version', ['ws ' + require(path.join(wsPath, 'package.json')).version]);
+if (config.heartbeat !== undefined) {
+  log('meta', 'not_applicable', ['ws has no heartbeat option']);
+  log('meta', 'exit', []);
+  process.exit(0);
 }
 
 const options = Object.assign({}, config.options || {});
