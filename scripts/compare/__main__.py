@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print one line per scenario"
     )
-    parser.add_argument("--jobs", type=int, default=2, help="scenarios run at once")
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="adapter runs at once (default 2)"
+    )
     parser.add_argument(
         "--factor",
         type=float,
@@ -91,15 +93,15 @@ def _parser() -> argparse.ArgumentParser:
 async def _run_all(
     scenarios: list[Scenario], a: str, b: str, jobs: int, factor: float
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    gate = asyncio.Semaphore(max(1, jobs))
+    gate = asyncio.Semaphore(max(1, jobs))  # adapter runs at once
+
+    async def run(scenario: Scenario, impl: str) -> dict[str, Any]:
+        async with gate:
+            return await runner.run_scenario(scenario, impl, factor)
 
     async def one(scenario: Scenario) -> tuple[dict[str, Any], dict[str, Any]]:
-        async with gate:
-            ta, tb = await asyncio.gather(
-                runner.run_scenario(scenario, a, factor),
-                runner.run_scenario(scenario, b, factor),
-            )
-            return ta, tb
+        ta, tb = await asyncio.gather(run(scenario, a), run(scenario, b))
+        return ta, tb
 
     return list(await asyncio.gather(*(one(s) for s in scenarios)))
 

@@ -80,7 +80,8 @@ def facts(trace: dict[str, Any]) -> dict[str, str]:
     RST`` for a reset), ``none``. ``close_sent``: the code of the first
     close frame the implementation wrote (``empty``, or ``-``).
     ``close_reported``: the code its ``close`` event reported (``-``: no
-    event). ``failure_close``/``input_after_failure``: ``yes``/``no`` when
+    event, ``none``: the event carried no code).
+    ``failure_close``/``input_after_failure``: ``yes``/``no`` when
     the implementation failed the connection (an ``error`` event, or a
     failure code in a close frame it sent first), else ``-``. ``tcp_close``:
     its FIN or RST, snapped to closeTimeout (``+0``, ``+T``...) from the
@@ -124,6 +125,8 @@ def facts(trace: dict[str, Any]) -> dict[str, str]:
     close_sent = _code(closes[0][1]["detail"]) if closes else "-"
     reported = [e["args"][0] for e in events if e["event"] == "close" and e["args"]]
     close_reported = "-" if not reported else str(reported[0])
+    if close_reported == "None":  # picows: no close frame came
+        close_reported = "none"
     # The moment the implementation failed: its 'error' event, or a close
     # frame with a failure code it sent before any close from the peer.
     peer_close = next(

@@ -49,6 +49,8 @@ FLAGS = (
 #: Bound on Chromium's start and on its exit once the scenario ended.
 START_S = 20.0
 STOP_S = 5.0
+#: How long the page may go on posting events once the runner said stop.
+GRACE_S = 1.0
 
 PAGE = """<!doctype html>
 <meta charset="utf-8">
@@ -229,6 +231,11 @@ class Adapter:
         )
 
         def stdin_end() -> None:
+            # The runner is done: the page may still be posting the events
+            # the end of the run caused; give it a moment, then stop.
+            loop.call_later(GRACE_S, stop)
+
+        def stop() -> None:
             if not self.done.done():  # type: ignore[union-attr]
                 self.done.set_result(None)  # type: ignore[union-attr]
 
