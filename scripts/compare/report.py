@@ -240,7 +240,7 @@ def classify(a: dict[str, Any], b: dict[str, Any]) -> tuple[str, list[str]]:
         if t.get("not_applicable")
     ]
     if skipped:
-        return NOT_APPLICABLE, skipped
+        return NOT_APPLICABLE, list(dict.fromkeys(skipped))
     a_norm, b_norm = normalise(a), normalise(b)
     reasons: list[str] = []
     if sorted(a.get("problems", [])) != sorted(b.get("problems", [])):

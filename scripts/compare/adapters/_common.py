@@ -50,10 +50,13 @@ def enc_error(
     if err is None:
         return None
     code = getattr(err, "code", None)
+    # aiohttp's handshake errors keep the bare text in .message (str() adds
+    # the URL, whose port changes every run).
+    message = getattr(err, "message", None)
     return {
         "name": type(err).__name__,
         "code": code if isinstance(code, str) else None,
-        "message": str(err),
+        "message": message if isinstance(message, str) else str(err),
         "statusCode": status_code,
     }
 
