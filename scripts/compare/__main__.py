@@ -27,8 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m scripts.compare",
         description=(
             "Run behaviour scenarios against two WebSocket implementations "
-            "(Node ws and pyws) through a scripted raw TCP peer and show the "
-            "traces side by side."
+            "(default: Node ws and pyws) through a scripted raw TCP peer and "
+            "show the traces side by side, or against many (--matrix) and "
+            "write a report."
         ),
     )
     parser.add_argument(
