@@ -54,6 +54,7 @@ _WS_OPTION_NAMES = (
     "allowSynchronousEvents",
     "autoPong",
     "closeTimeout",
+    "maxQueue",
 )
 
 _PROTOCOL_MSG = "Invalid Sec-WebSocket-Protocol header"

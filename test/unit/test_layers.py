@@ -37,6 +37,7 @@ FACADE = [
     "websocket_server",
     "stream",
     "event_target",
+    "inbox",
     "_emitter",
     "_runtime",
     "__init__",
