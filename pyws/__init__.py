@@ -98,6 +98,7 @@ __all__ = [
     "create_websocket_stream",
     "extension",
     "inbox",
+    "log",
     "once",
     "read_upgrade_request",
     "run",

@@ -48,6 +48,7 @@ from .errors import (
 from .event_target import attribute_handler_property
 from .handshake import Response
 from .inbox import Inbox, Message
+from .log import DEBUG, INFO, WARNING, ConnectionLog, frames_enabled
 from .permessage_deflate import PerMessageDeflate
 from .protocol import Protocol
 from .validation import is_valid_status_code
@@ -240,12 +241,16 @@ class WebSocket(NodeEventEmitter):
             # Server side: WebSocketServer attaches the socket (ws
             # ``new WebSocket(null, undefined, options)``).
             self._options = dict(options or {})
+            self._log = ConnectionLog("server")
             return
         self._options = parse_options(CLIENT_OPTIONS, options, kwargs, "WebSocket")
         loop = self._get_loop()
         handshake = start_client(self._seam, self._options, address, protocols, loop)
         self._handshake = handshake
         self._url = handshake.target.href
+        target = handshake.target
+        self._log = ConnectionLog("client", (target.host, target.port or ""))
+        self._log.log(DEBUG, "connecting to %r", self._url)
         _runtime.retain(self, loop)
 
     # -- properties ------------------------------------------------------------
@@ -675,9 +680,14 @@ class WebSocket(NodeEventEmitter):
         self._loop = loop
         self._protocol = protocol or ""
         self._extensions = extensions_header
+        log = self._log
+        log.set_peer(transport.get_extra_info("peername"))
+        # The frame trace is decided once, here: off, it costs nothing.
+        trace = frames_enabled()
+        handler: Any = log.frame_handler(self._seam) if trace else self._seam
         proto = Protocol(
             is_server=is_server,
-            handler=self._seam,  # type: ignore[arg-type]
+            handler=handler,
             max_payload=int(opts.get("maxPayload", 104857600)),
             max_fragments=int(opts.get("maxFragments", 16384)),
             max_buffered_chunks=int(opts.get("maxBufferedChunks", 262144)),
@@ -690,9 +700,19 @@ class WebSocket(NodeEventEmitter):
             generate_mask=opts.get("generateMask"),
             extension=extension,
         )
+        if trace:
+            log.trace_output(proto)
         self._proto = proto
         self._conn = Connection(self._seam, proto, transport, loop)
         self._ready_state = OPEN
+        log.log(INFO, "open")
+        if protocol or extensions_header:
+            log.log(
+                DEBUG,
+                "subprotocol %r, extensions %r",
+                protocol or None,
+                extensions_header or None,
+            )
         self._dispatch("open")
         if before_head is not None:
             before_head()
@@ -731,6 +751,13 @@ class WebSocket(NodeEventEmitter):
         proto = self._proto
         assert proto is not None
         self._ready_state = proto.state
+        self._log.log(
+            WARNING,
+            "failing the connection: %s (%s, close %s sent)",
+            exc,
+            exc.code,
+            exc.status_code,
+        )
         if not self._error_emitted:
             self._error_emitted = True
             self._dispatch("error", exc)
@@ -748,6 +775,15 @@ class WebSocket(NodeEventEmitter):
             return
         self._close_emitted = True
         self._ready_state = CLOSED
+        log = self._log
+        if log.enabled(INFO):
+            log.log(
+                INFO,
+                "closed %s %r%s",
+                self._close_code,
+                bytes(self._close_reason).decode(errors="replace"),
+                " (clean)" if self._was_clean else "",
+            )
         self._dispatch("close", self._close_code, self._close_reason)
         _runtime.release(self)
 
@@ -756,6 +792,7 @@ class WebSocket(NodeEventEmitter):
         if self._ready_state is CLOSED:
             return
         self._ready_state = CLOSING
+        self._log.log(WARNING, "opening handshake failed: %s", err)
         if not self._error_emitted:
             self._error_emitted = True
             self._dispatch("error", err)

@@ -25,6 +25,7 @@ EXPECTED = {
     "PerMessageDeflate",
     "extension",
     "inbox",
+    "log",
     "subprotocol",
     "createWebSocketStream",
     "create_websocket_stream",

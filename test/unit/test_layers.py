@@ -38,6 +38,7 @@ FACADE = [
     "stream",
     "event_target",
     "inbox",
+    "log",
     "_emitter",
     "_runtime",
     "__init__",
