@@ -38,9 +38,17 @@ from ._options import CLIENT_OPTIONS, parse_options
 from ._transport import Connection, SendCallback
 from .buffer_util import Buffer
 from .constants import BINARY_TYPES, EMPTY_BUFFER, MAX_CLOSE_REASON, ReadyState
-from .errors import HandshakeError, NotOpenError, ProtocolError, RangeError
+from .errors import (
+    ConnectionClosedOK,
+    HandshakeError,
+    NotOpenError,
+    ProtocolError,
+    RangeError,
+)
 from .event_target import attribute_handler_property
 from .handshake import Response
+from .inbox import Inbox, Message
+from .log import DEBUG, INFO, WARNING, ConnectionLog, frames_enabled
 from .permessage_deflate import PerMessageDeflate
 from .protocol import Protocol
 from .validation import is_valid_status_code
@@ -223,6 +231,8 @@ class WebSocket(NodeEventEmitter):
         self._close_reason = EMPTY_BUFFER
         self._was_clean = False
         self._paused = False
+        self._held = False  # reading held by the Inbox (backpressure)
+        self._inbox: Inbox | None = None
         self._handshake: ClientHandshake | None = None  # client, in progress
         self._loop: asyncio.AbstractEventLoop | None = None
         if isinstance(protocols, Mapping) and options is None:
@@ -231,12 +241,16 @@ class WebSocket(NodeEventEmitter):
             # Server side: WebSocketServer attaches the socket (ws
             # ``new WebSocket(null, undefined, options)``).
             self._options = dict(options or {})
+            self._log = ConnectionLog("server")
             return
         self._options = parse_options(CLIENT_OPTIONS, options, kwargs, "WebSocket")
         loop = self._get_loop()
         handshake = start_client(self._seam, self._options, address, protocols, loop)
         self._handshake = handshake
         self._url = handshake.target.href
+        target = handshake.target
+        self._log = ConnectionLog("client", (target.host, target.port or ""))
+        self._log.log(DEBUG, "connecting to %r", self._url)
         _runtime.retain(self, loop)
 
     # -- properties ------------------------------------------------------------
@@ -500,8 +514,19 @@ class WebSocket(NodeEventEmitter):
         if self._ready_state in (CONNECTING, CLOSED):
             return
         self._paused = False
-        if self._conn is not None:
+        if self._conn is not None and not self._held:
             self._conn.resume_reading()
+
+    def _hold_reading(self, held: bool) -> None:
+        # The Inbox's backpressure, apart from the user's pause()/resume().
+        self._held = held
+        conn = self._conn
+        if conn is None:
+            return
+        if held:
+            conn.pause_reading()
+        elif not self._paused:
+            conn.resume_reading()
 
     # -- async helpers (Python extras) ----------------------------------------
 
@@ -538,6 +563,60 @@ class WebSocket(NodeEventEmitter):
             self.remove_listener("open", on_open)
             self.remove_listener("error", on_error)
             self.remove_listener("close", on_close)
+
+    # -- async iteration and context manager (Python extras) --------------------
+
+    def _get_inbox(self) -> Inbox:
+        inbox = self._inbox
+        if inbox is None:
+            max_queue = int(self._options.get("maxQueue", 16))
+            inbox = self._inbox = Inbox(
+                self, self._get_loop(), max_queue, self._hold_reading
+            )
+        return inbox
+
+    async def recv(self, timeout: float | None = None) -> Message:
+        """Wait for the next message: ``str`` for text, ``bytes`` for binary.
+
+        The first call starts queueing messages for ``recv()`` (see
+        :mod:`pyws.inbox`); call it, or enter ``async with``, before the
+        connection opens to see every message. ``timeout`` is in seconds,
+        as in asyncio (``asyncio.TimeoutError``; the message stays queued).
+        Raises :class:`~pyws.ConnectionClosedOK` after a normal close and
+        :class:`~pyws.ConnectionClosedError` after any other, once every
+        queued message was read.
+        """
+        return await self._get_inbox().get(timeout)
+
+    def __aiter__(self) -> WebSocket:
+        """``async for message in ws``: every message until a normal close
+        (then the loop ends); raises :class:`~pyws.ConnectionClosedError`
+        after an abnormal one."""
+        self._get_inbox()
+        return self
+
+    async def __anext__(self) -> Message:
+        try:
+            return await self._get_inbox().get()
+        except ConnectionClosedOK:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> WebSocket:
+        """``async with WebSocket(url) as ws``: queue messages for
+        ``recv()``/``async for`` from the start, wait for ``'open'`` (raises
+        the handshake error)."""
+        self._get_inbox()
+        await self.wait_open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close with 1000 (unless closing already) and wait for
+        ``'close'``; closeTimeout bounds the wait."""
+        if self._ready_state is OPEN:
+            self.close(1000)
+        elif self._ready_state is CONNECTING:
+            self.terminate()
+        await self.wait_closed()
 
     async def wait_closed(self, timeout: float | None = None) -> tuple[int, bytes]:
         """Wait for ``'close'``; return ``(code, reason)``."""
@@ -601,9 +680,14 @@ class WebSocket(NodeEventEmitter):
         self._loop = loop
         self._protocol = protocol or ""
         self._extensions = extensions_header
+        log = self._log
+        log.set_peer(transport.get_extra_info("peername"))
+        # The frame trace is decided once, here: off, it costs nothing.
+        trace = frames_enabled()
+        handler: Any = log.frame_handler(self._seam) if trace else self._seam
         proto = Protocol(
             is_server=is_server,
-            handler=self._seam,  # type: ignore[arg-type]
+            handler=handler,
             max_payload=int(opts.get("maxPayload", 104857600)),
             max_fragments=int(opts.get("maxFragments", 16384)),
             max_buffered_chunks=int(opts.get("maxBufferedChunks", 262144)),
@@ -616,9 +700,19 @@ class WebSocket(NodeEventEmitter):
             generate_mask=opts.get("generateMask"),
             extension=extension,
         )
+        if trace:
+            log.trace_output(proto)
         self._proto = proto
         self._conn = Connection(self._seam, proto, transport, loop)
         self._ready_state = OPEN
+        log.log(INFO, "open")
+        if protocol or extensions_header:
+            log.log(
+                DEBUG,
+                "subprotocol %r, extensions %r",
+                protocol or None,
+                extensions_header or None,
+            )
         self._dispatch("open")
         if before_head is not None:
             before_head()
@@ -657,6 +751,13 @@ class WebSocket(NodeEventEmitter):
         proto = self._proto
         assert proto is not None
         self._ready_state = proto.state
+        self._log.log(
+            WARNING,
+            "failing the connection: %s (%s, close %s sent)",
+            exc,
+            exc.code,
+            exc.status_code,
+        )
         if not self._error_emitted:
             self._error_emitted = True
             self._dispatch("error", exc)
@@ -674,6 +775,15 @@ class WebSocket(NodeEventEmitter):
             return
         self._close_emitted = True
         self._ready_state = CLOSED
+        log = self._log
+        if log.enabled(INFO):
+            log.log(
+                INFO,
+                "closed %s %r%s",
+                self._close_code,
+                bytes(self._close_reason).decode(errors="replace"),
+                " (clean)" if self._was_clean else "",
+            )
         self._dispatch("close", self._close_code, self._close_reason)
         _runtime.release(self)
 
@@ -682,6 +792,7 @@ class WebSocket(NodeEventEmitter):
         if self._ready_state is CLOSED:
             return
         self._ready_state = CLOSING
+        self._log.log(WARNING, "opening handshake failed: %s", err)
         if not self._error_emitted:
             self._error_emitted = True
             self._dispatch("error", err)
@@ -758,7 +869,7 @@ def attach(
         before_head=before_head,
     )
     conn = ws._conn
-    if conn is not None and not ws._paused and not conn.closed:
+    if conn is not None and not (ws._paused or ws._held) and not conn.closed:
         transport.resume_reading()
 
 

@@ -37,6 +37,8 @@ FACADE = [
     "websocket_server",
     "stream",
     "event_target",
+    "inbox",
+    "log",
     "_emitter",
     "_runtime",
     "__init__",
