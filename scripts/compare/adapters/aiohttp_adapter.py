@@ -4,7 +4,8 @@ Usage: ``python aiohttp_adapter.py '<json config>'`` (see
 ``scripts/compare/README.md``, "Adapters"). Maps the scenario's ws options to
 aiohttp arguments: closeTimeout -> the close timeout (``ClientWSTimeout``
 ``ws_close`` for the client, ``timeout`` for ``WebSocketResponse``), maxPayload
--> ``max_msg_size``, perMessageDeflate -> ``compress``, autoPong -> ``autoping``
+-> ``max_msg_size``, perMessageDeflate -> ``compress`` (aiohttp's default
+when unset), autoPong -> ``autoping``
 and the scenario's heartbeat -> ``heartbeat`` (its interval; aiohttp waits
 half of it for the pong, so the scenario's ping timeout has no counterpart).
 The server is an ``aiohttp.web`` application on 127.0.0.1, port 0; its
@@ -214,11 +215,10 @@ class Adapter:
         open_sockets: list[web.WebSocketResponse] = []
 
         async def handler(request: web.Request) -> web.StreamResponse:
-            ws = web.WebSocketResponse(
-                timeout=self.close_timeout,
-                compress=bool(self.options.get("perMessageDeflate")),
-                **self.common_kwargs(),
-            )
+            kwargs = self.common_kwargs()
+            if "perMessageDeflate" in self.options:  # else aiohttp's default
+                kwargs["compress"] = bool(self.options["perMessageDeflate"])
+            ws = web.WebSocketResponse(timeout=self.close_timeout, **kwargs)
             await ws.prepare(request)
             self.ws = ws
             open_sockets.append(ws)
@@ -252,11 +252,13 @@ class Adapter:
         url = f"ws://127.0.0.1:{self.config['port']}{self.config.get('path', '/')}"
         self.session = aiohttp.ClientSession()
         try:
+            kwargs = self.common_kwargs()
+            if "perMessageDeflate" in self.options:  # else aiohttp's default
+                kwargs["compress"] = 15 if self.options["perMessageDeflate"] else 0
             ws = await self.session.ws_connect(
                 url,
                 timeout=aiohttp.ClientWSTimeout(ws_close=self.close_timeout),
-                compress=15 if self.options.get("perMessageDeflate") else 0,
-                **self.common_kwargs(),
+                **kwargs,
             )
         except Exception as err:  # noqa: BLE001 - the handshake failed
             c.log(

@@ -282,6 +282,8 @@ def main() -> None:
         roles=("client",),
         heartbeat=False,
     )
+    if config.get("options", {}).get("perMessageDeflate") is False:
+        c.not_applicable(f"{NAME} always offers permessage-deflate")
     asyncio.run(Adapter(config).main(binary))
 
 

@@ -3,7 +3,8 @@
 Usage: ``python websockets_adapter.py '<json config>'`` (see
 ``scripts/compare/README.md``, "Adapters"). Maps the scenario's ws options to
 ``websockets.asyncio`` arguments (closeTimeout -> ``close_timeout`` in s,
-maxPayload -> ``max_size``, perMessageDeflate -> ``compression``, the
+maxPayload -> ``max_size``, perMessageDeflate -> ``compression`` (left
+at websockets' default when the scenario does not set it), the
 scenario's heartbeat -> ``ping_interval``/``ping_timeout``; keepalive pings are
 off otherwise) and logs what the application sees: ``open``/``connection``,
 ``message(data, isBinary)``, ``error`` (the cause of a failure, with the close
@@ -54,10 +55,11 @@ class Adapter:
         options = self.config.get("options", {})
         out: dict[str, Any] = {
             "close_timeout": options.get("closeTimeout", 30000) / 1000.0,
-            "compression": "deflate" if options.get("perMessageDeflate") else None,
             "ping_interval": None,
             "ping_timeout": None,
         }
+        if "perMessageDeflate" in options:  # else websockets' default
+            out["compression"] = "deflate" if options["perMessageDeflate"] else None
         if "maxPayload" in options:
             out["max_size"] = options["maxPayload"]
         heartbeat = self.config.get("heartbeat")
