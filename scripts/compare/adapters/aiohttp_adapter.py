@@ -14,10 +14,11 @@ closes every open WebSocket, then ``AppRunner.cleanup()``.
 
 Logs what ``receive()`` hands the application: ``message(data, isBinary)``,
 ``ping``/``pong`` (only with autoping off), ``error`` (an ERROR message; the
-close code aiohttp sent as ``statusCode``), ``close(code, reason)`` once
-``receive()`` reports the socket closed. aiohttp exposes no readyState. It
-cannot send fragments, terminate, pause or resume: those scenarios are not
-applicable.
+close code aiohttp sent as ``statusCode``), ``close(code, reason)`` once the
+loop ends as ``async for`` does and the close() under way is done (reason
+``None`` when the application's own close() ended it: aiohttp keeps none).
+aiohttp exposes no readyState. It cannot send fragments, terminate, pause
+or resume: those scenarios are not applicable.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class Adapter:
         self.triggers = c.Triggers(config, self.queue.put_nowait)
         self.triggers.on_idle = self.maybe_exit
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.close_task: asyncio.Task[Any] | None = None
 
     @property
     def close_timeout(self) -> float:
@@ -130,6 +132,8 @@ class Adapter:
             if "reason" in action:
                 kwargs["message"] = str(action["reason"]).encode("utf-8")
             task = self.spawn(ws.close(**kwargs))
+            if self.close_task is None:
+                self.close_task = task
             await asyncio.wait({task}, timeout=CLOSE_STEP_S)
             if task.done() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
@@ -148,12 +152,21 @@ class Adapter:
     shutdown_reason = b""
 
     async def receive_all(self) -> None:
-        """Log what receive() returns until CLOSED, then ``close``."""
+        """Log what receive() returns, as ``async for`` would, then ``close``.
+
+        Like ``async for msg in ws``, the loop stops at CLOSE (the peer
+        closed; aiohttp has answered it), CLOSING (our own close() is under
+        way) or CLOSED; ``close`` is logged once that close() is done.
+        """
         ws = self.ws
         assert ws is not None
-        reason = b""
+        reason: bytes | None = None  # aiohttp keeps no reason for our close
         while True:
             msg = await ws.receive()
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                if msg.type == WSMsgType.CLOSE:
+                    reason = (msg.extra or "").encode("utf-8")
+                break
             if msg.type == WSMsgType.TEXT:
                 c.log("event", "message", [msg.data.encode("utf-8"), False], None)
                 self.triggers("message")
@@ -166,14 +179,11 @@ class Adapter:
             elif msg.type == WSMsgType.PONG:
                 c.log("event", "pong", [msg.data], None)
                 self.triggers("pong")
-            elif msg.type == WSMsgType.CLOSE:
-                reason = (msg.extra or "").encode("utf-8")
             elif msg.type == WSMsgType.ERROR:
                 c.log("event", "error", [c.enc_error(msg.data, ws.close_code)], None)
                 self.triggers("error")
-            elif msg.type in (WSMsgType.CLOSED, WSMsgType.CLOSING):
-                if msg.type == WSMsgType.CLOSED or ws.closed:
-                    break
+        if self.close_task is not None:
+            await asyncio.wait({self.close_task}, timeout=self.close_timeout + 1.0)
         c.log("event", "close", [ws.close_code, reason], None)
         self.triggers("close")
         self.closed = True
@@ -229,7 +239,11 @@ class Adapter:
 
         async def on_shutdown(_: web.Application) -> None:
             for ws in list(open_sockets):
-                await ws.close(code=self.shutdown_code, message=self.shutdown_reason)
+                task = self.spawn(
+                    ws.close(code=self.shutdown_code, message=self.shutdown_reason)
+                )
+                self.close_task = self.close_task or task
+                await task
 
         app = web.Application()
         app.router.add_get("/{tail:.*}", handler)
