@@ -64,6 +64,7 @@ class Adapter:
         self.triggers.on_idle = self.maybe_exit
         self.tasks: set[asyncio.Task[Any]] = set()
         self.close_task: asyncio.Task[Any] | None = None
+        self.cleanup_task: asyncio.Task[Any] | None = None
 
     @property
     def close_timeout(self) -> float:
@@ -144,7 +145,7 @@ class Adapter:
             assert self.runner is not None
             self.shutdown_code = action.get("code", 1001)
             self.shutdown_reason = str(action.get("reason", "")).encode("utf-8")
-            self.spawn(self.runner.cleanup())
+            self.cleanup_task = self.spawn(self.runner.cleanup())
         else:
             raise ValueError(f"unknown action {what}")
 
@@ -201,7 +202,9 @@ class Adapter:
     async def finish(self) -> None:
         """Close the server or the session, then end."""
         if self.runner is not None:
-            await self.runner.cleanup()
+            if self.cleanup_task is None:  # else the shutdown action's
+                self.cleanup_task = self.spawn(self.runner.cleanup())
+            await asyncio.wait({self.cleanup_task}, timeout=self.close_timeout + 5.0)
             c.log("meta", "server_close", [], None)
         if self.session is not None:
             await self.session.close()
