@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["get_loop", "retain", "release", "run", "once"]
@@ -20,6 +21,15 @@ _default_loop: asyncio.AbstractEventLoop | None = None
 # Objects that keep the process alive: loop -> set of objects.
 _alive: dict[asyncio.AbstractEventLoop, set[object]] = {}
 _idle: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
+# What run() starts once the main callable had its first turn: servers that
+# user code created but did not start (a uvicorn server a WebSocketServer is
+# attached to). Each starter does nothing if its server already runs.
+_starters: dict[asyncio.AbstractEventLoop, list[Callable[[], object]]] = {}
+
+
+def add_starter(loop: asyncio.AbstractEventLoop, start: Callable[[], object]) -> None:
+    """Have :func:`run` call ``start()`` on ``loop`` (see ``_starters``)."""
+    _starters.setdefault(loop, []).append(start)
 
 
 def get_loop() -> asyncio.AbstractEventLoop:
@@ -75,7 +85,9 @@ def run(main: Any = None) -> Any:
 
     Objects created before the call (at a script's top level) run on the
     default loop; ``run()`` runs it until every server and connection has
-    closed.
+    closed. A uvicorn server that a ``WebSocketServer`` is attached to and
+    that nothing started (``main`` included) is started here and runs until
+    it shuts down.
     """
     global _default_loop
     loop = get_loop()
@@ -84,12 +96,21 @@ def run(main: Any = None) -> Any:
 
     async def _main() -> Any:
         result = None
+        task: asyncio.Future[Any] | None = None
         if main is not None:
             value = main() if callable(main) else main
             if inspect.isawaitable(value):
-                result = await value
+                task = asyncio.ensure_future(value)
             else:
                 result = value
+        if _starters.get(loop):
+            # One loop turn for main, so that a server it starts itself
+            # (``await server.serve()``) is not started twice.
+            await asyncio.sleep(0)
+            for start in _starters.pop(loop, []):
+                start()
+        if task is not None:
+            result = await task
         await wait_idle()
         return result
 

@@ -341,6 +341,11 @@ class WebSocketProtocol(asyncio.Protocol):
         if self.logger.isEnabledFor(TRACE):
             self.logger.log(TRACE, "%sWebSocket connection lost", self._prefix())
 
+    def release(self) -> None:
+        """A route that took the transport is done with it."""
+        self.on_shutdown = None
+        self.connections.discard(self)
+
     # -- uvicorn ---------------------------------------------------------------
 
     @property
