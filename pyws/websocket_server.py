@@ -604,7 +604,9 @@ class _UvicornHook:
     - ``'listening'`` once uvicorn listens (its ``startup`` is wrapped);
     - :func:`pyws.run` starts the server if nothing else did, and keeps
       running while it serves (its ``serve`` is wrapped: a second call
-      while it serves waits for the first instead of binding again).
+      while it serves waits for the first instead of binding again, and
+      after a Ctrl+C shutdown it returns, as ``uvicorn.run()`` does, instead
+      of raising the signal again).
     """
 
     _hooks: weakref.WeakKeyDictionary[Any, _UvicornHook] = weakref.WeakKeyDictionary()
@@ -640,6 +642,10 @@ class _UvicornHook:
             _runtime.retain(server, running)
             try:
                 await serve(*args, **kwargs)
+            except KeyboardInterrupt:
+                # uvicorn raises Ctrl+C again once it has shut down;
+                # uvicorn.run() then returns, and so does this.
+                pass
             finally:
                 self.serving = None
                 done.set_result(None)
@@ -658,15 +664,7 @@ class _UvicornHook:
     def _start(self) -> None:
         if self.serving is None and not self.server.started and self.servers:
             _runtime.retain(self.server, self.loop)  # until serve() returns
-            self.task = self.loop.create_task(self._serve())
-
-    async def _serve(self) -> None:
-        try:
-            await self.server.serve()
-        except KeyboardInterrupt:
-            # uvicorn raises the signal again once it has shut down on
-            # Ctrl+C; uvicorn.run() then returns, and so does pyws.run().
-            pass
+            self.task = self.loop.create_task(self.server.serve())
 
     def add(self, wss: WebSocketServer) -> None:
         from .asgi import attach_route
