@@ -91,6 +91,22 @@ IMPLS: tuple[Impl, ...] = (
     Impl("aiohttp", _py("echo_aiohttp.py"), needs=("aiohttp",)),
     Impl("picows", _py("echo_picows.py"), deflate=False, needs=("picows",)),
     Impl("plain", _py("echo_plain.py"), raw=True, deflate=False),
+    # A Starlette echo on uvicorn: pyws's ASGI protocol beside uvicorn's own.
+    Impl(
+        "uvicorn-pyws",
+        _py("echo_uvicorn.py", "--ws", "pyws"),
+        needs=("pyws", "uvicorn", "starlette"),
+    ),
+    Impl(
+        "uvicorn-websockets",
+        _py("echo_uvicorn.py", "--ws", "websockets-sansio"),
+        needs=("uvicorn", "starlette", "websockets"),
+    ),
+    Impl(
+        "uvicorn-wsproto",
+        _py("echo_uvicorn.py", "--ws", "wsproto"),
+        needs=("uvicorn", "starlette", "wsproto"),
+    ),
     Impl(
         "plain-uvloop",
         _py("echo_plain.py", "--loop", "uvloop"),
@@ -780,6 +796,16 @@ def targets(med: Json) -> list[Json]:
         "<=",
         1.0,
     )
+    # uvicorn + Starlette: pyws's protocol must cost the server the least.
+    for key in (*THROUGHPUT_KEYS, hs):
+        for other in ("uvicorn-websockets", "uvicorn-wsproto"):
+            add(
+                f"{key}: uvicorn CPU/msg, pyws vs {other.split('-', 1)[1]}",
+                fig_of(med, key, "uvicorn-pyws", "cpu_us"),
+                fig_of(med, key, other, "cpu_us"),
+                "<=",
+                1.0,
+            )
     return rows
 
 
