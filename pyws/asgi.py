@@ -164,9 +164,7 @@ def _address(transport: Any, name: str) -> tuple[str, int] | None:
     info = transport.get_extra_info(name)
     if isinstance(info, (tuple, list)) and len(info) >= 2:
         return (str(info[0]), int(info[1]))
-    if isinstance(info, str) and info:  # a Unix socket path
-        return None
-    return None
+    return None  # a Unix socket, or unknown
 
 
 def _header_lines(headers: Iterable[Any], where: str) -> list[str]:
@@ -258,9 +256,9 @@ class WebSocketProtocol(asyncio.Protocol):
         self._waiter: asyncio.Future[dict[str, Any]] | None = None
         self._input_paused = False
         self._held = False
-        # Denial Response: status and header lines, head written yet,
+        # Denial Response: status and header lines; head written yet;
         # chunked body.
-        self._denial: tuple[int, list[str], bool] | None = None
+        self._denial: tuple[int, list[str]] | None = None
         self._denial_sent = False
         self._chunked = False
         # A ws-style WebSocketServer took the transport (see attach_route).
@@ -531,9 +529,11 @@ class WebSocketProtocol(asyncio.Protocol):
             self.transport.close()
         elif state is _OPEN:
             conn = self._conn
-            if conn is not None and not conn.closed and not self.close_sent:
+            if conn is not None and not conn.closed and conn.proto.state is OPEN:
                 # Returned without websocket.close: close TCP after what was
                 # sent, as uvicorn's implementations do (the peer sees 1006).
+                # A closing handshake under way finishes on its own, bounded
+                # by the close timer.
                 self.transport.close()
 
     def _prefix(self) -> str:
@@ -803,12 +803,12 @@ class WebSocketProtocol(asyncio.Protocol):
             raise RuntimeError(f"Invalid HTTP status code '{status}' in response.")
         lines = _header_lines(message.get("headers") or (), "the response")
         self._log_status(status)
-        self._denial = (status, lines, False)
+        self._denial = (status, lines)
         self._state = _DENYING
 
     def _write_denial_head(self, body: bytes, *, final: bool) -> None:
         assert self._denial is not None
-        status, app_lines, _ = self._denial
+        status, app_lines = self._denial
         names = {line.split(":", 1)[0].lower() for line in app_lines}
         lines = [f"HTTP/1.1 {status} {status_text(status)}"]
         for line in _header_lines(self.default_headers, "default headers"):

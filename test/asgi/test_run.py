@@ -111,12 +111,32 @@ def run(coro: Any) -> None:
     asyncio.run(main())
 
 
+def readme_example() -> str:
+    """The README's port of ws's ``server`` example, on port 0, printing
+    its port once listening."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("**ws's `server` option.**", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "port=8080" in code and code.rstrip().endswith("pyws.run()")
+    code = code.replace("port=8080", 'host="127.0.0.1", port=0')
+    listening = 'wss.on("listening", lambda: print("port", wss.address()["port"]))\n'
+    return code.replace("pyws.run()", listening + "pyws.run()")
+
+
 def test_readme_example_runs_with_pyws_run(tmp_path: Path) -> None:
     async def main() -> None:
-        proc = await start(APP + "\n    pyws.run()\n", tmp_path)
+        proc = await start(readme_example(), tmp_path, "-u", "app.py")
         try:
             port = await read_port(proc, r"^port (\d+)")
-            assert await echo_once(port) == [b"something", b"hello", (1000, b"")]
+            ws = pyws.WebSocket(f"ws://127.0.0.1:{port}/")
+            first = await pyws.once(ws, "message", scaled(T))
+            assert first == [b"something", False]
+            ws.send("hello")
+            assert proc.stdout is not None
+            line = await asyncio.wait_for(proc.stdout.readline(), scaled(T))
+            assert line == b"received: hello\n"
+            ws.close(1000)
+            assert await ws.wait_closed(scaled(T)) == (1000, b"")
             code, err = await interrupt(proc)
             assert code == 0, err.decode()
             assert b"Traceback" not in err
