@@ -84,6 +84,9 @@ _DENYING = 2  # the app started an HTTP response (Denial Response extension)
 _OPEN = 3  # accepted: framing
 _DONE = 4  # rejected or denied: nothing more goes out
 
+#: App sends of one loop turn are written together, up to this many bytes.
+_FLUSH_AT = 262144
+
 #: uvicorn's implementations wait this long for the peer's close frame.
 CLOSE_TIMEOUT = 10.0
 
@@ -256,6 +259,8 @@ class WebSocketProtocol(asyncio.Protocol):
         self._waiter: asyncio.Future[dict[str, Any]] | None = None
         self._input_paused = False
         self._held = False
+        self._flush_due = False
+        self._unflushed = 0
         # Denial Response: status and header lines; head written yet;
         # chunked body.
         self._denial: tuple[int, list[str]] | None = None
@@ -688,9 +693,20 @@ class WebSocketProtocol(asyncio.Protocol):
                         raise RuntimeError(
                             "websocket.send needs 'bytes' or 'text', got neither"
                         )
-                    proto.send(text.encode(), False)
+                    data = text.encode()
+                    proto.send(data, False)
                 if not conn.receiving:
-                    conn.flush()
+                    # Sends of one loop turn go out in one write (an app
+                    # answering a burst of messages sends without
+                    # suspending); past _FLUSH_AT bytes, at once, so that
+                    # what waits here stays bounded and write flow control
+                    # sees it.
+                    self._unflushed += len(data)
+                    if self._unflushed >= _FLUSH_AT:
+                        self._flush()
+                    elif not self._flush_due:
+                        self._flush_due = True
+                        self.loop.call_soon(self._flush)
                 return
             if kind == "websocket.close":
                 self._app_close(conn, message)
@@ -726,6 +742,13 @@ class WebSocketProtocol(asyncio.Protocol):
             self._denial_body(message)
         else:
             raise RuntimeError(f"Unexpected ASGI message '{kind}' in this state.")
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        self._unflushed = 0
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            conn.flush()
 
     async def _writable(self, conn: Connection) -> None:
         fut: asyncio.Future[BaseException | None] = self.loop.create_future()
