@@ -4,6 +4,10 @@ Modes, as in ws (exactly one):
 
 - ``port``: pyws listens (``host``, ``backlog``) and answers plain HTTP
   requests with 426, as ws's own HTTP server does;
+- ``server``: a ``uvicorn.Server``, which pyws attaches to as ws attaches to
+  an ``http.Server``: the upgrade requests this server handles (``path``,
+  ``shouldHandle``) become its WebSockets, on the same port as the ASGI
+  app's routes; the others go on to the app (see :mod:`pyws.asgi`);
 - ``noServer``: the application reads the upgrade request itself and calls
   :meth:`WebSocketServer.handleUpgrade` with the request, the socket (a
   ``socket.socket``, an asyncio transport, or a :class:`NodeSocket`) and the
@@ -680,7 +684,10 @@ class _UvicornHook:
 
         server.serve = serve_once
         server.startup = startup_then_listening
-        _runtime.add_starter(loop, self._start)
+        if not loop.is_running():
+            # A script's top level: pyws.run() will start it. (In async
+            # code, the code that made the server serves it.)
+            _runtime.add_starter(loop, self._start)
 
     def _start(self) -> None:
         if self.serving is None and not self.server.started and self.servers:

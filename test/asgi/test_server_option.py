@@ -212,3 +212,19 @@ def test_server_option_takes_only_a_uvicorn_server() -> None:
     wss = WebSocketServer(server=server)
     assert server.config.ws is WebSocketProtocol
     assert wss.address() is None  # not listening yet
+
+
+def test_attaching_to_a_running_server_emits_listening() -> None:
+    async def main() -> None:
+        async with Setup() as s:
+            late = WebSocketServer(server=s.server, path="/late")
+            await pyws.once(late, "listening", scaled(T))
+            assert late.address() == s.chat.address()
+            late.on("connection", lambda ws, req: ws.send("late"))
+            peer = await RawPeer.connect(HOST, s.port, path="/late")
+            assert await peer.wait_message(T) == (1, b"late")
+            peer.send_close(1000)
+            await peer.wait_eof(T)
+            peer.close()
+
+    run(main())
