@@ -382,3 +382,31 @@ class TestHandshake:
             assert len(errors) == 1
 
         run(main())
+
+
+def test_uvicorn_log_lines(
+    asgi_echo: EchoApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    """uvicorn.error gets the lines uvicorn's own implementations write."""
+
+    async def refuse(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.close"})
+
+    async def main() -> None:
+        async with serve(asgi_echo, log_config=None, log_level="info") as (_, port):
+            peer = await RawPeer.connect(HOST, port, path="/a%20b?x=1")
+            peer.send_close(1000)
+            await peer.wait_eof(T)
+            peer.close()
+        async with serve(refuse, log_config=None, log_level="info") as (_, port):
+            peer = await RawPeer.connect(HOST, port, check_accept=False)
+            assert peer.head is not None and peer.head.status == 403
+            await peer.wait_eof(T)
+            peer.close()
+
+    with caplog.at_level("INFO", logger="uvicorn.error"):
+        run(main())
+    lines = [r.getMessage() for r in caplog.records if r.name == "uvicorn.error"]
+    assert any(line.endswith('"WebSocket /a%20b?x=1" [accepted]') for line in lines)
+    assert any(line.endswith('"WebSocket /" 403') for line in lines)

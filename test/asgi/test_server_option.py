@@ -16,7 +16,7 @@ import httpx2
 import uvicorn
 from fastapi import FastAPI
 from fastapi import WebSocket as FastAPIWebSocket
-from helpers.rawpeer import RawPeer, scaled
+from helpers.rawpeer import RawPeer, build_frame, scaled
 
 import pyws
 from pyws import WebSocketServer
@@ -225,6 +225,36 @@ def test_attaching_to_a_running_server_emits_listening() -> None:
             assert await peer.wait_message(T) == (1, b"late")
             peer.send_close(1000)
             await peer.wait_eof(T)
+            peer.close()
+
+    run(main())
+
+
+def test_failing_on_a_websocket_server_path() -> None:
+    """Section 7.1.7 as in port mode: 1002, the server's FIN, then it waits
+    for the client's FIN before 'close' 1006."""
+
+    async def main() -> None:
+        async with Setup() as s:
+            closed: asyncio.Future[tuple[int, bytes]] = (
+                asyncio.get_running_loop().create_future()
+            )
+            errors: list[Any] = []
+
+            def on_connection(ws: pyws.WebSocket, req: Any) -> None:
+                ws.on("error", errors.append)
+                ws.on("close", lambda code, reason: closed.set_result((code, reason)))
+
+            s.chat.once("connection", on_connection)
+            peer = await RawPeer.connect(HOST, s.port, path="/chat")
+            peer.send_raw(build_frame(1, b"hi", mask=False))  # unmasked
+            frame = await peer.wait_frame(8, T)
+            assert frame.close_code == 1002
+            await peer.wait_eof(T)
+            assert not closed.done()
+            peer.write_eof()
+            assert await asyncio.wait_for(closed, scaled(T)) == (1006, b"")
+            assert [e.code for e in errors] == ["WS_ERR_EXPECTED_MASK"]
             peer.close()
 
     run(main())
