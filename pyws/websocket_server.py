@@ -663,6 +663,13 @@ class _UvicornHook:
                 await asyncio.shield(self.serving)
                 return
             running = asyncio.get_running_loop()
+            if running is not self.loop:
+                # server.run() (uvicorn's own loop), or a loop other than the
+                # one current when the WebSocketServers were made: nothing
+                # ran on that one yet, so they move to this one.
+                self.loop = running
+                for wss in self.servers:
+                    wss._loop = running
             self.serving = done = running.create_future()
             _runtime.retain(server, running)
             try:

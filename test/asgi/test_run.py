@@ -170,6 +170,26 @@ def test_pyws_run_of_server_serve_starts_it_once(tmp_path: Path) -> None:
     run(main())
 
 
+def test_uvicorns_own_server_run_works_too(tmp_path: Path) -> None:
+    """``server.run()`` makes a loop of its own: the WebSocketServer follows."""
+
+    async def main() -> None:
+        proc = await start(APP + "\n    server.run()\n", tmp_path)
+        try:
+            port = await read_port(proc, r"^port (\d+)")
+            assert await echo_once(port) == [b"something", b"hello", (1000, b"")]
+            # server.run() then ends as uvicorn makes it end on Ctrl+C (its
+            # asyncio.Runner raises KeyboardInterrupt after the shutdown).
+            _, err = await interrupt(proc)
+            assert b"Finished server process" in err
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+    run(main())
+
+
 def test_uvicorn_command_line_takes_the_class(tmp_path: Path) -> None:
     script = """
         async def app(scope, receive, send):
