@@ -19,7 +19,17 @@ decided happens:
 - half-close is ``write_eof()`` (``close()`` on TLS, which cannot half-close);
 - write flow control: send callbacks fire once the data is accepted and the
   transport is not over its high-water mark; ``bufferedAmount`` is the
-  transport's buffer plus anything not yet handed to it.
+  transport's buffer plus anything not yet handed to it;
+- backpressure (``highWaterMark``): the transport's own flow control is set
+  to the mark, so crossing it costs nothing per message (asyncio checks its
+  buffer on every write anyway): ``pause_writing`` sets :attr:`over_mark`,
+  ``resume_writing`` (at a quarter of the mark) clears it and tells the
+  owner (``'drain'``). :meth:`Connection.check_buffered` is the one place
+  where ``bufferedAmount`` is compared with the limits when the transport
+  cannot tell (output not handed over yet, send callbacks pending);
+- the heartbeat (``pingInterval`` / ``pingTimeout``): one timer per
+  connection, driven by the sans-I/O :class:`~pyws.heartbeat.Heartbeat`;
+  while it is on, each read sets a flag (nothing per read when off).
 
 Transport layer: imports the core and asyncio, never pyee.
 """
@@ -28,12 +38,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from asyncio import selector_events
 from collections.abc import Callable
 from typing import Any
 from typing import Protocol as TypingProtocol
 
 from .constants import ReadyState
+from .heartbeat import DEAD, PING, Heartbeat
 from .permessage_deflate import (
     COMPRESS_ASYNC_THRESHOLD,
     DEFLATE_CLOSED_MESSAGE,
@@ -58,6 +70,14 @@ if "SC_IOV_MAX" in getattr(os, "sysconf_names", {}):
     _IOV_MAX = 1024 if _IOV_MAX <= 0 else min(_IOV_MAX, 1024)
 _HAS_WRITEV = hasattr(os, "writev")
 
+try:  # FIONREAD: bytes waiting unread in the kernel (Unix)
+    import fcntl
+    import termios
+
+    _FIONREAD: int | None = termios.FIONREAD
+except ImportError:  # pragma: no cover - Windows
+    _FIONREAD = None
+
 # The stdlib's plain TCP transport: its write() sends at once when its
 # buffer is empty, so sending on its socket ourselves at that point keeps
 # the byte order. Other transports (TLS, uvloop, pipes) are written through.
@@ -81,6 +101,32 @@ class ConnectionOwner(TypingProtocol):
 
     def connection_closed(self) -> None:
         """The socket is closed; the core is CLOSED. Called once."""
+
+    # Optional (looked up once with getattr, so other owners need not
+    # implement them):
+    #
+    # def connection_closing(self) -> None:
+    #     """The connection decided on its own to close (the heartbeat's
+    #     verdict): the core left OPEN; the socket closes next."""
+    #
+    # def connection_drained(self) -> None:
+    #     """bufferedAmount fell back under the high-water mark after
+    #     having reached it (``'drain'``)."""
+
+
+def _unread_bytes(transport: asyncio.BaseTransport) -> int:
+    """Bytes the kernel holds unread on the transport's socket, -1 if
+    unknown."""
+    if _FIONREAD is None:  # pragma: no cover - Windows
+        return -1
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return -1
+    try:
+        raw = fcntl.ioctl(sock.fileno(), _FIONREAD, b"\0\0\0\0")
+    except (OSError, ValueError):
+        return -1
+    return int.from_bytes(raw, sys.byteorder)
 
 
 def _gather_fd(transport: asyncio.BaseTransport) -> int:
@@ -116,6 +162,7 @@ class Connection(asyncio.BufferedProtocol):
         proto: Protocol,
         transport: asyncio.Transport,
         loop: asyncio.AbstractEventLoop,
+        high_water_mark: int = 0,
     ) -> None:
         self.owner = owner
         self.proto = proto
@@ -143,7 +190,20 @@ class Connection(asyncio.BufferedProtocol):
         self._read_buffer = proto.receiver.get_buffer
         self._read_done = proto.receiver.buffer_updated
         self._fd = _gather_fd(transport)
+        #: ``highWaterMark`` in bytes (0: no mark; asyncio's defaults).
+        self.high_water_mark = high_water_mark
+        #: bufferedAmount reached the mark and has not fallen back under.
+        self.over_mark = False
+        self._on_drained: Callable[[], object] | None = getattr(
+            owner, "connection_drained", None
+        )
+        #: The heartbeat, when ``pingInterval`` is set (:meth:`start_heartbeat`).
+        self.heartbeat: Heartbeat | None = None
+        self.heartbeat_timer: asyncio.TimerHandle | None = None
+        self._heard = False
         transport.set_protocol(self)
+        if high_water_mark:
+            self._set_limits()
 
     # -- asyncio.Protocol ------------------------------------------------------
 
@@ -193,6 +253,7 @@ class Connection(asyncio.BufferedProtocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._stop_heartbeat()
         proto = self.proto
         compressing = bool(proto.deferred)
         proto.connection_closed()
@@ -212,6 +273,11 @@ class Connection(asyncio.BufferedProtocol):
 
     def pause_writing(self) -> None:
         self._write_paused = True
+        if self._drain_watch:
+            # The limits are at 0 for send callbacks: measure.
+            self.check_buffered()
+        elif self.high_water_mark:
+            self.over_mark = True
 
     def resume_writing(self) -> None:
         self._write_paused = False
@@ -220,8 +286,38 @@ class Connection(asyncio.BufferedProtocol):
             # The buffer is empty: every byte queued so far is in the kernel.
             self._drain_watch = False
             if not self.closed:
-                self.transport.set_write_buffer_limits()
+                self._set_limits()
         self._fire_callbacks()
+        if self.over_mark:
+            self.check_buffered()
+
+    def _set_limits(self) -> None:
+        mark = self.high_water_mark
+        if mark:
+            # asyncio pauses above ``high`` and resumes at or below ``low``.
+            self.transport.set_write_buffer_limits(high=mark - 1, low=mark // 4)
+        else:
+            self.transport.set_write_buffer_limits()
+
+    def check_buffered(self) -> None:
+        """Compare bufferedAmount with the limits (the one place where it is
+        measured; the fast path is the transport's flow control).
+
+        Called when the transport's flow control cannot tell: output not
+        handed over yet (messages being compressed), send callbacks pending
+        (the transport's limits are at 0 then), or already over the mark.
+        """
+        mark = self.high_water_mark
+        if not mark or self.closed:
+            return
+        n = self.buffered_amount()
+        if not self.over_mark:
+            if n >= mark:
+                self.over_mark = True
+        elif not self._write_paused and n <= mark // 4:
+            self.over_mark = False
+            if self._on_drained is not None:
+                self._on_drained()
 
     # -- output ----------------------------------------------------------------
 
@@ -259,6 +355,8 @@ class Connection(asyncio.BufferedProtocol):
                 proto.pending_auto_pongs = 0
         if self._callbacks and not self._write_paused and not proto.deferred:
             self._callbacks_when_written()
+        if self.over_mark or self._drain_watch or proto.deferred:
+            self.check_buffered()
         if proto.state is not OPEN:
             self._closing()
 
@@ -385,6 +483,8 @@ class Connection(asyncio.BufferedProtocol):
     def _closing(self) -> None:
         if self.closed:
             return
+        if self.heartbeat_timer is not None:
+            self._stop_heartbeat()
         proto = self.proto
         if proto.abort_requested:
             self.abort()
@@ -410,6 +510,70 @@ class Connection(asyncio.BufferedProtocol):
             # 7.1.7; ws resumes the socket the same way).
             self.reading_paused = False
             self.transport.resume_reading()
+
+    # -- heartbeat ---------------------------------------------------------
+
+    def start_heartbeat(self, interval_ms: float, timeout_ms: float) -> None:
+        """Ping every ``interval_ms``; terminate if the peer stays silent
+        ``timeout_ms`` after a ping (see :mod:`pyws.heartbeat`)."""
+        if self.closed or self.heartbeat is not None:
+            return
+        hb = Heartbeat(interval_ms, timeout_ms)
+        self.heartbeat = hb
+        # Only now does each read cost something: one flag.
+        self.buffer_updated = self._buffer_updated_heard  # type: ignore[method-assign]
+        receiver = self.proto.receiver
+        on_pong = receiver.on_pong
+        loop = self.loop
+
+        def pong(data: bytes) -> None:
+            hb.on_pong(data, loop.time())
+            on_pong(data)
+
+        receiver.on_pong = pong
+        self.heartbeat_timer = loop.call_at(hb.start(loop.time()), self._on_heartbeat)
+
+    def _buffer_updated_heard(self, nbytes: int) -> None:
+        self._heard = True
+        Connection.buffer_updated(self, nbytes)
+
+    def _stop_heartbeat(self) -> None:
+        if self.heartbeat_timer is not None:
+            self.heartbeat_timer.cancel()
+            self.heartbeat_timer = None
+
+    def _on_heartbeat(self) -> None:
+        self.heartbeat_timer = None
+        proto = self.proto
+        hb = self.heartbeat
+        if self.closed or hb is None or proto.state is not OPEN:
+            return
+        heard = self._heard
+        visible = True
+        if not heard:
+            # A paused connection, or a listener that held the loop, may
+            # leave the peer's answer unread in the kernel: count it.
+            unread = _unread_bytes(self.transport)
+            if unread > 0:
+                heard = True
+            elif self.reading_paused and (
+                unread < 0 or self.transport.get_extra_info("sslcontext") is not None
+            ):
+                # Paused TLS may hold decrypted input we cannot see.
+                visible = False
+        action, deadline = hb.on_timer(self.loop.time(), heard, visible)
+        if action is DEAD:
+            proto.terminate()
+            closing = getattr(self.owner, "connection_closing", None)
+            if closing is not None:
+                closing()
+            self.abort()
+            return
+        if action is PING:
+            self._heard = False
+            proto.ping(hb.payload)
+            self.flush()
+        self.heartbeat_timer = self.loop.call_at(deadline, self._on_heartbeat)
 
     def _on_close_timeout(self) -> None:
         self._timer = None

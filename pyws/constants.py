@@ -44,6 +44,11 @@ MAX_FRAGMENTS = 16384
 #: Default ``maxPendingAutoPongs`` (ws 8.23).
 MAX_PENDING_AUTO_PONGS = 60
 
+#: Default ``highWaterMark`` (pyws extra): ``send()`` returns False once
+#: ``bufferedAmount`` reaches it. 1 MiB: see the README, "Running a server
+#: in production", for the measurement behind it.
+HIGH_WATER_MARK = 1024 * 1024
+
 #: Default ``maxRedirects``.
 MAX_REDIRECTS = 10
 

@@ -37,7 +37,13 @@ from ._emitter import NodeEventEmitter, report_exception
 from ._options import CLIENT_OPTIONS, parse_options
 from ._transport import Connection, SendCallback
 from .buffer_util import Buffer
-from .constants import BINARY_TYPES, EMPTY_BUFFER, MAX_CLOSE_REASON, ReadyState
+from .constants import (
+    BINARY_TYPES,
+    EMPTY_BUFFER,
+    HIGH_WATER_MARK,
+    MAX_CLOSE_REASON,
+    ReadyState,
+)
 from .errors import HandshakeError, NotOpenError, ProtocolError, RangeError
 from .event_target import attribute_handler_property
 from .handshake import Response
@@ -116,6 +122,14 @@ class _Seam:
     def connection_closed(self) -> None:
         self.ws._on_connection_closed()
 
+    def connection_closing(self) -> None:
+        ws = self.ws
+        if ws._proto is not None and ws._ready_state is OPEN:
+            ws._ready_state = ws._proto.state
+
+    def connection_drained(self) -> None:
+        self.ws._on_drain()
+
     # -- ClientOwner -------------------------------------------------------
 
     @property
@@ -184,7 +198,8 @@ class WebSocket(NodeEventEmitter):
     Events: ``'open'``, ``'message'(data, isBinary)``, ``'ping'(data)``,
     ``'pong'(data)``, ``'close'(code, reason)``, ``'error'(err)``,
     ``'upgrade'(res)``, ``'unexpected-response'(req, res)``,
-    ``'redirect'(url, req)``.
+    ``'redirect'(url, req)``, and the pyws extra ``'drain'`` (see
+    :meth:`send`).
     """
 
     CONNECTING = CONNECTING
@@ -223,6 +238,7 @@ class WebSocket(NodeEventEmitter):
         self._close_reason = EMPTY_BUFFER
         self._was_clean = False
         self._paused = False
+        self._drain_waiters: list[asyncio.Future[None]] = []
         self._handshake: ClientHandshake | None = None  # client, in progress
         self._loop: asyncio.AbstractEventLoop | None = None
         if isinstance(protocols, Mapping) and options is None:
@@ -308,6 +324,24 @@ class WebSocket(NodeEventEmitter):
         """The ``closeTimeout`` option, in milliseconds."""
         return int(self._options.get("closeTimeout", 30000))
 
+    @property
+    def latency(self) -> float | None:
+        """The last round-trip time the heartbeat measured, in ms (from
+        queuing a ping to reading its pong, so a busy loop adds to it);
+        ``None`` without ``pingInterval`` or before the first answer. A pyws
+        extra."""
+        conn = self._conn
+        if conn is None or conn.heartbeat is None:
+            return None
+        return conn.heartbeat.latency_ms
+
+    @property
+    def highWaterMark(self) -> int:  # noqa: N802
+        """The ``highWaterMark`` option in bytes (a pyws extra)."""
+        return int(self._options.get("highWaterMark", HIGH_WATER_MARK))
+
+    high_water_mark = highWaterMark
+
     # -- sending ---------------------------------------------------------------
 
     def send(
@@ -316,12 +350,21 @@ class WebSocket(NodeEventEmitter):
         options: Any = None,
         cb: Callable[[BaseException | None], object] | None = None,
         **kwargs: Any,
-    ) -> None:
+    ) -> bool:
         """Send a message: ``send(data[, options][, cb])`` as in ws.
 
         ``str`` goes out as text, bytes-like as binary (unless ``binary`` says
         otherwise). Options: ``binary``, ``compress``, ``fin``, ``mask``
         (dict or keywords). ``cb(err)`` runs once the data was handed over.
+
+        Returns (a pyws extra: ws returns ``undefined``) ``True`` while
+        ``bufferedAmount`` is under ``highWaterMark``, ``False`` once it
+        reached it (the message is queued all the same, as with Node's
+        ``writable.write()``); ``'drain'`` follows when it fell back to a
+        quarter of the mark (``await ws.drain()`` waits for that). Also
+        ``False`` when the connection is not OPEN (nothing was queued).
+        Messages sent by listeners while pyws dispatches one read are
+        counted when that read is done.
         """
         # The echo hot path: keep this short (no copies, few calls).
         if options is not None and type(options) is not dict:
@@ -358,7 +401,7 @@ class WebSocket(NodeEventEmitter):
             payload, is_text = to_bytes(data)
         if state is not OPEN:
             self._send_after_close(payload, cb)
-            return
+            return False
         conn = self._conn
         proto = self._proto
         assert conn is not None and proto is not None
@@ -383,6 +426,7 @@ class WebSocket(NodeEventEmitter):
             conn.add_callback(cb)
         if not conn.receiving:
             conn.flush()
+        return not conn.over_mark
 
     def ping(self, data: Any = None, mask: Any = None, cb: Any = None) -> None:
         """Send a ping: ``ping([data[, mask]][, cb])``."""
@@ -505,6 +549,37 @@ class WebSocket(NodeEventEmitter):
 
     # -- async helpers (Python extras) ----------------------------------------
 
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait until ``bufferedAmount`` is back under ``highWaterMark``
+        (after :meth:`send` returned ``False``); return at once when it is
+        under. Raises :class:`~pyws.NotOpenError` if the connection closes
+        first (or is closed), ``asyncio.TimeoutError`` after ``timeout``
+        seconds."""
+        conn = self._conn
+        if self._ready_state is CONNECTING or conn is None:
+            raise NotOpenError("WebSocket is not open: readyState 0 (CONNECTING)")
+        if conn.closed or self._ready_state is CLOSED:
+            raise NotOpenError("WebSocket is not open: readyState 3 (CLOSED)")
+        if not conn.over_mark:
+            return
+        fut: asyncio.Future[None] = self._get_loop().create_future()
+        self._drain_waiters.append(fut)
+        try:
+            await asyncio.wait_for(fut, timeout)
+        finally:
+            if fut in self._drain_waiters:
+                self._drain_waiters.remove(fut)
+
+    def _on_drain(self) -> None:
+        waiters = self._drain_waiters
+        if waiters:
+            self._drain_waiters = []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+        if "drain" in self._events:
+            self._dispatch("drain")
+
     async def wait_open(self, timeout: float | None = None) -> None:
         """Wait for ``'open'`` (raises the handshake error if it failed)."""
         if self._ready_state is OPEN:
@@ -617,7 +692,18 @@ class WebSocket(NodeEventEmitter):
             extension=extension,
         )
         self._proto = proto
-        self._conn = Connection(self._seam, proto, transport, loop)
+        conn = Connection(
+            self._seam,
+            proto,
+            transport,
+            loop,
+            high_water_mark=int(opts.get("highWaterMark", HIGH_WATER_MARK)),
+        )
+        self._conn = conn
+        interval = opts.get("pingInterval") or 0
+        if interval > 0:
+            timeout = opts.get("pingTimeout") or interval
+            conn.start_heartbeat(interval, timeout)
         self._ready_state = OPEN
         self._dispatch("open")
         if before_head is not None:
@@ -662,6 +748,14 @@ class WebSocket(NodeEventEmitter):
             self._dispatch("error", exc)
 
     def _on_connection_closed(self) -> None:
+        waiters = self._drain_waiters
+        if waiters:
+            self._drain_waiters = []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_exception(
+                        NotOpenError("WebSocket was closed before the buffer drained")
+                    )
         proto = self._proto
         if proto is not None:
             self._close_code = proto.close_code

@@ -54,6 +54,9 @@ _WS_OPTION_NAMES = (
     "allowSynchronousEvents",
     "autoPong",
     "closeTimeout",
+    "pingInterval",
+    "pingTimeout",
+    "highWaterMark",
 )
 
 _PROTOCOL_MSG = "Invalid Sec-WebSocket-Protocol header"

@@ -29,6 +29,7 @@ CORE = [
     "sender",
     "handshake",
     "protocol",
+    "heartbeat",
     "_options",
 ]
 TRANSPORT = ["_transport", "_client", "_server"]
