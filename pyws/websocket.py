@@ -547,6 +547,16 @@ class WebSocket(NodeEventEmitter):
         if self._conn is not None:
             self._conn.resume_reading()
 
+    def _on_stop_signal(self, forced: bool) -> None:
+        """SIGTERM / SIGINT in :func:`pyws.run`: close with 1001 (a server's
+        own connections are closed by its shutdown); the second signal
+        terminates."""
+        state = self._ready_state
+        if forced or state is CONNECTING:
+            self.terminate()
+        elif state is OPEN:
+            self.close(1001)
+
     # -- async helpers (Python extras) ----------------------------------------
 
     async def drain(self, timeout: float | None = None) -> None:

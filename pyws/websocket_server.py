@@ -29,6 +29,8 @@ from . import extension as extension_mod
 from ._emitter import NodeEventEmitter, report_exception
 from ._options import SERVER_OPTIONS, parse_options
 from ._server import HoldingProtocol, NodeSocket, ServerHandshake
+from .constants import MAX_CLOSE_REASON, CloseCode
+from .errors import RangeError
 from .handshake import (
     Request,
     RequestParser,
@@ -39,6 +41,7 @@ from .handshake import (
     serialize_response,
 )
 from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
+from .validation import is_valid_status_code
 from .websocket import WebSocket, attach
 
 __all__ = ["WebSocketServer", "read_upgrade_request"]
@@ -100,6 +103,9 @@ class WebSocketServer(NodeEventEmitter):
     Events: ``'connection'(ws, req)``, ``'listening'``, ``'headers'(lines,
     req)``, ``'error'(err)``, ``'close'``, ``'wsClientError'(err, socket,
     req)``.
+
+    Besides ws's :meth:`close`, :meth:`shutdown` (a pyws extra) closes every
+    client (1001) and then the server: the graceful stop for deploys.
     """
 
     def __init__(
@@ -137,6 +143,7 @@ class WebSocketServer(NodeEventEmitter):
         self._sock: socket_module.socket | None = None
         self._handshaking: set[asyncio.Transport] = set()
         self._connections: set[WebSocket] = set()
+        self._shutdown_future: asyncio.Future[None] | None = None
         self.clients: set[WebSocket] | None = set() if opts["clientTracking"] else None
         self._ws_options = {k: opts[k] for k in _WS_OPTION_NAMES}
         if opts["port"] is not None:
@@ -249,10 +256,94 @@ class WebSocketServer(NodeEventEmitter):
             pass
         self._loop.call_soon(self._maybe_closed)
 
+    def shutdown(
+        self, code: Any = None, reason: Any = None, cb: Any = None
+    ) -> asyncio.Future[None]:
+        """Close every client, then the server: ``shutdown([code[, reason]][,
+        cb])`` (a pyws extra; ws 8's :meth:`close` leaves clients open).
+
+        In order: stop accepting (the listening socket is closed, so new
+        connections are refused at once and a load balancer moves on;
+        upgrades not completed yet, an async ``verifyClient`` pending
+        included, are dropped); start the closing handshake (RFC 6455
+        section 7.1.1) on every connection with ``code`` (default 1001,
+        Going Away) and ``reason``, each close frame queued after the
+        messages already sent, which go out first; wait until every TCP
+        connection is closed (the client answered and closed, or
+        ``closeTimeout`` destroyed the socket); then emit ``'close'``.
+        Messages that arrive before a client's close frame are still
+        delivered (``'message'``).
+
+        ``cb()`` is called with the ``'close'`` event; the returned
+        ``asyncio.Future`` resolves at the same time. Calling it again
+        returns the same future. Raises ``TypeError`` / ``RangeError`` for
+        an invalid code or reason, as ``WebSocket.close`` does.
+        """
+        if callable(code) and reason is None and cb is None:
+            code, cb = None, code
+        elif callable(reason) and cb is None:
+            reason, cb = None, reason
+        if code is None:
+            code = CloseCode.GOING_AWAY
+        if not is_valid_status_code(code):
+            raise TypeError("First argument must be a valid error code number")
+        if reason is None:
+            reason = b""
+        if isinstance(reason, str):
+            reason = reason.encode()
+        if not isinstance(reason, (bytes, bytearray, memoryview)):
+            raise TypeError("Second argument must be a string or a Uint8Array")
+        if len(reason) > MAX_CLOSE_REASON:
+            raise RangeError("The message must not be greater than 123 bytes")
+        fut = self._shutdown_future
+        if fut is None:
+            fut = self._shutdown_future = self._loop.create_future()
+
+            def closed(*_: Any) -> None:
+                if not fut.done():
+                    fut.set_result(None)
+
+            if self._state is CLOSED:
+                self._loop.call_soon(closed)
+            else:
+                self.once("close", closed)
+        if cb is not None:
+            if fut.done() or self._state is CLOSED:
+                self._loop.call_soon(cb)
+            else:
+                self.once("close", cb)
+        if self._state is CLOSED:
+            return fut
+        if self._state is RUNNING:
+            self._state = CLOSING
+            if self._server is not None:
+                self._server.close()
+        for transport in list(self._handshaking):
+            # No WebSocket yet: nothing to close gracefully.
+            transport.close()
+        for ws in list(self._connections):
+            if ws.readyState == WebSocket.OPEN:
+                ws.close(int(code), bytes(reason))
+        self._loop.call_soon(self._maybe_closed)
+        return fut
+
+    def _on_stop_signal(self, forced: bool) -> None:
+        """SIGTERM / SIGINT in :func:`pyws.run`: :meth:`shutdown`; the
+        second signal terminates every connection."""
+        if not forced:
+            self.shutdown()
+            return
+        for transport in list(self._handshaking):
+            transport.abort()
+        for ws in list(self._connections):
+            ws.terminate()
+
     def _maybe_closed(self) -> None:
         if self._state is not CLOSING:
             return
-        if self.options["noServer"]:
+        if self._shutdown_future is not None:
+            pending = bool(self._connections or self._handshaking)
+        elif self.options["noServer"]:
             pending = bool(self.clients)
         else:
             pending = bool(self._connections or self._handshaking)
