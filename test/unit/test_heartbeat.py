@@ -33,7 +33,7 @@ def test_silent_peer_is_dead_at_the_timeout() -> None:
     assert hb.on_timer(114.0, heard=False) == (DEAD, 114.0)
 
 
-def test_peer_that_spoke_is_alive_and_next_ping_is_one_interval_after_the_last() -> None:
+def test_peer_that_spoke_is_alive_next_ping_one_interval_after_last() -> None:
     hb = make()
     hb.on_timer(110.0, heard=False)
     assert hb.on_timer(114.0, heard=True) == (ALIVE, 120.0)
