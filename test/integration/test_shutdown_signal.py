@@ -1,0 +1,168 @@
+"""SIGTERM / SIGINT to a real ``pyws.run()`` process while clients stream.
+
+The server (a subprocess, the script below) echoes every message and counts,
+per client, the messages it received and the echoes ``send()`` accepted
+(callback without error); it prints the counts when ``pyws.run()`` returns.
+Clients in the test process stream numbered messages as fast as the
+backpressure lets them. After the signal, every client must see 1001 and
+every echo the server accepted, in order; the server must have received
+every message a client sent before it answered the close frame. Nothing
+lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from typing import Any
+
+import pytest
+from conftest import HOST, TIMEOUT, next_event, within
+from helpers.rawpeer import RawPeer
+
+from pyws import NotOpenError, WebSocket
+
+SERVER = r"""
+import json, sys
+import pyws
+
+wss = pyws.WebSocketServer(port=0, host="127.0.0.1")
+stats = {}
+
+def on_connection(ws, req):
+    st = stats[req.url] = {"received": 0, "accepted": 0, "refused": 0}
+
+    def sent(err):
+        st["accepted" if err is None else "refused"] += 1
+
+    def on_message(data, is_binary):
+        st["received"] += 1
+        ws.send(data, {"binary": is_binary}, sent)
+
+    ws.on("message", on_message)
+
+wss.on("connection", on_connection)
+wss.on("listening", lambda: print(wss.address()["port"], flush=True))
+pyws.run()
+print(json.dumps(stats), flush=True)
+"""
+
+
+class Streamer:
+    """A pyws client that sends numbered text messages while OPEN."""
+
+    def __init__(self, url: str) -> None:
+        self.ws = WebSocket(url)
+        self.sent = 0
+        self.echoes = 0
+        self.in_order = True
+        self.enough = asyncio.get_running_loop().create_future()
+        self.closed = next_event(self.ws, "close")
+        self.ws.on("message", self._on_message)
+        self.task: asyncio.Task[None] | None = None
+
+    def _on_message(self, data: bytes, is_binary: bool) -> None:
+        if int(data) != self.echoes:
+            self.in_order = False
+        self.echoes += 1
+        if self.echoes >= 300 and not self.enough.done():
+            self.enough.set_result(None)
+
+    async def stream(self) -> None:
+        ws = self.ws
+        await ws.wait_open(TIMEOUT)
+        try:
+            while ws.readyState == WebSocket.OPEN:
+                for _ in range(20):
+                    if ws.readyState != WebSocket.OPEN:
+                        return
+                    accepted = ws.send(str(self.sent))
+                    self.sent += 1
+                    if not accepted:
+                        await ws.drain(TIMEOUT)
+                # Let the loop read between bursts.
+                await asyncio.sleep(0)
+        except NotOpenError:
+            return
+
+
+async def start_server() -> tuple[asyncio.subprocess.Process, int]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        SERVER,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    line = await within(proc.stdout.readline(), "the server's port")
+    if not line:
+        err = await proc.stderr.read() if proc.stderr else b""
+        pytest.fail(f"server did not start: {err.decode(errors='replace')}")
+    return proc, int(line)
+
+
+async def stop_process(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_while_clients_stream_loses_nothing(arun: Any, sig: int) -> None:
+    async def main() -> None:
+        proc, port = await start_server()
+        try:
+            clients = [Streamer(f"ws://{HOST}:{port}/c{i}") for i in range(3)]
+            for c in clients:
+                c.task = asyncio.ensure_future(c.stream())
+            for c in clients:
+                await within(c.enough, "300 echoes")
+            proc.send_signal(sig)
+            for c in clients:
+                code, _reason = await within(c.closed, "the client's 'close'")
+                assert code == 1001
+                assert c.task is not None
+                await within(c.task, "the streaming task")
+            assert proc.stdout is not None
+            out = await within(proc.stdout.read(), "the server's report")
+            status = await within(proc.wait(), "the server's exit")
+            assert status == 0
+            stats = json.loads(out)
+            for i, c in enumerate(clients):
+                st = stats[f"/c{i}"]
+                # The server saw every message sent before the close frame.
+                assert st["received"] == c.sent
+                # Every echo the server accepted reached the client, in order.
+                assert c.echoes == st["accepted"]
+                assert c.in_order
+                assert st["accepted"] + st["refused"] == st["received"]
+                assert c.ws.was_clean
+        finally:
+            await stop_process(proc)
+
+    arun(main(), timeout=4 * TIMEOUT)
+
+
+def test_second_signal_forces(arun: Any) -> None:
+    async def main() -> None:
+        proc, port = await start_server()
+        try:
+            # A raw client that never answers the close frame: the first
+            # signal would wait closeTimeout (30 s) for it.
+            peer = await RawPeer.connect(HOST, port)
+            proc.send_signal(signal.SIGTERM)
+            frame = await peer.wait_frame(0x8, timeout=5)
+            assert frame.close_code == 1001
+            assert proc.returncode is None
+            proc.send_signal(signal.SIGTERM)
+            await peer.wait_eof(timeout=5)
+            status = await within(proc.wait(), "the server's exit")
+            assert status == 0
+            peer.close()
+        finally:
+            await stop_process(proc)
+
+    arun(main(), timeout=4 * TIMEOUT)
