@@ -45,9 +45,11 @@ MAX_FRAGMENTS = 16384
 MAX_PENDING_AUTO_PONGS = 60
 
 #: Default ``highWaterMark`` (pyws extra): ``send()`` returns False once
-#: ``bufferedAmount`` reaches it. 1 MiB: see the README, "Running a server
-#: in production", for the measurement behind it.
-HIGH_WATER_MARK = 1024 * 1024
+#: ``bufferedAmount`` reaches it. 64 KiB: asyncio's own default write-buffer
+#: limit and Node 22's stream default; larger marks bought neither
+#: throughput nor CPU in scripts/bench/backpressure.py, only memory (see the
+#: README, "Running a server in production").
+HIGH_WATER_MARK = 64 * 1024
 
 #: Default ``maxRedirects``.
 MAX_REDIRECTS = 10

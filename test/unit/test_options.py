@@ -79,10 +79,10 @@ COMMON_DEFAULTS = {
     "maxBufferedChunks": 262144,
     "maxPendingAutoPongs": 60,
     "skipUTF8Validation": False,
-    # pyws extras: the heartbeat is off, the high-water mark 1 MiB.
+    # pyws extras: the heartbeat is off, the high-water mark 64 KiB.
     "pingInterval": 0,
     "pingTimeout": None,
-    "highWaterMark": 1024 * 1024,
+    "highWaterMark": 64 * 1024,
 }
 
 
