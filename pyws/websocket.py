@@ -238,7 +238,9 @@ class WebSocket(NodeEventEmitter):
         self._close_reason = EMPTY_BUFFER
         self._was_clean = False
         self._paused = False
-        self._drain_waiters: list[asyncio.Future[None]] = []
+        # Made on the first drain() that has to wait (saves a list per idle
+        # connection).
+        self._drain_waiters: list[asyncio.Future[None]] | None = None
         self._handshake: ClientHandshake | None = None  # client, in progress
         self._loop: asyncio.AbstractEventLoop | None = None
         if isinstance(protocols, Mapping) and options is None:
@@ -573,17 +575,19 @@ class WebSocket(NodeEventEmitter):
         if not conn.over_mark:
             return
         fut: asyncio.Future[None] = self._get_loop().create_future()
+        if self._drain_waiters is None:
+            self._drain_waiters = []
         self._drain_waiters.append(fut)
         try:
             await asyncio.wait_for(fut, timeout)
         finally:
-            if fut in self._drain_waiters:
+            if self._drain_waiters and fut in self._drain_waiters:
                 self._drain_waiters.remove(fut)
 
     def _on_drain(self) -> None:
         waiters = self._drain_waiters
         if waiters:
-            self._drain_waiters = []
+            self._drain_waiters = None
             for fut in waiters:
                 if not fut.done():
                     fut.set_result(None)
@@ -760,7 +764,7 @@ class WebSocket(NodeEventEmitter):
     def _on_connection_closed(self) -> None:
         waiters = self._drain_waiters
         if waiters:
-            self._drain_waiters = []
+            self._drain_waiters = None
             for fut in waiters:
                 if not fut.done():
                     fut.set_exception(
