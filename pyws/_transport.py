@@ -156,6 +156,17 @@ class Connection(asyncio.BufferedProtocol):
     arrived after the HTTP head.
     """
 
+    # Defaults on the class: an instance gets its own only when it uses the
+    # feature (no memory per idle connection).
+    #: ``highWaterMark`` in bytes (0: no mark; asyncio's defaults).
+    high_water_mark = 0
+    #: bufferedAmount reached the mark and has not fallen back under.
+    over_mark = False
+    #: The heartbeat, when ``pingInterval`` is set (:meth:`start_heartbeat`).
+    heartbeat: Heartbeat | None = None
+    heartbeat_timer: asyncio.TimerHandle | None = None
+    _heard = False
+
     def __init__(
         self,
         owner: ConnectionOwner,
@@ -190,19 +201,9 @@ class Connection(asyncio.BufferedProtocol):
         self._read_buffer = proto.receiver.get_buffer
         self._read_done = proto.receiver.buffer_updated
         self._fd = _gather_fd(transport)
-        #: ``highWaterMark`` in bytes (0: no mark; asyncio's defaults).
-        self.high_water_mark = high_water_mark
-        #: bufferedAmount reached the mark and has not fallen back under.
-        self.over_mark = False
-        self._on_drained: Callable[[], object] | None = getattr(
-            owner, "connection_drained", None
-        )
-        #: The heartbeat, when ``pingInterval`` is set (:meth:`start_heartbeat`).
-        self.heartbeat: Heartbeat | None = None
-        self.heartbeat_timer: asyncio.TimerHandle | None = None
-        self._heard = False
         transport.set_protocol(self)
         if high_water_mark:
+            self.high_water_mark = high_water_mark
             self._set_limits()
 
     # -- asyncio.Protocol ------------------------------------------------------
@@ -316,8 +317,9 @@ class Connection(asyncio.BufferedProtocol):
                 self.over_mark = True
         elif not self._write_paused and n <= mark // 4:
             self.over_mark = False
-            if self._on_drained is not None:
-                self._on_drained()
+            drained = getattr(self.owner, "connection_drained", None)
+            if drained is not None:
+                drained()
 
     # -- output ----------------------------------------------------------------
 
