@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from types import CoroutineType
+from types import CoroutineType, MappingProxyType
 from typing import Any
 
 from . import _runtime
@@ -247,8 +247,13 @@ class WebSocket(NodeEventEmitter):
             protocols, options = None, protocols
         if address is None:
             # Server side: WebSocketServer attaches the socket (ws
-            # ``new WebSocket(null, undefined, options)``).
-            self._options = dict(options or {})
+            # ``new WebSocket(null, undefined, options)``). A server passes
+            # one read-only mapping that all its connections share.
+            self._options: Mapping[str, Any] = (
+                options
+                if isinstance(options, MappingProxyType)
+                else dict(options or {})
+            )
             return
         self._options = parse_options(CLIENT_OPTIONS, options, kwargs, "WebSocket")
         loop = self._get_loop()

@@ -22,6 +22,7 @@ import asyncio
 import inspect
 import socket as socket_module
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from . import _runtime
@@ -145,7 +146,8 @@ class WebSocketServer(NodeEventEmitter):
         self._connections: set[WebSocket] = set()
         self._shutdown_future: asyncio.Future[None] | None = None
         self.clients: set[WebSocket] | None = set() if opts["clientTracking"] else None
-        self._ws_options = {k: opts[k] for k in _WS_OPTION_NAMES}
+        # Shared, read-only, by every connection of this server.
+        self._ws_options = MappingProxyType({k: opts[k] for k in _WS_OPTION_NAMES})
         if opts["port"] is not None:
             if callback is not None:
                 self.on("listening", callback)
