@@ -129,6 +129,10 @@ SERVER_OPTIONS: dict[str, Option] = {
         Option("verifyClient", _CALL, None, type_text="callable"),
         Option("WebSocket", (type,), None, type_text="a WebSocket subclass"),
         Option("ssl", None, None),  # an ssl.SSLContext: serve wss:// (Python extra)
+        # port mode: Node's server.maxConnections, and a bound on sockets
+        # still in their opening handshake (a pyws extra); None: no limit.
+        Option("maxConnections", _INT, None, check=_non_negative),
+        Option("maxPendingHandshakes", _INT, None, check=_non_negative),
     ]
 }
 
