@@ -29,6 +29,7 @@ CORE = [
     "handshake",
     "protocol",
     "_options",
+    "_printable",
 ]
 TRANSPORT = ["_transport", "_client", "_server"]
 FACADE = [
