@@ -86,6 +86,9 @@ _COMMON = [
     # Python extra: unread messages that hold reading for recv()/async for.
     Option("maxQueue", _INT, 16, nullable=False, check=_non_negative),
     Option("skipUTF8Validation", _BOOL, False, nullable=False),
+    # pyws's opt-in limits (ws has none; 0: off, as ws behaves).
+    Option("maxBufferedAmount", _INT, 0, nullable=False, check=_non_negative),
+    Option("incompleteMessageTimeout", _NUM, 0, nullable=False, check=_non_negative),
 ]
 
 CLIENT_OPTIONS: dict[str, Option] = {

@@ -297,8 +297,8 @@ class Listener:
     and, on EMFILE, schedules a retry for each of up to 100 attempts per
     readiness event: a server out of descriptors spins and floods its log.
     This one stops watching the socket for :data:`ACCEPT_BACKOFF` seconds,
-    reports the condition to the loop's exception handler once per streak
-    of failures, and resumes. New sockets are refused (closed at once, as
+    reports the condition once per streak of failures (``report``, else the
+    loop's exception handler), and resumes. New sockets are refused (closed at once, as
     Node does beyond ``server.maxConnections``) while ``admit()`` says no.
 
     Args:
@@ -308,6 +308,8 @@ class Listener:
         admit: called before each accepted socket is set up; ``False``
             refuses it.
         ssl: an ``SSLContext`` for ``wss://``, else ``None``.
+        report: called with a message and the ``OSError`` when ``accept()``
+            fails (once per streak of resource errors).
     """
 
     def __init__(
@@ -317,8 +319,10 @@ class Listener:
         factory: Callable[[], asyncio.Protocol],
         admit: Callable[[], bool],
         ssl: ssl_module.SSLContext | None = None,
+        report: Callable[[str, OSError], object] | None = None,
     ) -> None:
         self.loop = loop
+        self.report = report or self._report
         self.sock = sock
         self.factory = factory
         self.admit = admit
@@ -363,9 +367,7 @@ class Listener:
                 if exc.errno in _RESOURCE_ERRNOS:
                     self._rest(exc)
                 else:
-                    self.loop.call_exception_handler(
-                        {"message": "accept() failed", "exception": exc}
-                    )
+                    self.report("accept() failed", exc)
                 return
             if self._in_streak:
                 self._in_streak = False
@@ -394,17 +396,16 @@ class Listener:
         self._serving = False
         if not self._in_streak:
             self._in_streak = True
-            self.loop.call_exception_handler(
-                {
-                    "message": (
-                        f"accept() failed ({errno.errorcode.get(exc.errno or 0)}): "
-                        f"not accepting for {ACCEPT_BACKOFF * 1000:.0f} ms "
-                        "at a time until it succeeds"
-                    ),
-                    "exception": exc,
-                }
+            self.report(
+                f"accept() failed ({errno.errorcode.get(exc.errno or 0)}): "
+                f"not accepting for {ACCEPT_BACKOFF * 1000:.0f} ms at a time "
+                "until it succeeds",
+                exc,
             )
         self._backoff = self.loop.call_later(ACCEPT_BACKOFF, self._resume)
+
+    def _report(self, message: str, exc: OSError) -> None:
+        self.loop.call_exception_handler({"message": message, "exception": exc})
 
     def _resume(self) -> None:
         self._backoff = None

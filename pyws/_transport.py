@@ -19,7 +19,12 @@ decided happens:
 - half-close is ``write_eof()`` (``close()`` on TLS, which cannot half-close);
 - write flow control: send callbacks fire once the data is accepted and the
   transport is not over its high-water mark; ``bufferedAmount`` is the
-  transport's buffer plus anything not yet handed to it.
+  transport's buffer plus anything not yet handed to it, and
+  :meth:`Connection._check_buffered` is the one place that compares it with
+  a bound (``maxBufferedAmount``);
+- the opt-in ``incompleteMessageTimeout``: after each read the receiver
+  says whether a frame or a fragmented message is incomplete and since
+  which read; one timer per connection fails it when that lasts too long.
 
 Transport layer: imports the core and asyncio, never pyee.
 """
@@ -34,6 +39,7 @@ from typing import Any
 from typing import Protocol as TypingProtocol
 
 from .constants import ReadyState
+from .errors import protocol_error
 from .permessage_deflate import (
     COMPRESS_ASYNC_THRESHOLD,
     DEFLATE_CLOSED_MESSAGE,
@@ -143,6 +149,14 @@ class Connection(asyncio.BufferedProtocol):
         self._read_buffer = proto.receiver.get_buffer
         self._read_done = proto.receiver.buffer_updated
         self._fd = _gather_fd(transport)
+        #: maxBufferedAmount (0: off), checked after each write.
+        self._max_buffered = max(0, int(proto.max_buffered_amount))
+        #: incompleteMessageTimeout in seconds (0: off), checked per read.
+        self._incomplete_s = max(0.0, proto.incomplete_message_timeout_ms / 1000)
+        self._incomplete_timer: asyncio.TimerHandle | None = None
+        self._frame_since: float | None = None  # read that began the frame
+        self._message_since: float | None = None  # ... the fragmented message
+        self._messages_seen = 0
         transport.set_protocol(self)
 
     # -- asyncio.Protocol ------------------------------------------------------
@@ -162,6 +176,8 @@ class Connection(asyncio.BufferedProtocol):
             self._read_done(nbytes)
         finally:
             self.receiving = False
+        if self._incomplete_s:
+            self._check_incomplete()
         self.flush()
 
     def data_received(self, data: bytes) -> None:
@@ -171,6 +187,8 @@ class Connection(asyncio.BufferedProtocol):
             self.proto.receive_data(data)
         finally:
             self.receiving = False
+        if self._incomplete_s:
+            self._check_incomplete()
         self.flush()
 
     def eof_received(self) -> bool:
@@ -193,6 +211,9 @@ class Connection(asyncio.BufferedProtocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._incomplete_timer is not None:
+            self._incomplete_timer.cancel()
+            self._incomplete_timer = None
         proto = self.proto
         compressing = bool(proto.deferred)
         proto.connection_closed()
@@ -257,6 +278,8 @@ class Connection(asyncio.BufferedProtocol):
                     self._write_large(out)
             if proto.pending_auto_pongs and not transport.get_write_buffer_size():
                 proto.pending_auto_pongs = 0
+            if self._max_buffered:
+                self._check_buffered()
         if self._callbacks and not self._write_paused and not proto.deferred:
             self._callbacks_when_written()
         if proto.state is not OPEN:
@@ -379,6 +402,89 @@ class Connection(asyncio.BufferedProtocol):
         if not self.closed:
             n += self.transport.get_write_buffer_size()
         return n
+
+    def _check_buffered(self) -> None:
+        """Compare ``bufferedAmount`` with its bound, after a write.
+
+        The one place where output held for the peer is checked against a
+        limit: ``maxBufferedAmount`` (opt-in). Past it the peer is not
+        reading; what is queued cannot reach it, so the connection is
+        failed (``'error'`` with ``WS_ERR_BUFFERED_AMOUNT_EXCEEDED``, status
+        1008 queued for the record) and the socket destroyed at once, which
+        frees the queue; ``'close'`` then reports 1006.
+        """
+        amount = self.buffered_amount()
+        limit = self._max_buffered
+        if amount <= limit or self.closed or self.proto.failed:
+            return
+        self.proto.fail(
+            protocol_error(
+                "WS_ERR_BUFFERED_AMOUNT_EXCEEDED",
+                f"Max buffered amount exceeded: {amount} bytes queued for a "
+                f"peer that does not read (maxBufferedAmount {limit})",
+            )
+        )
+        self.abort()
+
+    # -- incompleteMessageTimeout ----------------------------------------------
+
+    def _check_incomplete(self) -> None:
+        """After a read: note since when a frame or a fragmented message has
+        been incomplete, and arm the timer if it is not armed."""
+        receiver = self.proto.receiver
+        reads = receiver.partial_frame_reads
+        fragmented = receiver.in_fragmented_message
+        if not reads and not fragmented:
+            self._frame_since = self._message_since = None
+            if self._incomplete_timer is not None:
+                self._incomplete_timer.cancel()
+                self._incomplete_timer = None
+            return
+        now = self.loop.time()
+        if not reads:
+            self._frame_since = None
+        elif reads == 1 or self._frame_since is None:
+            self._frame_since = now  # this frame began in this read
+        if not fragmented:
+            self._message_since = None
+        elif (
+            self._message_since is None
+            or receiver.fragmented_messages != self._messages_seen
+        ):
+            self._message_since = now
+            self._messages_seen = receiver.fragmented_messages
+        if self._incomplete_timer is None:
+            self._incomplete_timer = self.loop.call_at(
+                now + self._incomplete_s, self._on_incomplete_timeout
+            )
+
+    def _on_incomplete_timeout(self) -> None:
+        self._incomplete_timer = None
+        if self.closed or self.proto.receiver.done:
+            return
+        since = [t for t in (self._frame_since, self._message_since) if t is not None]
+        if not since:
+            return
+        now = self.loop.time()
+        deadline = min(since) + self._incomplete_s
+        if self.reading_paused:
+            # The application paused reading: not the peer's delay.
+            deadline = now + self._incomplete_s
+            self._frame_since = self._message_since = now
+        if deadline > now:
+            self._incomplete_timer = self.loop.call_at(
+                deadline, self._on_incomplete_timeout
+            )
+            return
+        what = "A frame" if self._frame_since is not None else "A message"
+        self.proto.fail(
+            protocol_error(
+                "WS_ERR_INCOMPLETE_MESSAGE_TIMEOUT",
+                f"{what} stayed incomplete for more than "
+                f"{self._incomplete_s * 1000:g} ms (incompleteMessageTimeout)",
+            )
+        )
+        self.flush()
 
     # -- closing ---------------------------------------------------------------
 

@@ -56,6 +56,8 @@ _WS_OPTION_NAMES = (
     "autoPong",
     "closeTimeout",
     "maxQueue",
+    "maxBufferedAmount",
+    "incompleteMessageTimeout",
 )
 
 _PROTOCOL_MSG = "Invalid Sec-WebSocket-Protocol header"
@@ -199,7 +201,9 @@ class WebSocketServer(NodeEventEmitter):
 
         if self._state is not RUNNING:
             return  # closed before the loop ran: _maybe_closed closes sock
-        listener = Listener(loop, sock, factory, self._admit, self.options["ssl"])
+        listener = Listener(
+            loop, sock, factory, self._admit, self.options["ssl"], self._accept_failed
+        )
         try:
             listener.start()
             self._server = listener
@@ -221,6 +225,10 @@ class WebSocketServer(NodeEventEmitter):
                     "listening on %s port %s", address["address"], address["port"]
                 )
             self._dispatch("listening")
+
+    def _accept_failed(self, message: str, exc: OSError) -> None:
+        # Once per streak of EMFILE/ENFILE (the listener backs off meanwhile).
+        server_logger.warning("%s: %s", message, exc)
 
     def _admit(self) -> bool:
         """Whether the listener may set up one more accepted socket."""

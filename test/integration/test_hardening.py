@@ -290,15 +290,17 @@ def test_limit_options_are_checked(options: dict[str, Any], message: str) -> Non
 
 _EMFILE_SERVER = textwrap.dedent(
     """
-    import asyncio, resource, sys
+    import asyncio, logging, resource, sys
     import pyws
+
+    logging.basicConfig(format="REPORT %(name)s %(message)s", level=logging.WARNING)
 
     resource.setrlimit(
         resource.RLIMIT_NOFILE,
         (int(sys.argv[1]), resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
     )
 
-    def report(loop, context):
+    def report(loop, context):  # anything else that would be logged
         print("REPORT", context["message"], file=sys.stderr, flush=True)
 
     async def main():
@@ -341,7 +343,7 @@ def test_out_of_descriptors_backs_off_and_recovers(arun: Any) -> None:
                 for _ in range(limit + 10)
             ]
             line = await arun.within(proc.stderr.readline(), "the report")
-            assert b"REPORT accept() failed (EMFILE)" in line
+            assert b"REPORT pyws.server accept() failed (EMFILE)" in line
             client = WebSocket(f"ws://{HOST}:{port}/")
             opened = arun.event(client, "open")
             client.on("error", lambda err: None)
