@@ -96,6 +96,9 @@ _COMMON = [
     Option("pingInterval", _NUM, 0, nullable=False, check=_non_negative),
     Option("pingTimeout", _NUM, None, check=_positive),
     Option("highWaterMark", _INT, HIGH_WATER_MARK, nullable=False, check=_positive),
+    # pyws's opt-in limits (ws has none; 0: off, as ws behaves).
+    Option("maxBufferedAmount", _INT, 0, nullable=False, check=_non_negative),
+    Option("incompleteMessageTimeout", _NUM, 0, nullable=False, check=_non_negative),
 ]
 
 CLIENT_OPTIONS: dict[str, Option] = {
@@ -141,6 +144,10 @@ SERVER_OPTIONS: dict[str, Option] = {
         Option("verifyClient", _CALL, None, type_text="callable"),
         Option("WebSocket", (type,), None, type_text="a WebSocket subclass"),
         Option("ssl", None, None),  # an ssl.SSLContext: serve wss:// (Python extra)
+        # port mode: Node's server.maxConnections, and a bound on sockets
+        # still in their opening handshake (a pyws extra); None: no limit.
+        Option("maxConnections", _INT, None, check=_non_negative),
+        Option("maxPendingHandshakes", _INT, None, check=_non_negative),
     ]
 }
 

@@ -25,11 +25,15 @@ decided happens:
   buffer on every write anyway): ``pause_writing`` sets :attr:`over_mark`,
   ``resume_writing`` (at a quarter of the mark) clears it and tells the
   owner (``'drain'``). :meth:`Connection.check_buffered` is the one place
-  where ``bufferedAmount`` is compared with the limits when the transport
-  cannot tell (output not handed over yet, send callbacks pending);
+  that compares ``bufferedAmount`` with its bounds: the mark when the
+  transport cannot tell (output not handed over yet, send callbacks
+  pending), and the opt-in hard limit ``maxBufferedAmount``;
 - the heartbeat (``pingInterval`` / ``pingTimeout``): one timer per
   connection, driven by the sans-I/O :class:`~pyws.heartbeat.Heartbeat`;
-  while it is on, each read sets a flag (nothing per read when off).
+  while it is on, each read sets a flag (nothing per read when off);
+- the opt-in ``incompleteMessageTimeout``: after each read the receiver
+  says whether a frame or a fragmented message is incomplete and since
+  which read; one timer per connection fails it when that lasts too long.
 
 Transport layer: imports the core and asyncio, never pyee.
 """
@@ -45,6 +49,7 @@ from typing import Any
 from typing import Protocol as TypingProtocol
 
 from .constants import ReadyState
+from .errors import protocol_error
 from .heartbeat import DEAD, PING, Heartbeat
 from .permessage_deflate import (
     COMPRESS_ASYNC_THRESHOLD,
@@ -201,6 +206,14 @@ class Connection(asyncio.BufferedProtocol):
         self._read_buffer = proto.receiver.get_buffer
         self._read_done = proto.receiver.buffer_updated
         self._fd = _gather_fd(transport)
+        #: maxBufferedAmount (0: off), checked after each write.
+        self._max_buffered = max(0, int(proto.max_buffered_amount))
+        #: incompleteMessageTimeout in seconds (0: off), checked per read.
+        self._incomplete_s = max(0.0, proto.incomplete_message_timeout_ms / 1000)
+        self._incomplete_timer: asyncio.TimerHandle | None = None
+        self._frame_since: float | None = None  # read that began the frame
+        self._message_since: float | None = None  # ... the fragmented message
+        self._messages_seen = 0
         transport.set_protocol(self)
         if high_water_mark:
             self.high_water_mark = high_water_mark
@@ -223,6 +236,8 @@ class Connection(asyncio.BufferedProtocol):
             self._read_done(nbytes)
         finally:
             self.receiving = False
+        if self._incomplete_s:
+            self._check_incomplete()
         self.flush()
 
     def data_received(self, data: bytes) -> None:
@@ -232,6 +247,8 @@ class Connection(asyncio.BufferedProtocol):
             self.proto.receive_data(data)
         finally:
             self.receiving = False
+        if self._incomplete_s:
+            self._check_incomplete()
         self.flush()
 
     def eof_received(self) -> bool:
@@ -255,6 +272,9 @@ class Connection(asyncio.BufferedProtocol):
             self._timer.cancel()
             self._timer = None
         self._stop_heartbeat()
+        if self._incomplete_timer is not None:
+            self._incomplete_timer.cancel()
+            self._incomplete_timer = None
         proto = self.proto
         compressing = bool(proto.deferred)
         proto.connection_closed()
@@ -301,21 +321,43 @@ class Connection(asyncio.BufferedProtocol):
             self.transport.set_write_buffer_limits()
 
     def check_buffered(self) -> None:
-        """Compare bufferedAmount with the limits (the one place where it is
-        measured; the fast path is the transport's flow control).
+        """Compare ``bufferedAmount`` with its bounds: the one place where
+        output held for the peer meets a limit.
 
-        Called when the transport's flow control cannot tell: output not
-        handed over yet (messages being compressed), send callbacks pending
-        (the transport's limits are at 0 then), or already over the mark.
+        - ``maxBufferedAmount`` (opt-in hard limit), after each flush while
+          it is set: past it the peer is not reading; what is queued cannot
+          reach it, so the connection is failed (``'error'`` with
+          ``WS_ERR_BUFFERED_AMOUNT_EXCEEDED``, status 1008 queued for the
+          record) and the socket destroyed at once, which frees the queue;
+          ``'close'`` then reports 1006.
+        - ``highWaterMark``: its fast path is the transport's flow control
+          (``pause_writing`` / ``resume_writing``); this measures when the
+          transport cannot tell: output not handed over yet (messages being
+          compressed), send callbacks pending (the transport's limits are at
+          0 then), or already over the mark (back at a quarter of it:
+          ``'drain'``).
         """
-        mark = self.high_water_mark
-        if not mark or self.closed:
+        if self.closed:
             return
-        n = self.buffered_amount()
+        amount = self.buffered_amount()
+        limit = self._max_buffered
+        if limit and amount > limit and not self.proto.failed:
+            self.proto.fail(
+                protocol_error(
+                    "WS_ERR_BUFFERED_AMOUNT_EXCEEDED",
+                    f"Max buffered amount exceeded: {amount} bytes queued for a "
+                    f"peer that does not read (maxBufferedAmount {limit})",
+                )
+            )
+            self.abort()
+            return
+        mark = self.high_water_mark
+        if not mark:
+            return
         if not self.over_mark:
-            if n >= mark:
+            if amount >= mark:
                 self.over_mark = True
-        elif not self._write_paused and n <= mark // 4:
+        elif not self._write_paused and amount <= mark // 4:
             self.over_mark = False
             drained = getattr(self.owner, "connection_drained", None)
             if drained is not None:
@@ -357,7 +399,7 @@ class Connection(asyncio.BufferedProtocol):
                 proto.pending_auto_pongs = 0
         if self._callbacks and not self._write_paused and not proto.deferred:
             self._callbacks_when_written()
-        if self.over_mark or self._drain_watch or proto.deferred:
+        if self._max_buffered or self.over_mark or self._drain_watch or proto.deferred:
             self.check_buffered()
         if proto.state is not OPEN:
             self._closing()
@@ -479,6 +521,66 @@ class Connection(asyncio.BufferedProtocol):
         if not self.closed:
             n += self.transport.get_write_buffer_size()
         return n
+
+    # -- incompleteMessageTimeout ----------------------------------------------
+
+    def _check_incomplete(self) -> None:
+        """After a read: note since when a frame or a fragmented message has
+        been incomplete, and arm the timer if it is not armed."""
+        receiver = self.proto.receiver
+        reads = receiver.partial_frame_reads
+        fragmented = receiver.in_fragmented_message
+        if not reads and not fragmented:
+            self._frame_since = self._message_since = None
+            if self._incomplete_timer is not None:
+                self._incomplete_timer.cancel()
+                self._incomplete_timer = None
+            return
+        now = self.loop.time()
+        if not reads:
+            self._frame_since = None
+        elif reads == 1 or self._frame_since is None:
+            self._frame_since = now  # this frame began in this read
+        if not fragmented:
+            self._message_since = None
+        elif (
+            self._message_since is None
+            or receiver.fragmented_messages != self._messages_seen
+        ):
+            self._message_since = now
+            self._messages_seen = receiver.fragmented_messages
+        if self._incomplete_timer is None:
+            self._incomplete_timer = self.loop.call_at(
+                now + self._incomplete_s, self._on_incomplete_timeout
+            )
+
+    def _on_incomplete_timeout(self) -> None:
+        self._incomplete_timer = None
+        if self.closed or self.proto.receiver.done:
+            return
+        since = [t for t in (self._frame_since, self._message_since) if t is not None]
+        if not since:
+            return
+        now = self.loop.time()
+        deadline = min(since) + self._incomplete_s
+        if self.reading_paused:
+            # The application paused reading: not the peer's delay.
+            deadline = now + self._incomplete_s
+            self._frame_since = self._message_since = now
+        if deadline > now:
+            self._incomplete_timer = self.loop.call_at(
+                deadline, self._on_incomplete_timeout
+            )
+            return
+        what = "A frame" if self._frame_since is not None else "A message"
+        self.proto.fail(
+            protocol_error(
+                "WS_ERR_INCOMPLETE_MESSAGE_TIMEOUT",
+                f"{what} stayed incomplete for more than "
+                f"{self._incomplete_s * 1000:g} ms (incompleteMessageTimeout)",
+            )
+        )
+        self.flush()
 
     # -- closing ---------------------------------------------------------------
 

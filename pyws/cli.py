@@ -23,8 +23,11 @@ transports).
 
 This module sits on top of the facade: it uses only pyws's public API
 (:class:`pyws.WebSocket`, :class:`pyws.WebSocketServer`) and
-:mod:`pyws.constants`. It must not import the core (receiver, sender,
-protocol, ...) or transport modules, and nothing in pyws may import it.
+:mod:`pyws.constants`, and :func:`pyws._printable.printable`, through which
+every line it writes passes (peers choose message text, close reasons and
+paths: their control characters are escaped). It must not import the core
+(receiver, sender, protocol, ...) or transport modules, and nothing in pyws
+may import it.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO, cast
 
 import pyws
+from pyws._printable import printable
 from pyws.constants import CLOSE_TIMEOUT, CloseCode, ReadyState
 from pyws.typing import ClientOptions, ServerOptions
 
@@ -93,7 +97,8 @@ class _Output:
             stamp = datetime.datetime.now().strftime("%H:%M:%S.%f")[:-3]
             text = f"{stamp} {text}"
         try:
-            stream.write(text + "\n")
+            # Peers choose message text, reasons, paths: no raw controls.
+            stream.write(printable(text) + "\n")
             stream.flush()
         except (BrokenPipeError, ValueError):
             # The reader is gone (``| head``) or the stream was closed.

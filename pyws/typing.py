@@ -89,6 +89,10 @@ class _CommonOptions(TypedDict, total=False):
     ping_timeout: int | float | None
     highWaterMark: int
     high_water_mark: int
+    maxBufferedAmount: int
+    max_buffered_amount: int
+    incompleteMessageTimeout: int | float
+    incomplete_message_timeout: int | float
     ssl: ssl.SSLContext | None
 
 
@@ -147,3 +151,7 @@ class ServerOptions(_CommonOptions, total=False):
     verify_client: Callable[..., Any] | None
     WebSocket: type | None
     websocket: type | None
+    maxConnections: int | None
+    max_connections: int | None
+    maxPendingHandshakes: int | None
+    max_pending_handshakes: int | None

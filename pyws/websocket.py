@@ -809,6 +809,8 @@ class WebSocket(WebSocketEvents):
             auto_pong=bool(opts.get("autoPong", True)),
             max_pending_auto_pongs=int(opts.get("maxPendingAutoPongs", 60)),
             close_timeout_ms=opts.get("closeTimeout", 30000),
+            max_buffered_amount=int(opts.get("maxBufferedAmount", 0)),
+            incomplete_message_timeout_ms=opts.get("incompleteMessageTimeout", 0),
             generate_mask=opts.get("generateMask"),
             extension=extension,
         )

@@ -31,7 +31,7 @@ from . import _runtime
 from . import extension as extension_mod
 from ._emitter import report_exception
 from ._options import SERVER_OPTIONS, parse_options
-from ._server import HoldingProtocol, NodeSocket, ServerHandshake
+from ._server import HoldingProtocol, Listener, NodeSocket, ServerHandshake
 from ._server_events import WebSocketServerEvents
 from .constants import MAX_CLOSE_REASON, CloseCode
 from .errors import RangeError
@@ -67,6 +67,8 @@ _WS_OPTION_NAMES = (
     "pingInterval",
     "pingTimeout",
     "highWaterMark",
+    "maxBufferedAmount",
+    "incompleteMessageTimeout",
 )
 
 _PROTOCOL_MSG = "Invalid Sec-WebSocket-Protocol header"
@@ -146,7 +148,7 @@ class WebSocketServer(WebSocketServerEvents):
         self.options = opts
         self._state = RUNNING
         self._loop = _runtime.get_loop()
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.AbstractServer | Listener | None = None
         self._sock: socket_module.socket | None = None
         self._handshaking: set[asyncio.Transport] = set()
         self._connections: set[WebSocket] = set()
@@ -209,15 +211,29 @@ class WebSocketServer(WebSocketServerEvents):
 
     async def _serve(self, sock: socket_module.socket) -> None:
         loop = self._loop
+
+        def factory() -> ServerHandshake:
+            return ServerHandshake(self._on_http_upgrade, loop, self._track)
+
+        if self._state is not RUNNING:
+            return  # closed before the loop ran: _maybe_closed closes sock
+        listener = Listener(
+            loop, sock, factory, self._admit, self.options["ssl"], self._accept_failed
+        )
         try:
-            self._server = await loop.create_server(
-                lambda: ServerHandshake(self._on_http_upgrade, loop, self._track),
-                sock=sock,
-                ssl=self.options.get("ssl"),
-            )
-        except OSError as exc:  # pragma: no cover - bind/listen already passed
-            self._dispatch("error", exc)
-            return
+            listener.start()
+            self._server = listener
+            # One more turn of the loop, as create_server took: code that
+            # awaits once(wss, 'listening') in a task registers first.
+            await asyncio.sleep(0)
+        except NotImplementedError:  # pragma: no cover - a loop without add_reader
+            try:
+                self._server = await loop.create_server(
+                    factory, sock=sock, ssl=self.options["ssl"]
+                )
+            except OSError as exc:  # bind/listen already passed
+                self._dispatch("error", exc)
+                return
         if self._state is RUNNING:
             address = self.address()
             if address is not None:
@@ -225,6 +241,22 @@ class WebSocketServer(WebSocketServerEvents):
                     "listening on %s port %s", address["address"], address["port"]
                 )
             self._dispatch("listening")
+
+    def _accept_failed(self, message: str, exc: OSError) -> None:
+        # Once per streak of EMFILE/ENFILE (the listener backs off meanwhile).
+        server_logger.warning("%s: %s", message, exc)
+
+    def _admit(self) -> bool:
+        """Whether the listener may set up one more accepted socket."""
+        opts = self.options
+        limit = opts["maxPendingHandshakes"]
+        handshaking = len(self._handshaking)
+        if isinstance(self._server, Listener):
+            handshaking += len(self._server.pending)
+        if limit is not None and handshaking >= limit:
+            return False
+        limit = opts["maxConnections"]
+        return limit is None or handshaking + len(self._connections) < limit
 
     def _track(self, transport: asyncio.Transport, add: bool) -> None:
         if add:
@@ -526,9 +558,9 @@ class WebSocketServer(WebSocketServerEvents):
             return
         info = VerifyInfo(origin=offer.origin, secure=nsock.encrypted, req=req)
         if _arity(verify) == 2:
-            # The answer may come later: hold the input back meanwhile (a
-            # synchronous upgrade never pauses the socket).
-            nsock.transport.pause_reading()
+            # The answer may come later: keep what arrives meanwhile (up to
+            # HOLD_LIMIT) and watch for a FIN, as Node's socket does.
+            holder.keep_reading()
             done = False
 
             def verified(
@@ -561,7 +593,7 @@ class WebSocketServer(WebSocketServerEvents):
             self._abort(nsock, 500)
             return
         if inspect.isawaitable(result):
-            nsock.transport.pause_reading()
+            holder.keep_reading()
             self._loop.create_task(
                 self._await_verify(result, req, nsock, head, cb, holder, offer, deflate)
             )

@@ -799,3 +799,45 @@ def test_connect_to_listen() -> None:
         assert await stop_listen(server) == 0
 
     run(main())
+
+
+# --------------------------------------------------------------------------
+# Peers' control characters (issue 9): escaped, printable Unicode kept
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\r\nFAKE: line \u202eévil 🙂"
+ESCAPED = r"\x1b]0;pwned\x07\x1b[2J\r\nFAKE: line \u202eévil 🙂"
+
+
+def test_connect_escapes_the_server_s_control_characters() -> None:
+    async def main() -> None:
+        def on_connection(ws: Any, req: Any) -> None:
+            ws.send(HOSTILE)
+            ws.close(4000, "bye\x1b[2J\nnext")
+
+        wss, port = await start_server(on_connection)
+        cli = await Cli.start("connect", f"ws://127.0.0.1:{port}/")
+        assert await cli.finish() == 1  # 4000 is not a clean close code
+        assert cli.stdout_lines == [ESCAPED]
+        assert re.search(r"closed: 4000 bye\\x1b\[2J\\nnext$", cli.stderr, re.M)
+        assert "\x1b" not in cli.stderr and "\x1b" not in "".join(cli.stdout_lines)
+        await close_server(wss)
+
+    run(main())
+
+
+def test_listen_escapes_the_client_s_control_characters() -> None:
+    async def main() -> None:
+        server, port, _ = await start_listen()
+        ws = await open_client(f"ws://127.0.0.1:{port}/")
+        ws.send(HOSTILE)
+        await server.expect_stdout(r"^\[1\] " + re.escape(ESCAPED) + "$")
+        closed = event(ws, "close")
+        ws.close(4000, "x\r\n12:00:00.000 [2] connected from forged")
+        await within(closed, "client close")
+        await server.expect_stderr(r"\[1\] closed: 4000 x\\r\\n12:00:00\.000 \[2\]")
+        assert await stop_listen(server) == 0
+        assert not any(
+            "forged" in line and "[1]" not in line for line in server.stderr_lines
+        )
+
+    run(main())

@@ -31,6 +31,7 @@ CORE = [
     "protocol",
     "heartbeat",
     "_options",
+    "_printable",
 ]
 TRANSPORT = ["_transport", "_client", "_server"]
 FACADE = [
