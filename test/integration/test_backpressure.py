@@ -180,3 +180,28 @@ def test_stream_drain_honours_the_mark(arun: Any) -> None:
             assert ws.bufferedAmount <= MARK // 4
 
     arun(main())
+
+
+def test_mark_then_hard_limit_on_the_same_accounting(arun: Any) -> None:
+    """highWaterMark says False first; maxBufferedAmount (opt-in) fails the
+    connection once a sender ignores that."""
+
+    async def main() -> None:
+        limit = 8 * MARK
+        async with served(highWaterMark=MARK, maxBufferedAmount=limit) as (
+            ws,
+            peer,
+        ):
+            peer.transport.pause_reading()
+            errors: list[Any] = []
+            ws.on("error", errors.append)
+            closed = next_event(ws, "close")
+            results = fill(ws)
+            assert results[-1][1] < limit  # False came before the limit
+            assert not errors
+            while not errors and ws.readyState == WebSocket.OPEN:
+                ws.send(CHUNK)
+            assert [e.code for e in errors] == ["WS_ERR_BUFFERED_AMOUNT_EXCEEDED"]
+            assert (await within(closed, "'close'"))[0] == 1006
+
+    arun(main())
