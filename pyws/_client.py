@@ -21,6 +21,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from . import _runtime
 from . import extension as extension_mod
+from ._callbacks import fit
 from .errors import HandshakeError, RangeError, WsSyntaxError
 from .handshake import (
     HTTPParseError,
@@ -282,7 +283,7 @@ class ClientHandshake(asyncio.Protocol):
             return
         # ws: finishRequest(req, ws) replaces req.end(); it must call end().
         try:
-            finish(self.request, self.ws)
+            fit(finish, 2)(self.request, self.ws)
         except Exception as exc:  # noqa: BLE001 - the user's callback failed
             self._fail(exc)
 

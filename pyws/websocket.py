@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from types import CoroutineType
-from typing import Any
+from typing import Any, ClassVar
 
 from . import _runtime
+from ._callbacks import fit
 from ._emitter import NodeEventEmitter, report_exception
 from ._options import CLIENT_OPTIONS, parse_options
 from ._transport import Connection
@@ -105,6 +106,9 @@ class WebSocket(NodeEventEmitter):
     OPEN = OPEN
     CLOSING = CLOSING
     CLOSED = CLOSED
+
+    # 'message' listeners taking (data, isBinary) run without an adapter.
+    _event_args: ClassVar[dict[str, int]] = {"message": 2}
 
     # WHATWG attribute handlers (ws's EventTarget): get the handler or None;
     # assigning replaces the previous one.
@@ -286,7 +290,7 @@ class WebSocket(NodeEventEmitter):
         else:
             proto.send(payload, not is_text)
         if cb is not None:
-            conn.add_callback(cb)
+            conn.add_callback(fit(cb, 1))
         if not conn._receiving:
             conn.flush()
 
@@ -321,7 +325,7 @@ class WebSocket(NodeEventEmitter):
         else:
             proto.pong(payload, m)
         if cb is not None:
-            conn.add_callback(cb)
+            conn.add_callback(fit(cb, 1))
         if not conn._receiving:
             conn.flush()
 
@@ -335,7 +339,7 @@ class WebSocket(NodeEventEmitter):
             err = NotOpenError(
                 f"WebSocket is not open: readyState {int(state)} ({name})"
             )
-            self._get_loop().call_soon(cb, err)
+            self._get_loop().call_soon(fit(cb, 1), err)
 
     # -- closing ---------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from . import _runtime
 from . import extension as extension_mod
+from ._callbacks import fit
 from ._emitter import NodeEventEmitter, report_exception
 from ._options import SERVER_OPTIONS, parse_options
 from ._server import HoldingProtocol, NodeSocket, ServerHandshake
@@ -229,7 +230,9 @@ class WebSocketServer(NodeEventEmitter):
         once the last connection has closed."""
         if cb is not None:
             if self._state is CLOSED:
-                self._loop.call_soon(cb, RuntimeError("The server is not running"))
+                self._loop.call_soon(
+                    fit(cb, 1), RuntimeError("The server is not running")
+                )
                 self._loop.call_soon(self._dispatch, "close")
                 return
             self.once("close", cb)
@@ -296,6 +299,7 @@ class WebSocketServer(NodeEventEmitter):
         replaced), or a :class:`NodeSocket`.
         """
         head = bytes(head or b"")
+        cb = fit(cb, 2)
         if isinstance(socket, NodeSocket):
             if socket.upgraded:
                 raise RuntimeError(
@@ -438,7 +442,7 @@ class WebSocketServer(NodeEventEmitter):
                     self._abort(nsock, 500)
             return
         try:
-            result = verify(info)
+            result = fit(verify, 1)(info)
         except Exception as exc:  # noqa: BLE001 - the user's bug
             report_exception("Exception in verifyClient", exc, self)
             self._abort(nsock, 500)
@@ -496,7 +500,7 @@ class WebSocketServer(NodeEventEmitter):
             hook = self.options["handleProtocols"]
             if hook is not None:
                 try:
-                    chosen = hook(offer.protocols, req)
+                    chosen = fit(hook, 2)(offer.protocols, req)
                 except Exception as exc:  # noqa: BLE001 - the user's bug
                     report_exception("Exception in handleProtocols", exc, self)
                     self._abort(nsock, 500)

@@ -29,6 +29,7 @@ CORE = [
     "handshake",
     "protocol",
     "_options",
+    "_callbacks",
 ]
 TRANSPORT = ["_transport", "_client", "_server"]
 FACADE = [
