@@ -25,6 +25,7 @@ from typing import Any, ClassVar, TypeVar
 
 import pyee
 
+from . import _runtime
 from ._callbacks import fit
 
 __all__ = ["NodeEventEmitter", "MaxListenersExceededWarning", "report_exception"]
@@ -108,10 +109,15 @@ class NodeEventEmitter(pyee.EventEmitter):
 
     def _dispatch(self, event: str, *args: Any) -> None:
         """Emit an event pyws raises on its own (from socket callbacks and
-        timers); a listener's exception, or an ``'error'`` nobody listens
-        to, goes to the loop's exception handler instead of escaping."""
+        timers); a listener's exception goes to the loop's exception handler
+        instead of escaping. An ``'error'`` nobody listens to ends
+        :func:`pyws.run` with that error (see ``_runtime.uncaught``), or,
+        when pyws.run() is not driving the loop, goes to the handler too."""
         try:
             if event == "error" and not self._events.get("error"):
+                # Node throws it: under pyws.run() the process ends with it.
+                if _runtime.uncaught(args[0] if args else None):
+                    return
                 report_exception(
                     f"Unhandled 'error' event on a pyws {type(self).__name__}",
                     args[0],

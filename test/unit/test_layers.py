@@ -39,6 +39,7 @@ FACADE = [
     "event_target",
     "_emitter",
     "_runtime",
+    "timers",
     "__init__",
     "__main__",
     "cli",
