@@ -29,11 +29,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from types import CoroutineType, MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from typing_extensions import Unpack
 
 from . import _runtime
+from ._callbacks import fit
 from ._client import ClientHandshake, ClientRequest, start_client
 from ._emitter import report_exception
 from ._options import CLIENT_OPTIONS, parse_options
@@ -219,6 +220,9 @@ class WebSocket(WebSocketEvents):
     OPEN = OPEN
     CLOSING = CLOSING
     CLOSED = CLOSED
+
+    # 'message' listeners taking (data, isBinary) run without an adapter.
+    _event_args: ClassVar[dict[str, int]] = {"message": 2}
 
     # WHATWG attribute handlers (ws's EventTarget): get the handler or None;
     # assigning replaces the previous one.
@@ -450,7 +454,7 @@ class WebSocket(WebSocketEvents):
         else:
             proto.send(payload, not is_text)
         if cb is not None:
-            conn.add_callback(cb)  # type: ignore[arg-type]
+            conn.add_callback(fit(cb, 1))
         if not conn.receiving:
             conn.flush()
         return not conn.over_mark
@@ -496,7 +500,7 @@ class WebSocket(WebSocketEvents):
         else:
             proto.pong(payload, m)
         if cb is not None:
-            conn.add_callback(cb)
+            conn.add_callback(fit(cb, 1))
         if not conn.receiving:
             conn.flush()
 
@@ -510,7 +514,7 @@ class WebSocket(WebSocketEvents):
             err = NotOpenError(
                 f"WebSocket is not open: readyState {int(state)} ({name})"
             )
-            self._get_loop().call_soon(cb, err)
+            self._get_loop().call_soon(fit(cb, 1), err)
 
     # -- closing ---------------------------------------------------------------
 
@@ -586,12 +590,11 @@ class WebSocket(WebSocketEvents):
         if self._conn is not None and not self._held:
             self._conn.resume_reading()
 
-    def _on_stop_signal(self, forced: bool) -> None:
+    def _on_stop_signal(self) -> None:
         """SIGTERM / SIGINT in :func:`pyws.run`: close with 1001 (a server's
-        own connections are closed by its shutdown); the second signal
-        terminates."""
+        own connections are closed by its shutdown, first)."""
         state = self._ready_state
-        if forced or state is CONNECTING:
+        if state is CONNECTING:
             self.terminate()
         elif state is OPEN:
             self.close(1001)

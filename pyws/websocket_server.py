@@ -29,6 +29,7 @@ from typing_extensions import Unpack
 
 from . import _runtime
 from . import extension as extension_mod
+from ._callbacks import fit
 from ._emitter import report_exception
 from ._options import SERVER_OPTIONS, parse_options
 from ._server import HoldingProtocol, Listener, NodeSocket, ServerHandshake
@@ -284,7 +285,9 @@ class WebSocketServer(WebSocketServerEvents):
         once the last connection has closed."""
         if cb is not None:
             if self._state is CLOSED:
-                self._loop.call_soon(cb, RuntimeError("The server is not running"))
+                self._loop.call_soon(
+                    fit(cb, 1), RuntimeError("The server is not running")
+                )
                 self._loop.call_soon(self._dispatch, "close")
                 return
             self.once("close", cb)
@@ -372,16 +375,9 @@ class WebSocketServer(WebSocketServerEvents):
         self._loop.call_soon(self._maybe_closed)
         return fut
 
-    def _on_stop_signal(self, forced: bool) -> None:
-        """SIGTERM / SIGINT in :func:`pyws.run`: :meth:`shutdown`; the
-        second signal terminates every connection."""
-        if not forced:
-            self.shutdown()
-            return
-        for transport in list(self._handshaking):
-            transport.abort()
-        for ws in list(self._connections):
-            ws.terminate()
+    def _on_stop_signal(self) -> None:
+        """SIGTERM / SIGINT in :func:`pyws.run`: :meth:`shutdown`."""
+        self.shutdown()
 
     def _maybe_closed(self) -> None:
         if self._state is not CLOSING:
@@ -436,6 +432,7 @@ class WebSocketServer(WebSocketServerEvents):
         replaced), or a :class:`NodeSocket`.
         """
         head = bytes(head or b"")
+        cb = fit(cb, 2)
         if isinstance(socket, NodeSocket):
             if socket.upgraded:
                 raise RuntimeError(
@@ -587,7 +584,7 @@ class WebSocketServer(WebSocketServerEvents):
                     self._abort(nsock, 500)
             return
         try:
-            result = verify(info)
+            result = fit(verify, 1)(info)
         except Exception as exc:  # noqa: BLE001 - the user's bug
             report_exception("Exception in verifyClient", exc, self)
             self._abort(nsock, 500)
@@ -645,7 +642,7 @@ class WebSocketServer(WebSocketServerEvents):
             hook = self.options["handleProtocols"]
             if hook is not None:
                 try:
-                    chosen = hook(offer.protocols, req)
+                    chosen = fit(hook, 2)(offer.protocols, req)
                 except Exception as exc:  # noqa: BLE001 - the user's bug
                     report_exception("Exception in handleProtocols", exc, self)
                     self._abort(nsock, 500)

@@ -32,6 +32,7 @@ CORE = [
     "heartbeat",
     "_options",
     "_printable",
+    "_callbacks",
 ]
 TRANSPORT = ["_transport", "_client", "_server"]
 FACADE = [
@@ -46,6 +47,7 @@ FACADE = [
     "log",
     "_emitter",
     "_runtime",
+    "timers",
     "__init__",
     "__main__",
     "cli",
