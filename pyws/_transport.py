@@ -107,7 +107,7 @@ class ConnectionOwner(TypingProtocol):
     def connection_closed(self) -> None:
         """The socket is closed; the core is CLOSED. Called once."""
 
-    # Optional (looked up once with getattr, so other owners need not
+    # Optional (looked up with getattr when needed, so other owners need not
     # implement them):
     #
     # def connection_closing(self) -> None:

@@ -137,7 +137,13 @@ class _Seam:
         self.ws._on_connection_closed()
 
     def connection_closing(self) -> None:
+        # The heartbeat's verdict: no answer within pingTimeout.
         ws = self.ws
+        ws._log.log(
+            WARNING,
+            "no answer to a ping within pingTimeout (%s ms): terminated",
+            ws._options.get("pingTimeout") or ws._options.get("pingInterval"),
+        )
         if ws._proto is not None and ws._ready_state is OPEN:
             ws._ready_state = ws._proto.state
 

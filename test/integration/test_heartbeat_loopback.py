@@ -9,11 +9,13 @@ armed timer (``TimerHandle.when()``); the waits are for events, bounded.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from conftest import HOST, MS, next_event, within
 from helpers.rawpeer import RawPeer, RawServer
 
@@ -74,7 +76,11 @@ def test_off_by_default_costs_nothing_per_read(arun: Any) -> None:
     arun(main())
 
 
-def test_silent_peer_is_dropped_within_interval_plus_timeout(arun: Any) -> None:
+def test_silent_peer_is_dropped_within_interval_plus_timeout(
+    arun: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="pyws")
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
         async with served(pingInterval=INTERVAL_MS, pingTimeout=TIMEOUT_MS) as (
@@ -105,6 +111,16 @@ def test_silent_peer_is_dropped_within_interval_plus_timeout(arun: Any) -> None:
             assert ws.was_clean is False
 
     arun(main())
+    # Operators see why: one WARNING on the server's logger.
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "pyws.server" and r.levelno == logging.WARNING
+    ]
+    assert len(warnings) == 1
+    assert warnings[0].endswith(
+        f"] no answer to a ping within pingTimeout ({TIMEOUT_MS} ms): terminated"
+    )
 
 
 def test_slow_but_alive_peer_is_kept_and_latency_measured(arun: Any) -> None:
