@@ -7,7 +7,8 @@ Clients in the test process stream numbered messages as fast as the
 backpressure lets them. After the signal, every client must see 1001 and
 every echo the server accepted, in order; the server must have received
 every message a client sent before it answered the close frame. Nothing
-lost.
+lost. Also: a second signal forces the exit, and SIGTERM ends a ``main``
+that would run forever (its timers cleared, ``run()`` returning ``None``).
 """
 
 from __future__ import annotations
@@ -187,6 +188,51 @@ def test_second_signal_forces(arun: Any) -> None:
             status = await within(proc.wait(), "the server's exit")
             assert status == 0
             peer.close()
+        finally:
+            await stop_process(proc)
+
+    arun(main(), timeout=4 * TIMEOUT)
+
+
+MAIN_FOREVER = r"""
+import asyncio
+import pyws
+
+async def main():
+    wss = pyws.WebSocketServer(port=0, host="127.0.0.1")
+    await pyws.once(wss, "listening")
+    wss.on("close", lambda: print("server closed", flush=True))
+    pyws.setInterval(lambda: None, 1000)  # cleared by the graceful stop
+    print(wss.address()["port"], flush=True)
+    await asyncio.get_running_loop().create_future()  # forever
+    return "unreachable"
+
+print("run returned", pyws.run(main), flush=True)
+"""
+
+
+def test_sigterm_ends_a_main_that_runs_forever(arun: Any) -> None:
+    async def main() -> None:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            MAIN_FOREVER,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            port = int(await within(proc.stdout.readline(), "the port"))
+            ws = WebSocket(f"ws://{HOST}:{port}/")
+            await ws.wait_open(TIMEOUT)
+            closed = next_event(ws, "close")
+            proc.send_signal(signal.SIGTERM)
+            assert (await within(closed, "'close'"))[0] == 1001
+            out = await within(proc.stdout.read(), "the script's output")
+            err = await within(proc.stderr.read(), "the script's errors")
+            assert await within(proc.wait(), "the exit") == 0
+            assert out.decode().splitlines() == ["server closed", "run returned None"]
+            assert err == b""
         finally:
             await stop_process(proc)
 
