@@ -123,8 +123,10 @@ class WebSocketStream:
             self.write(chunk)
 
     async def drain(self) -> None:
-        """Wait while the WebSocket is over its ``highWaterMark`` (until its
-        ``'drain'``); return at once under it, as ``StreamWriter.drain``."""
+        """Wait while the WebSocket is over its ``highWaterMark`` (the
+        WebSocket's option; the stream's own ``highWaterMark`` bounds unread
+        input) until its ``'drain'``; return at once under it, as
+        ``StreamWriter.drain`` does."""
         ws = self.ws
         if ws.readyState == WebSocket.CONNECTING:
             await ws.wait_open()
