@@ -1,15 +1,18 @@
 """The server's side of the opening handshake on asyncio.
 
-- :class:`NodeSocket`: the small Node-like socket handed to user code
-  (``request.socket``, ``'wsClientError'``'s socket, ``handleUpgrade``):
-  ``write``, ``end``, ``destroy``, ``remoteAddress``, ``remotePort``.
+- :class:`TransportSocket`: the Node ``net.Socket`` surface of an asyncio
+  transport (``write``, ``end``, ``destroy``, ``remoteAddress``, ...) with
+  hooks for what the transport reports (data, EOF, loss). The facade's
+  :class:`pyws.NodeSocket` subclasses it as an EventEmitter; the code here
+  makes sockets only through the factory it is handed.
 - :class:`ServerHandshake`: an ``asyncio.Protocol`` for each accepted
   connection of a ``port``-mode server: it reads the HTTP request head
   (bounded in size by the parser and in time by ``HEADERS_TIMEOUT``),
   answers a plain HTTP request with 426 as ws's own HTTP server does, and
   hands an upgrade request to ``WebSocketServer.handleUpgrade``.
 - :class:`HoldingProtocol`: keeps bytes that arrive while an upgrade is
-  being decided (an async ``verifyClient``), so none are lost.
+  being decided (an async ``verifyClient``), so none are lost, and tells
+  its socket about data (when the socket takes it), EOF and loss.
 
 Transport layer: imports the core and asyncio, not pyee.
 """
@@ -21,9 +24,10 @@ import socket
 from collections.abc import Callable
 from typing import Any, cast
 
+from ._callbacks import fit
 from .handshake import HTTPParseError, Request, RequestParser
 
-__all__ = ["NodeSocket", "ServerHandshake", "HoldingProtocol", "HEADERS_TIMEOUT"]
+__all__ = ["TransportSocket", "ServerHandshake", "HoldingProtocol", "HEADERS_TIMEOUT"]
 
 #: Seconds a client has to send its whole request head (Node's
 #: ``server.headersTimeout`` default is 60 s).
@@ -42,30 +46,44 @@ _UPGRADE_REQUIRED = (
 class HoldingProtocol(asyncio.Protocol):
     """Collects bytes (reading paused) until the transport is taken over."""
 
-    def __init__(self) -> None:
+    def __init__(self, socket: TransportSocket | None = None) -> None:
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         self.lost = False
         self.on_lost: Callable[[], object] | None = None
+        #: The user's socket object for this transport, once there is one.
+        self.socket = socket
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses.
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        sock = self.socket
+        if sock is not None and sock._takes_data():
+            sock._on_data(data)  # a 'data' listener consumes it, as in Node
+            return
         self.buffer += data
 
     def eof_received(self) -> bool:
+        if self.socket is not None:
+            self.socket._on_end()
         return True  # keep the transport open; the owner decides
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         if self.on_lost is not None:
             self.on_lost()
+        if self.socket is not None:
+            self.socket._on_close(exc)
 
 
-class NodeSocket:
-    """A Node ``net.Socket``-like wrapper around an asyncio transport."""
+class TransportSocket:
+    """A Node ``net.Socket``-like wrapper around an asyncio transport.
+
+    The ``_on_*`` hooks receive what the transport's protocol sees; here
+    they do nothing (the facade subclass emits events from them).
+    """
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self.transport = transport
@@ -117,7 +135,7 @@ class NodeSocket:
             return False
         self.transport.write(data.encode() if isinstance(data, str) else bytes(data))
         if cb is not None:
-            asyncio.get_running_loop().call_soon(cb)
+            asyncio.get_running_loop().call_soon(fit(cb, 1), None)
         return True
 
     def end(self, data: str | bytes | None = None) -> None:
@@ -137,6 +155,21 @@ class NodeSocket:
     def resume(self) -> None:
         self.transport.resume_reading()
 
+    # -- what the transport reports (no-ops here) ------------------------
+
+    def _takes_data(self) -> bool:
+        """Whether received bytes go to the socket instead of being held."""
+        return False
+
+    def _on_data(self, data: bytes) -> None:
+        pass
+
+    def _on_end(self) -> None:
+        pass
+
+    def _on_close(self, exc: Exception | None) -> None:
+        pass
+
     def __getitem__(self, key: str) -> Any:
         try:
             return getattr(self, key)
@@ -144,7 +177,7 @@ class NodeSocket:
             raise KeyError(key) from None
 
     def __repr__(self) -> str:
-        return f"<NodeSocket {self.remoteAddress}:{self.remotePort}>"
+        return f"<{type(self).__name__} {self.remoteAddress}:{self.remotePort}>"
 
 
 def is_upgrade_request(req: Request) -> bool:
@@ -161,11 +194,15 @@ class ServerHandshake(HoldingProtocol):
 
     def __init__(
         self,
-        on_upgrade: Callable[[Request, NodeSocket, bytes, ServerHandshake], object],
+        on_upgrade: Callable[
+            [Request, TransportSocket, bytes, ServerHandshake], object
+        ],
         loop: asyncio.AbstractEventLoop,
         track: Callable[[asyncio.Transport, bool], object],
+        make_socket: Callable[[asyncio.Transport], TransportSocket] = TransportSocket,
     ) -> None:
         super().__init__()
+        self.make_socket = make_socket
         self.on_upgrade = on_upgrade
         self.loop = loop
         self.track = track
@@ -190,7 +227,7 @@ class ServerHandshake(HoldingProtocol):
     def data_received(self, data: bytes) -> None:
         parser = self.parser
         if parser is None:
-            self.buffer += data
+            super().data_received(data)
             return
         transport = self.transport
         assert transport is not None
@@ -213,7 +250,8 @@ class ServerHandshake(HoldingProtocol):
             return
         self._stop_timer()
         self.parser = None
-        nsock = NodeSocket(transport)
+        nsock = self.make_socket(transport)
+        self.socket = nsock
         req.socket = nsock
         if not is_upgrade_request(req):
             transport.write(_UPGRADE_REQUIRED)
