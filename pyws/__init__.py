@@ -13,7 +13,7 @@ work too. Closing and failing follow RFC 6455 section 7.
 
 from __future__ import annotations
 
-from . import extension, subprotocol
+from . import extension, inbox, subprotocol
 from ._emitter import MaxListenersExceededWarning
 from ._runtime import once, run
 from .constants import (
@@ -30,6 +30,9 @@ from .constants import (
     ReadyState,
 )
 from .errors import (
+    ConnectionClosed,
+    ConnectionClosedError,
+    ConnectionClosedOK,
     HandshakeError,
     InflateError,
     NotOpenError,
@@ -77,6 +80,9 @@ __all__ = [
     "CONNECTING",
     "CloseCode",
     "CloseEvent",
+    "ConnectionClosed",
+    "ConnectionClosedError",
+    "ConnectionClosedOK",
     "EMPTY_BUFFER",
     "ErrorEvent",
     "Event",
@@ -115,6 +121,8 @@ __all__ = [
     "createWebSocketStream",
     "create_websocket_stream",
     "extension",
+    "inbox",
+    "log",
     "once",
     "read_upgrade_request",
     "run",

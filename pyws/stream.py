@@ -40,7 +40,7 @@ from typing import Any
 
 from ._emitter import NodeEventEmitter
 from ._options import STREAM_OPTIONS, parse_options
-from .websocket import WebSocket
+from .websocket import WebSocket, loop_of, when_flushed
 
 __all__ = ["createWebSocketStream", "create_websocket_stream", "WebSocketStream"]
 
@@ -155,7 +155,7 @@ class WebSocketStream(NodeEventEmitter):
         self._allow_half_open: bool = opts["allowHalfOpen"]
         self._write_ended = False
         self._end_emitted = False
-        loop = ws._get_loop()
+        loop = loop_of(ws)
         self._loop = loop
         # Bytes mode: an asyncio StreamReader (it pauses its transport above
         # 2 * limit). Object mode: a queue of messages.
@@ -342,18 +342,14 @@ class WebSocketStream(NodeEventEmitter):
             await ws.wait_open()
         if ws.readyState != WebSocket.OPEN:
             return
-        done: asyncio.Future[None] = ws._get_loop().create_future()
+        done: asyncio.Future[None] = loop_of(ws).create_future()
 
         def written(err: BaseException | None) -> None:
             if not done.done():
                 done.set_result(None)
 
-        conn = ws._conn
-        if conn is None or not ws.bufferedAmount:
-            return
-        conn.add_callback(written)
-        conn.flush()
-        await done
+        if when_flushed(ws, written):
+            await done
 
     def can_write_eof(self) -> bool:
         return True

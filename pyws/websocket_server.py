@@ -25,12 +25,15 @@ import ssl as ssl_module
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
+from typing_extensions import Unpack
+
 from . import _runtime
 from . import extension as extension_mod
 from ._callbacks import fit
-from ._emitter import NodeEventEmitter, report_exception
+from ._emitter import report_exception
 from ._options import SERVER_OPTIONS, parse_options
 from ._server import HoldingProtocol, ServerHandshake
+from ._server_events import WebSocketServerEvents
 from .handshake import (
     Request,
     RequestParser,
@@ -40,9 +43,11 @@ from .handshake import (
     response_lines,
     serialize_response,
 )
+from .log import INFO, server_logger
 from .node_socket import NodeSocket
 from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
-from .websocket import WebSocket
+from .typing import ClientOptions, ServerOptions
+from .websocket import WebSocket, attach
 
 __all__ = ["WebSocketServer", "read_upgrade_request"]
 
@@ -57,6 +62,7 @@ _WS_OPTION_NAMES = (
     "allowSynchronousEvents",
     "autoPong",
     "closeTimeout",
+    "maxQueue",
 )
 
 _PROTOCOL_MSG = "Invalid Sec-WebSocket-Protocol header"
@@ -94,7 +100,7 @@ def _arity(fn: Callable[..., Any]) -> int:
     )
 
 
-class WebSocketServer(NodeEventEmitter):
+class WebSocketServer(WebSocketServerEvents):
     """A WebSocket server: ``WebSocketServer(options[, callback])``.
 
     Events: ``'connection'(ws, req)``, ``'listening'``, ``'headers'(lines,
@@ -104,9 +110,9 @@ class WebSocketServer(NodeEventEmitter):
 
     def __init__(
         self,
-        options: Mapping[str, Any] | None = None,
-        callback: Callable[..., Any] | None = None,
-        **kwargs: Any,
+        options: ServerOptions | None = None,
+        callback: Callable[[], object] | None = None,
+        **kwargs: Unpack[ServerOptions],
     ) -> None:
         super().__init__()
         opts = parse_options(SERVER_OPTIONS, options, kwargs, "WebSocketServer")
@@ -206,6 +212,11 @@ class WebSocketServer(NodeEventEmitter):
             self._dispatch("error", exc)
             return
         if self._state is RUNNING:
+            address = self.address()
+            if address is not None:
+                server_logger.info(
+                    "listening on %s port %s", address["address"], address["port"]
+                )
             self._dispatch("listening")
 
     def _track(self, transport: asyncio.Transport, add: bool) -> None:
@@ -266,6 +277,7 @@ class WebSocketServer(NodeEventEmitter):
         if self._server is None and self._sock is not None:
             self._sock.close()
         _runtime.release(self)
+        server_logger.info("server closed")
         self._dispatch("close")
 
     # -- upgrades ------------------------------------------------------------
@@ -383,6 +395,15 @@ class WebSocketServer(NodeEventEmitter):
         headers: Mapping[str, Any] | None = None,
     ) -> None:
         transport = nsock.transport
+        if server_logger.isEnabledFor(INFO):
+            server_logger.info(
+                "[%s:%s] handshake refused: %s %s",
+                nsock.remoteAddress,
+                nsock.remotePort,
+                status,
+                message or "",
+                extra={"peer": f"{nsock.remoteAddress}:{nsock.remotePort}"},
+            )
         if not transport.is_closing():
             transport.write(rejection_response(status, message, headers))
             transport.close()
@@ -540,7 +561,7 @@ class WebSocketServer(NodeEventEmitter):
         head = head + bytes(holder.buffer)
         holder.buffer.clear()
         cls = self.options["WebSocket"] or WebSocket
-        ws = cls(None, None, self._ws_options)
+        ws = cls(None, None, cast(ClientOptions, self._ws_options))
         self._handshaking.discard(transport)
         self._connections.add(ws)
         _runtime.retain(ws, self._loop)
@@ -554,19 +575,15 @@ class WebSocketServer(NodeEventEmitter):
             except Exception as exc:  # noqa: BLE001 - the user's bug
                 report_exception("Exception in a handleUpgrade callback", exc, self)
 
-        ws._attach(
+        attach(
+            ws,
             transport,
             self._loop,
-            is_server=True,
             head=head,
             protocol=protocol,
             extension=deflate,
-            extensions_header="permessage-deflate" if deflate is not None else "",
-            emit_open=True,
             before_head=before_head,
         )
-        if ws._conn is not None and not ws._paused:
-            ws._conn.transport.resume_reading()
 
     def _on_ws_close(self, ws: WebSocket, nsock: Any) -> None:
         nsock._on_close(None)  # the upgraded socket's 'close'
