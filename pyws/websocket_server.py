@@ -587,6 +587,10 @@ class WebSocketServer(WebSocketServerEvents):
 
     def _on_ws_close(self, ws: WebSocket, nsock: Any) -> None:
         nsock._on_close(None)  # the upgraded socket's 'close'
+        if not nsock.transport.is_closing():
+            # Lost without a close() (the peer closed first): mark it closed,
+            # or Python 3.10's SSL transport warns that it was left open.
+            nsock.transport.close()
         self._connections.discard(ws)
         if self.clients is not None:
             self.clients.discard(ws)

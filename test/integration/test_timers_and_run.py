@@ -220,8 +220,8 @@ def test_top_level_timers_keep_run_going(tmp_path: Path) -> None:
         import pyws
 
         log = []
-        loop = asyncio.get_event_loop()   # top-level asyncio code first
         pyws.setTimeout(lambda a: log.append(a), 30, "timeout")
+        loop = asyncio.get_event_loop()   # top-level asyncio code
         pyws.setTimeout(lambda: log.append("never"), 60000).unref()
         pyws.setImmediate(log.append, "immediate")
         loop.call_soon(log.append, "call_soon")
@@ -233,6 +233,28 @@ def test_top_level_timers_keep_run_going(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['immediate', 'call_soon', 'timeout'] None True"
+    assert proc.stderr == ""
+
+
+def test_a_loop_set_before_pyws_is_adopted(tmp_path: Path) -> None:
+    proc = run_script(
+        tmp_path,
+        """
+        import asyncio
+        import pyws
+
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.call_later(0.02, print, "asyncio timer")
+        pyws.setTimeout(print, 40, "pyws timer")
+        pyws.run()
+        print(loop.is_closed())
+        """,
+        "-W",
+        "error",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["asyncio timer", "pyws timer", "True"]
     assert proc.stderr == ""
 
 
