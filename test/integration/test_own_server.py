@@ -18,6 +18,7 @@ import asyncio
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import types
 from pathlib import Path
@@ -431,5 +432,35 @@ def test_upgraded_socket_emits_close_with_the_websocket(arun: Any) -> None:
         server.close()
         await server.wait_closed()
         await close_server(arun, wss)
+
+    arun(main())
+
+
+def test_reset_emits_error_then_close_with_had_error(arun: Any) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        events: list[Any] = []
+        closed = loop.create_future()
+        listening = loop.create_future()
+
+        async def on_client(reader: Any, writer: Any) -> None:
+            req, sock, head = await pyws.read_upgrade_request((reader, writer), 5)
+            sock.on("error", lambda err: events.append(type(err).__name__))
+            sock.on("close", closed.set_result)
+            sock.on("data", events.append)  # flowing: the reset is read
+            listening.set_result(None)
+
+        server = await asyncio.start_server(on_client, HOST, 0)
+        port = server.sockets[0].getsockname()[1]
+        client = socket.create_connection((HOST, port))
+        client.sendall(REQUEST.format(path="/").encode())
+        await arun.within(listening)
+        # SO_LINGER 0: close() sends an RST.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()
+        assert await arun.within(closed) is True
+        assert events == ["ConnectionResetError"]
+        server.close()
+        await server.wait_closed()
 
     arun(main())
