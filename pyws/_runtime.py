@@ -12,10 +12,14 @@ While :func:`run` drives a loop, it is the process:
 - an ``'error'`` event nobody listens to (:func:`uncaught`) ends it: what
   is open is closed and :func:`run` raises the error, so the script fails
   with its text on stderr and exit status 1, as Node does;
-- Ctrl-C (SIGINT) ends it cleanly: what is open is closed and
-  :func:`run` raises ``SystemExit(130)``, a Node process's status after
-  SIGINT, with no traceback. Signal handling lives in
-  :class:`_StopSignals`, and nowhere else.
+- SIGTERM and SIGINT (Ctrl-C) stop it gracefully: every server shuts down
+  (``wss.shutdown()``: its clients get 1001 after what was already queued),
+  every other connection closes with 1001, timers are cleared; once all of
+  it has closed (each closing handshake bounded by ``closeTimeout``),
+  :func:`run` returns after SIGTERM and raises ``SystemExit(130)``, a Node
+  process's status after SIGINT, with no traceback, after SIGINT. A second
+  signal ends it at once: what is open is terminated. Signal handling lives
+  in :class:`_StopSignals`, and nowhere else.
 
 Also :func:`once`, Node's ``events.once``: a future for an event's arguments.
 """
@@ -148,23 +152,46 @@ def uncaught(err: Any) -> bool:
 
 
 class _StopSignals:
-    """SIGINT ends :func:`run` (the one place pyws handles signals).
+    """SIGINT and SIGTERM while :func:`run` drives the loop (the one place
+    pyws handles signals).
 
-    Uses ``loop.add_signal_handler`` (Unix, main thread); where that is not
-    available, :func:`run` catches ``KeyboardInterrupt`` instead.
+    The first signal stops gracefully (:func:`_stop_gracefully`) and calls
+    ``on_graceful(signum)``; the second calls ``on_stop(signum)``, which
+    ends :func:`run` at once. Uses ``loop.add_signal_handler`` (Unix, main
+    thread); where that is not available, :func:`run` catches
+    ``KeyboardInterrupt`` instead.
     """
 
-    SIGNALS = (signal.SIGINT,)
+    SIGNALS = tuple(
+        getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)
+    )
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_stop: Callable[[], Any]):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        on_graceful: Callable[[int], Any],
+        on_stop: Callable[[int], Any],
+    ) -> None:
         self.loop = loop
+        self.on_graceful = on_graceful
+        self.on_stop = on_stop
+        #: The first signal received, or None.
+        self.first: int | None = None
         self.installed: list[signal.Signals] = []
         for sig in self.SIGNALS:
             try:
-                loop.add_signal_handler(sig, on_stop)
+                loop.add_signal_handler(sig, self._received, sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 continue
             self.installed.append(sig)
+
+    def _received(self, sig: int) -> None:
+        if self.first is None:
+            self.first = sig
+            _stop_gracefully(self.loop)
+            self.on_graceful(sig)
+        else:
+            self.on_stop(sig)
 
     def remove(self) -> None:
         for sig in self.installed:
@@ -173,7 +200,30 @@ class _StopSignals:
 
 
 class _Interrupted(Exception):
-    """Completes the ending future on SIGINT."""
+    """Completes the ending future on a stop signal."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_gracefully(loop: asyncio.AbstractEventLoop) -> None:
+    """Stop what is open on ``loop`` gracefully: each object's
+    ``_on_stop_signal()`` (a server runs ``shutdown()``, a connection
+    closes with 1001), servers first so that their connections get the
+    server's code; timers are cleared."""
+    objs = sorted(_alive.get(loop, ()), key=lambda o: not hasattr(o, "shutdown"))
+    for obj in objs:
+        try:
+            stop = getattr(obj, "_on_stop_signal", None)
+            if stop is not None:
+                stop()
+            else:
+                clear = getattr(obj, "_clear", None)  # a timer
+                if clear is not None:
+                    clear()
+        except Exception:  # noqa: BLE001 - stopping on the way out
+            pass
 
 
 def _close_everything(loop: asyncio.AbstractEventLoop) -> None:
@@ -204,15 +254,22 @@ def run(main: Any = None) -> Any:
     Objects created before the call (at a script's top level) run on the
     default loop; ``run()`` runs it until every server, connection and
     referenced timer is gone. An ``'error'`` event with no listener is
-    raised from here, after everything open was closed; Ctrl-C closes
-    everything and raises ``SystemExit(130)``.
+    raised from here, after everything open was closed. SIGTERM and SIGINT
+    stop everything gracefully (see :class:`_StopSignals`), then cancel
+    ``main`` if it still runs: after SIGTERM ``run()`` returns (``main``'s
+    result if it had finished, else ``None``), after SIGINT (Ctrl-C) it
+    raises ``SystemExit(130)``. A second signal terminates what is open
+    at once.
     """
     global _default_loop
     loop = get_loop()
     if loop.is_running():
         raise RuntimeError("pyws.run() cannot be called from a running event loop")
 
+    main_done = False
+
     async def _main() -> Any:
+        nonlocal main_done
         ending = _ending[loop]
         result = None
         if main is not None:
@@ -226,6 +283,7 @@ def run(main: Any = None) -> Any:
                 result = task.result()
             else:
                 result = value
+        main_done = True
         idle = loop.create_task(wait_idle())
         try:
             await asyncio.wait({idle, ending}, return_when=asyncio.FIRST_COMPLETED)
@@ -235,20 +293,33 @@ def run(main: Any = None) -> Any:
             ending.result()
         return result
 
-    def on_stop() -> None:
+    def end(signum: int) -> None:
         ending = _ending.get(loop)
         if ending is not None and not ending.done():
-            ending.set_exception(_Interrupted())
+            ending.set_exception(_Interrupted(signum))
+
+    async def end_when_idle(signum: int) -> None:
+        # The graceful stop is done once nothing is open; main, if it still
+        # runs, is then cancelled (if it is done, run() ends on its own).
+        await wait_idle()
+        if not main_done:
+            end(signum)
+
+    def on_graceful(signum: int) -> None:
+        loop.create_task(end_when_idle(signum))
 
     asyncio.set_event_loop(loop)
     _ending[loop] = loop.create_future()
-    signals = _StopSignals(loop, on_stop)
-    interrupted = False
+    signals = _StopSignals(loop, on_graceful, end)
+    stopped_by: int | None = None
+    result: Any = None
     try:
         try:
-            return loop.run_until_complete(_main())
-        except (_Interrupted, KeyboardInterrupt):
-            interrupted = True
+            result = loop.run_until_complete(_main())
+        except _Interrupted as exc:
+            stopped_by = exc.signum
+        except KeyboardInterrupt:
+            stopped_by = signal.SIGINT
         except BaseException:
             _shutdown(loop)
             raise
@@ -266,8 +337,11 @@ def run(main: Any = None) -> Any:
             loop.close()
             if _default_loop is loop:
                 _default_loop = None
-    if interrupted:
+    if stopped_by is None:
+        stopped_by = signals.first
+    if stopped_by == signal.SIGINT:
         raise SystemExit(SIGINT_STATUS)
+    return result
 
 
 def _shutdown(loop: asyncio.AbstractEventLoop) -> None:

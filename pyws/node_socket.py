@@ -68,9 +68,11 @@ class NodeSocket(NodeEventEmitter, TransportSocket):
     def _on_data(self, data: bytes) -> None:
         self._dispatch("data", data)
 
-    def _on_end(self) -> None:
-        if self._events.get("end"):
-            self._dispatch("end")
+    def _on_end(self) -> bool:
+        if not self._events.get("end"):
+            return False
+        self._dispatch("end")
+        return True
 
     def _on_close(self, exc: Exception | None) -> None:
         if self._close_emitted:

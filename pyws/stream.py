@@ -16,9 +16,10 @@ for ``asyncio.open_connection`` can run over a WebSocket:
   ``'open'``: earlier chunks wait, as in ws); a ``str`` is encoded with
   ``defaultEncoding``, or sent as a text message with
   ``decodeStrings: False``; ``write()`` returns False once
-  ``writableHighWaterMark`` bytes wait to be sent; ``drain()`` waits until
-  the socket took what was sent; ``write_eof()`` (ws ``end()``) starts the
-  closing handshake; ``close()`` (ws ``destroy()``) terminates.
+  ``writableHighWaterMark`` bytes wait to be sent; ``drain()`` waits while
+  the WebSocket is over its ``highWaterMark`` (send-side backpressure);
+  ``write_eof()`` (ws ``end()``) starts the closing handshake; ``close()``
+  (ws ``destroy()``) terminates.
 
 The options are Node's Duplex options (``parse_options`` with
 :data:`~pyws._options.STREAM_OPTIONS`): either spelling, an unknown one is
@@ -40,7 +41,8 @@ from typing import Any
 
 from ._emitter import NodeEventEmitter
 from ._options import STREAM_OPTIONS, parse_options
-from .websocket import WebSocket, loop_of, when_flushed
+from .errors import NotOpenError
+from .websocket import WebSocket, loop_of
 
 __all__ = ["createWebSocketStream", "create_websocket_stream", "WebSocketStream"]
 
@@ -336,20 +338,19 @@ class WebSocketStream(NodeEventEmitter):
             self.write(chunk)
 
     async def drain(self) -> None:
-        """Wait until what was written has been handed to the socket."""
+        """Wait while the WebSocket is over its ``highWaterMark`` (the
+        WebSocket's option; the stream's own ``highWaterMark`` bounds unread
+        input) until its ``'drain'``; return at once under it, as
+        ``StreamWriter.drain`` does."""
         ws = self.ws
         if ws.readyState == WebSocket.CONNECTING:
             await ws.wait_open()
         if ws.readyState != WebSocket.OPEN:
             return
-        done: asyncio.Future[None] = loop_of(ws).create_future()
-
-        def written(err: BaseException | None) -> None:
-            if not done.done():
-                done.set_result(None)
-
-        if when_flushed(ws, written):
-            await done
+        try:
+            await ws.drain()
+        except NotOpenError:
+            return  # closed meanwhile: 'close' ends the stream
 
     def can_write_eof(self) -> bool:
         return True

@@ -6,7 +6,8 @@ Timers are checked on a running loop through the armed ``TimerHandle``'s
 top-level timers keep it going and top-level asyncio code sees the same
 loop; an ``'error'`` with no listener (EADDRINUSE, a refused connection)
 makes the script fail with status 1 and the error's text on stderr;
-SIGINT ends it with status 130, no traceback and no ResourceWarning.
+SIGINT stops it gracefully and ends it with status 130, no traceback and no
+ResourceWarning.
 """
 
 from __future__ import annotations
@@ -331,7 +332,7 @@ def test_handled_error_does_not_fail_the_script(tmp_path: Path) -> None:
     ]
 
 
-def test_sigint_closes_everything_and_exits_130(tmp_path: Path) -> None:
+def test_sigint_closes_everything_gracefully_and_exits_130(tmp_path: Path) -> None:
     proc = run_script(
         tmp_path,
         """
@@ -360,7 +361,8 @@ def test_sigint_closes_everything_and_exits_130(tmp_path: Path) -> None:
     assert proc.returncode == 130, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "server side open"
-    assert "client closed 1006" in lines and "server closed" in lines
+    # The graceful stop: the server's shutdown and the client's close(1001).
+    assert "client closed 1001" in lines and "server closed" in lines
     assert lines[-1] == "finally"
     assert "Traceback" not in proc.stderr
     assert "ResourceWarning" not in proc.stderr

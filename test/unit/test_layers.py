@@ -29,7 +29,9 @@ CORE = [
     "sender",
     "handshake",
     "protocol",
+    "heartbeat",
     "_options",
+    "_printable",
     "_callbacks",
 ]
 TRANSPORT = ["_transport", "_client", "_server"]
