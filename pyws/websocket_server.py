@@ -152,6 +152,8 @@ class WebSocketServer(WebSocketServerEvents):
         self._state = RUNNING
         self._loop = _runtime.get_loop()
         self._server: asyncio.AbstractServer | Listener | None = None
+        self._listening = False
+        self._listen_error: OSError | None = None
         self._sock: socket_module.socket | None = None
         self._handshaking: set[asyncio.Transport] = set()
         self._connections: set[WebSocket] = set()
@@ -206,6 +208,7 @@ class WebSocketServer(WebSocketServerEvents):
         except OSError as exc:
             # Node emits the listen error on the server, asynchronously.
             self._state = CLOSED
+            self._listen_error = exc
             self._loop.call_soon(self._dispatch, "error", exc)
             return
         self._sock = sock
@@ -243,6 +246,7 @@ class WebSocketServer(WebSocketServerEvents):
                 server_logger.info(
                     "listening on %s port %s", address["address"], address["port"]
                 )
+            self._listening = True
             self._dispatch("listening")
 
     def _accept_failed(self, message: str, exc: OSError) -> None:
@@ -267,6 +271,42 @@ class WebSocketServer(WebSocketServerEvents):
         else:
             self._handshaking.discard(transport)
             self._maybe_closed()
+
+    # -- async context manager (Python extra) ----------------------------------
+
+    async def __aenter__(self) -> WebSocketServer:
+        """``async with WebSocketServer(port=...) as wss``: wait until it
+        listens (raises the listen error, e.g. EADDRINUSE)."""
+        if self._listen_error is not None:
+            # Raised here, so the 'error' still queued for emission counts
+            # as handled.
+            self.once("error", lambda err: None)
+            raise self._listen_error
+        if self.options["port"] is not None and not self._listening:
+            fut: asyncio.Future[None] = self._loop.create_future()
+
+            def listening() -> None:
+                if not fut.done():
+                    fut.set_result(None)
+
+            def error(err: BaseException) -> None:
+                if not fut.done():
+                    fut.set_exception(err)
+
+            self.once("listening", listening)
+            self.once("error", error)
+            try:
+                await fut
+            finally:
+                self.remove_listener("listening", listening)
+                self.remove_listener("error", error)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Shut down gracefully (:meth:`shutdown`: every client closed with
+        1001 after what was queued, then the listener); returns once
+        ``'close'`` was emitted."""
+        await self.shutdown()
 
     def address(self) -> dict[str, Any] | None:
         """``{'address', 'family', 'port'}`` of the listening socket; ``None``
