@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 import subprocess
 import sys
 import textwrap
@@ -191,6 +192,24 @@ def test_callback_errors_and_async_callbacks(arun: Any) -> None:
         assert [type(e) for e in arun.exceptions()] == [ZeroDivisionError]
         with pytest.raises(TypeError, match='"callback" argument must be callable'):
             pyws.setTimeout("not callable", 10)  # type: ignore[arg-type]
+
+    arun(main())
+
+
+def test_unhandled_error_outside_run_goes_to_the_loop_handler(arun: Any) -> None:
+    """When the application runs its own loop (not pyws.run()), an 'error'
+    nobody listens to is reported to the loop's exception handler."""
+
+    async def main() -> None:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()  # nothing listens there now
+        ws = pyws.WebSocket(f"ws://127.0.0.1:{port}/")
+        await arun.within(arun.event(ws, "close"))
+        reports = [c for c in arun.errors if "Unhandled 'error'" in c["message"]]
+        assert [type(c["exception"]) for c in reports] == [ConnectionRefusedError]
+        arun.errors.clear()
 
     arun(main())
 
