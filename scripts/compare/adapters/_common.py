@@ -99,6 +99,21 @@ def payload(action: dict[str, Any]) -> str | bytes | None:
     return None if data is None else str(data)
 
 
+def heartbeat_from_options(config: dict[str, Any]) -> dict[str, Any]:
+    """Read pyws's ``pingInterval``/``pingTimeout`` options (ms) as the
+    scenario-level ``heartbeat``, so either spelling maps to the native one."""
+    options = dict(config.get("options", {}))
+    interval = options.pop("pingInterval", None)
+    timeout = options.pop("pingTimeout", None)
+    if interval:
+        config = {**config, "options": options}
+        config["heartbeat"] = {
+            "interval_ms": interval,
+            "timeout_ms": timeout or interval,
+        }
+    return config
+
+
 def check(
     config: dict[str, Any],
     *,

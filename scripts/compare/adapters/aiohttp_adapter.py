@@ -298,7 +298,7 @@ def _as_bytes(data: str | bytes | None) -> bytes:
 
 def main() -> None:
     """Check the scenario, then run it."""
-    config = json.loads(sys.argv[1])
+    config = c.heartbeat_from_options(json.loads(sys.argv[1]))
     c.version(f"aiohttp {aiohttp.__version__}")
     c.check(
         config,

@@ -97,7 +97,6 @@ class Adapter:
         self.server: Any = None
         self.server_closing = False
         self.done: asyncio.Future[None] | None = None
-        self.shutdowns: list[asyncio.Future[Any]] = []
 
     def maybe_exit(self) -> None:
         """Finish once the connection closed and no delayed action is left."""
@@ -168,10 +167,9 @@ class Adapter:
             elif what == "resume":
                 ws.resume()
             elif what == "shutdown":
-                shutdown = self.server.shutdown(
-                    code=action.get("code", 1001), reason=action.get("reason", "")
-                )
-                self.shutdowns.append(asyncio.ensure_future(shutdown))
+                # The server's graceful stop (pyws extra): 1001 to every client.
+                args = [action[k] for k in ("code", "reason") if k in action]
+                self.server.shutdown(*args)
             elif what == "log_state":
                 log(
                     "event",

@@ -226,7 +226,7 @@ class Adapter:
 
 def main() -> None:
     """Check the scenario, then run it."""
-    config = json.loads(sys.argv[1])
+    config = c.heartbeat_from_options(json.loads(sys.argv[1]))
     c.version(f"websockets {websockets.__version__}")
     c.check(
         config,

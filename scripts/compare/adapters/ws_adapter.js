@@ -130,14 +130,18 @@ function run(ws, action) {
       case 'resume':
         ws.resume();
         break;
-      case 'shutdown':
-        // ws has no method that closes open connections (server.close()
-        // leaves them open): close each, then the listener.
+      case 'shutdown': {
+        // pyws's wss.shutdown() as ws users write it: close every client,
+        // then the server (ws 8's close() leaves clients open).
+        const code = action.code === undefined ? 1001 : action.code;
         for (const client of server.clients) {
-          client.close(action.code === undefined ? 1001 : action.code, action.reason || '');
+          if (action.reason === undefined) client.close(code);
+          else client.close(code, action.reason);
         }
+        // Stop accepting; the adapter exits once the connection closed.
         server.close();
         break;
+      }
       case 'log_state':
         log('event', 'state', [ws.bufferedAmount, ws.protocol, ws.extensions], ws);
         break;
@@ -149,7 +153,38 @@ function run(ws, action) {
   }
 }
 
+// pingInterval / pingTimeout are pyws options; ws users write the heartbeat
+// by hand (ws's README). Same cycle as pyws: a ping with a 4-byte counter
+// every interval, terminate if nothing came back within the timeout.
+function heartbeat(ws) {
+  const interval = (config.options || {}).pingInterval;
+  if (!interval) return;
+  const timeout = (config.options || {}).pingTimeout || interval;
+  let count = 0;
+  let heard = false;
+  let timer = null;
+  ws.on('message', () => { heard = true; });
+  ws.on('ping', () => { heard = true; });
+  ws.on('pong', () => { heard = true; });
+  ws.on('close', () => clearTimeout(timer));
+  const ping = () => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    count++;
+    const payload = Buffer.alloc(4);
+    payload.writeUInt32BE(count);
+    heard = false;
+    ws.ping(payload);
+    timer = setTimeout(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (!heard) ws.terminate();
+      else timer = setTimeout(ping, Math.max(0, interval - timeout));
+    }, timeout);
+  };
+  timer = setTimeout(ping, interval);
+}
+
 function attach(ws) {
+  heartbeat(ws);
   const counts = {};
   const trigger = (name) => {
     counts[name] = (counts[name] || 0) + 1;
@@ -193,10 +228,13 @@ function attach(ws) {
 }
 
 log('meta', 'version', ['ws ' + require(path.join(wsPath, 'package.json')).version]);
+// The scenario-level heartbeat: ws has no option for it, so it becomes the
+// hand-written heartbeat above (pingInterval / pingTimeout, in ms).
 if (config.heartbeat !== undefined) {
-  log('meta', 'not_applicable', ['ws has no heartbeat option']);
-  log('meta', 'exit', []);
-  process.exit(0);
+  config.options = Object.assign({}, config.options || {}, {
+    pingInterval: config.heartbeat.interval_ms,
+    pingTimeout: config.heartbeat.timeout_ms
+  });
 }
 
 const options = Object.assign({}, config.options || {});
