@@ -185,9 +185,13 @@ def test_facts_of_recorded_closing_handshakes(
     # picows does not check RSV bits: no failure at all.
     assert matrix.facts(failed["picows"])["failure_close"] == "-"
     heartbeat = recorded["client-heartbeat-no-pong"]
-    assert matrix.facts(heartbeat["ws"]) == {
-        "not_applicable": "ws has no heartbeat option"
+    assert matrix.facts(heartbeat["chromium"]) == {
+        "not_applicable": "chromium has no heartbeat option"
     }
+    # Without a pong, websockets closes with 1011 (a failure code).
+    websockets_fact = matrix.facts(heartbeat["websockets"])
+    assert websockets_fact["close_sent"] == "1011"
+    assert websockets_fact["failure_close"] == "yes"
 
 
 def test_groups_put_alike_implementations_together(
@@ -216,7 +220,7 @@ def test_markdown_and_html_reports(
     for version in versions:
         assert version in md
     assert "| client-close-by-peer | impl · 1000/1000 · +0 | peer · 1000/1000" in md
-    assert "ws has no heartbeat option" in md
+    assert "chromium has no heartbeat option" in md
     page = (tmp_path / "matrix.html").read_text("utf-8")
     applicable = sum(
         1
