@@ -39,7 +39,7 @@ from .handshake import (
     serialize_response,
 )
 from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
-from .websocket import WebSocket
+from .websocket import WebSocket, attach
 
 __all__ = ["WebSocketServer", "read_upgrade_request"]
 
@@ -527,19 +527,15 @@ class WebSocketServer(NodeEventEmitter):
             except Exception as exc:  # noqa: BLE001 - the user's bug
                 report_exception("Exception in a handleUpgrade callback", exc, self)
 
-        ws._attach(
+        attach(
+            ws,
             transport,
             self._loop,
-            is_server=True,
             head=head,
             protocol=protocol,
             extension=deflate,
-            extensions_header="permessage-deflate" if deflate is not None else "",
-            emit_open=True,
             before_head=before_head,
         )
-        if ws._conn is not None and not ws._paused:
-            ws._conn.transport.resume_reading()
 
     def _on_ws_close(self, ws: WebSocket) -> None:
         self._connections.discard(ws)
