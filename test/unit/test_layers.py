@@ -31,7 +31,7 @@ CORE = [
     "protocol",
     "_options",
 ]
-TRANSPORT = ["_transport", "_client", "_server"]
+TRANSPORT = ["_transport", "_client", "_server", "_tls", "_proxy"]
 FACADE = [
     "websocket",
     "websocket_server",
