@@ -115,6 +115,9 @@ _PROTOCOL_MESSAGE = (
 )
 
 
+_URL_PARTS = ("href", "protocol", "hostname", "port", "pathname", "search", "hash")
+
+
 def _url_text(address: Any) -> str:
     if isinstance(address, str):
         return address
@@ -142,27 +145,36 @@ class _Target:
     def __init__(self, address: Any, base: str | None = None) -> None:
         text = _url_text(address)
         try:
-            url = ada_url.URL(text, base) if base is not None else ada_url.URL(text)
+            absolute = ada_url.join_url(base, text) if base is not None else text
+            # One call for every part needed (each attribute of an ada URL
+            # object is a call of its own).
+            url = ada_url.parse_url(absolute, _URL_PARTS)
         except ValueError:
             raise WsSyntaxError(f"Invalid URL: {text}") from None
-        if url.protocol == "http:":
-            url.protocol = "ws:"
-        elif url.protocol == "https:":
-            url.protocol = "wss:"
-        self.address = text if base is None else url.href
-        self.href: str = url.href
-        protocol = url.protocol
+        href: str = url["href"]
+        protocol: str = url["protocol"]
+        # http: and https: have the default ports of ws: and wss:, so the
+        # scheme is all that changes (ws: new URL() + protocol setter).
+        if protocol == "http:":
+            protocol, href = "ws:", "ws" + href[4:]
+        elif protocol == "https:":
+            protocol, href = "wss:", "wss" + href[5:]
+        self.address = text if base is None else href
+        self.href = href
         self.secure = protocol == "wss:"
         ipc = protocol == "ws+unix:"
         if protocol != "ws:" and not self.secure and not ipc:
             raise WsSyntaxError(_PROTOCOL_MESSAGE)
-        if ipc and not url.pathname:
+        pathname: str = url["pathname"]
+        if ipc and not pathname:
             raise WsSyntaxError("The URL's pathname is empty")
-        if url.hash:
+        if url["hash"]:
             raise WsSyntaxError("The URL contains a fragment identifier")
         self.default_port = 443 if self.secure else 80
-        path = url.pathname + url.search
+        path = pathname + url["search"]
         self.unix_path: str | None = None
+        hostname: str = url["hostname"]
+        port: str = url["port"]
         if ipc:
             sock_path, sep, path = path.partition(":")
             self.unix_path = sock_path
@@ -170,15 +182,17 @@ class _Target:
             self.host = "localhost"
             self.port: int | None = None
         else:
-            hostname = url.hostname
             self.host = hostname[1:-1] if hostname.startswith("[") else hostname
-            self.port = int(url.port) if url.port else None
+            self.port = int(port) if port else None
         self.path = path or "/"
         #: ``host[:port]`` as the URL has it (ws compares it on redirects).
-        self.authority: str = url.host
+        self.authority = f"{hostname}:{port}" if port else hostname
         self.auth: str | None = None
-        if url.username or url.password:
-            self.auth = unquote(url.username) + ":" + unquote(url.password)
+        if "@" in href:
+            creds = ada_url.parse_url(absolute, ("username", "password"))
+            username, password = creds["username"], creds["password"]
+            if username or password:
+                self.auth = unquote(username) + ":" + unquote(password)
 
 
 class ClientRequest:

@@ -25,7 +25,9 @@ Transport layer: asyncio, no pyee.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import sys
 import urllib.request
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -93,7 +95,14 @@ def parse(url: str) -> ProxyURL:
     )
 
 
+#: Where urllib reads only the environment, a scan for ``*_proxy`` names
+#: first spares the slower ``getproxies()`` (about 150 us) when none is set.
+_ENV_ONLY = sys.platform not in ("darwin", "win32")
+
+
 def _from_environment(host: str, port: int, secure: bool) -> str | None:
+    if _ENV_ONLY and not any(name[-6:].lower() == "_proxy" for name in os.environ):
+        return None
     proxies = urllib.request.getproxies()
     keys = ("wss", "https", "all") if secure else ("ws", "http", "all")
     url = next((proxies[k] for k in keys if proxies.get(k)), None)
