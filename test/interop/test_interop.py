@@ -1,4 +1,4 @@
-"""pyws against real Node ws 8.23, in both directions.
+"""pyws against real Node ws 8.23.1, in both directions.
 
 Every scenario that makes sense both ways runs twice: a pyws client against
 a ws server (``py-client``) and a ws client against a pyws server
@@ -13,11 +13,12 @@ Needs ``node`` and ``npm ci --prefix test/interop``; see conftest.py.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
 import pytest
-from helpers.rawpeer import build_frame, close_payload
+from helpers.rawpeer import RawServer, build_frame, close_payload
 
 import pyws
 
@@ -670,5 +671,55 @@ def test_ws_client_rejected_by_verify_client() -> None:
                 assert (await node.expect("close"))["code"] == 1006
         finally:
             server.close()
+
+    run_async(main)
+
+
+def test_unexpected_response_then_fin_both_clients_wait() -> None:
+    """A server answers 401 with a body and closes. ws 8.23.1 and pyws,
+    each with an 'unexpected-response' listener that only looks: neither
+    emits 'error' nor 'close' when the socket closes; both stay CONNECTING
+    until close() is called, then report the same error and 1006."""
+
+    response = (
+        b"HTTP/1.1 401 Unauthorized\r\n"
+        b"WWW-Authenticate: Basic\r\n"
+        b"Content-Length: 5\r\n\r\n"
+        b"nope\n"
+    )
+
+    async def answer(raw: RawServer) -> None:
+        peer = await raw.accept(handshake=False)
+        await peer.wait_head()
+        peer.send_raw(response)
+        peer.write_eof()
+        await peer.wait_eof()  # the client closed its side in turn
+
+    async def main() -> None:
+        async with await RawServer.start() as raw:
+            url = f"ws://127.0.0.1:{raw.port}/"
+            config = {"url": url, "keepOnUnexpected": True}
+            async with await NodePeer.start("client", config) as node:
+                await answer(raw)
+                assert (await node.expect("unexpected-response"))["statusCode"] == 401
+                node.command("state")
+                assert (await node.expect("state"))["readyState"] == 0
+                assert node.seen("error") == [] and node.seen("close") == []
+                node.close()
+                node_error = (await node.expect("error"))["message"]
+                assert (await node.expect("close"))["code"] == 1006
+
+            ws = pyws.WebSocket(url)
+            rec = Recorder(ws, ("unexpected-response", "error", "close"))
+            await answer(raw)
+            (_, res) = await rec.expect("unexpected-response")
+            assert res.statusCode == 401
+            await asyncio.wait_for(pyws._runtime.wait_idle(), 10)
+            assert ws.readyState == ws.CONNECTING
+            assert rec.all("error") == [] and rec.all("close") == []
+            ws.close()
+            (err,) = await rec.expect("error")
+            assert str(err) == node_error
+            assert (await rec.expect("close"))[0] == 1006
 
     run_async(main)
