@@ -723,3 +723,55 @@ def test_unexpected_response_then_fin_both_clients_wait() -> None:
             assert (await rec.expect("close"))[0] == 1006
 
     run_async(main)
+
+
+VERSIONS = ["13", "8", "013", "13.0", "0xd", "1.3e1", "8.0", "+13", "7", ""]
+
+
+async def upgrade_status(port: int, version: str) -> tuple[int, bytes]:
+    """Send an upgrade request with this Sec-WebSocket-Version; return the
+    response's status and body (empty for a 101 or without a length)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: " + version.encode() + b"\r\n\r\n"
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        status = int(head.split(b" ", 2)[1])
+        _, found, rest = head.lower().partition(b"content-length:")
+        if status == 101 or not found:
+            return status, b""
+        length = int(rest.split(b"\r\n")[0])
+        return status, await asyncio.wait_for(reader.readexactly(length), 10)
+    finally:
+        writer.close()
+
+
+def test_version_header_checked_as_ws_8_23_1() -> None:
+    """ws 8.23.1 takes Sec-WebSocket-Version only as the text 13 or 8. The
+    Node peer answers refusals itself from 'wsClientError' (whose message
+    is the body ws would send); pyws answers with ws's own response."""
+
+    async def main() -> None:
+        async with await NodePeer.start("server", {"options": {}}) as node:
+            assert node.port is not None
+            node_status = [(await upgrade_status(node.port, v))[0] for v in VERSIONS]
+            node_messages = [ev["message"] for ev in node.seen("wsClientError")]
+        server = pyws.WebSocketServer({"port": 0, "host": "127.0.0.1"})
+        srec = Recorder(server, ("listening", "connection"))
+        try:
+            await srec.expect("listening")
+            address = server.address()
+            assert address is not None
+            got = [await upgrade_status(address["port"], v) for v in VERSIONS]
+        finally:
+            for client in list(server.clients or ()):
+                client.terminate()
+            server.close()
+        assert [status for status, _ in got] == node_status
+        assert node_status == [101, 101] + [400] * 8
+        assert [body.decode() for status, body in got if status != 101] == node_messages
+
+    run_async(main)
