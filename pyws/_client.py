@@ -31,6 +31,7 @@ from python_socks import ProxyError
 
 from . import _proxy, _tls
 from . import extension as extension_mod
+from ._callbacks import fit
 from .errors import HandshakeError, RangeError, WsSyntaxError
 from .handshake import (
     HTTPParseError,
@@ -421,7 +422,7 @@ class ClientHandshake(asyncio.Protocol):
             return
         # ws: finishRequest(req, ws) replaces req.end(); it must call end().
         try:
-            finish(self.request, self.owner.websocket)
+            fit(finish, 2)(self.request, self.owner.websocket)
         except Exception as exc:  # noqa: BLE001 - the user's callback failed
             self._fail(exc)
 
