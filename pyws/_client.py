@@ -27,7 +27,6 @@ from typing import Any, Protocol, cast
 from urllib.parse import unquote
 
 import ada_url
-from python_socks import ProxyError
 
 from . import _proxy, _tls
 from . import extension as extension_mod
@@ -395,7 +394,7 @@ class ClientHandshake(asyncio.Protocol):
             if code is not None and not hasattr(exc, "code"):
                 exc.code = code  # type: ignore[attr-defined]
             self._fail(exc)
-        except ProxyError as exc:
+        except HandshakeError as exc:  # the proxy refused
             self._fail(exc)
 
     # -- asyncio.Protocol ----------------------------------------------------

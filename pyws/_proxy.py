@@ -28,22 +28,22 @@ import asyncio
 import os
 import socket
 import sys
-import urllib.request
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from python_socks import ProxyType
-from python_socks.async_.asyncio import Proxy
+from .errors import HandshakeError
 
 __all__ = ["ProxyURL", "choose", "parse", "open_tunnel"]
 
-#: scheme -> (type, default port, resolve names at the proxy)
-_SCHEMES: dict[str, tuple[ProxyType, int, bool]] = {
-    "http": (ProxyType.HTTP, 80, True),
-    "socks4": (ProxyType.SOCKS4, 1080, False),
-    "socks4a": (ProxyType.SOCKS4, 1080, True),
-    "socks5": (ProxyType.SOCKS5, 1080, False),
-    "socks5h": (ProxyType.SOCKS5, 1080, True),
+#: scheme -> (python-socks ProxyType name, default port, resolve names at
+#: the proxy). python-socks is imported on first use (it costs more to
+#: import than the rest of the client).
+_SCHEMES: dict[str, tuple[str, int, bool]] = {
+    "http": ("HTTP", 80, True),
+    "socks4": ("SOCKS4", 1080, False),
+    "socks4a": ("SOCKS4", 1080, True),
+    "socks5": ("SOCKS5", 1080, False),
+    "socks5h": ("SOCKS5", 1080, True),
 }
 
 
@@ -103,6 +103,8 @@ _ENV_ONLY = sys.platform not in ("darwin", "win32")
 def _from_environment(host: str, port: int, secure: bool) -> str | None:
     if _ENV_ONLY and not any(name[-6:].lower() == "_proxy" for name in os.environ):
         return None
+    import urllib.request  # on first use: it imports http.client, email, ...
+
     proxies = urllib.request.getproxies()
     keys = ("wss", "https", "all") if secure else ("ws", "http", "all")
     url = next((proxies[k] for k in keys if proxies.get(k)), None)
@@ -143,13 +145,19 @@ async def open_tunnel(
     python-socks gives up after 60 s on its own.
 
     Raises:
-        OSError: the proxy cannot be reached (``ProxyConnectionError``).
-        python_socks.ProxyError: the proxy refused (credentials, target).
-        python_socks.ProxyTimeoutError: it did not answer in time.
+        OSError: the proxy cannot be reached (python-socks'
+            ``ProxyConnectionError``) or did not answer in time
+            (``ProxyTimeoutError``).
+        HandshakeError: the proxy refused (credentials, target): the
+            message says which proxy and why; python-socks' ``ProxyError``
+            is its ``__cause__``.
     """
+    from python_socks import ProxyError, ProxyType
+    from python_socks.async_.asyncio import Proxy
+
     kind, _, remote_dns = _SCHEMES[proxy.scheme]
     tunnel = Proxy(
-        kind,
+        ProxyType[kind],
         proxy.host,
         proxy.port,
         proxy.username,
@@ -157,4 +165,7 @@ async def open_tunnel(
         rdns=remote_dns,
         loop=loop,
     )
-    return await tunnel.connect(host, port)
+    try:
+        return await tunnel.connect(host, port)
+    except ProxyError as exc:
+        raise HandshakeError(f"Proxy {proxy.display} refused: {exc}") from exc

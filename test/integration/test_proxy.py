@@ -166,6 +166,12 @@ def test_credentials_in_the_url(
             code, _ = await ws.wait_closed(TIMEOUT)
             assert code == 1006
             assert len(errors) == 1 and ws.readyState == ws.CLOSED
+            (err,) = errors
+            assert isinstance(err, pyws.WebSocketError)
+            assert str(err).startswith(
+                f"Proxy {scheme}://{HOST}:{proxy.auth_port} refused: "
+            )
+            assert "wrong" not in str(err)  # no credentials in the message
 
     arun(main())
 
