@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -319,5 +320,26 @@ def test_unexpected_response_with_handshake_timeout_and_no_fin() -> None:
             err, code = await fail_and_close(ws)
             assert str(err) == "Opening handshake has timed out"
             assert code == 1006
+
+    run(main)
+
+
+def test_family() -> None:
+    """Node's 4/6 and Python's socket.AF_INET/AF_INET6 pick the address
+    family; an IPv4 literal cannot be reached over IPv6."""
+
+    async def main() -> None:
+        async with await RawServer.start() as raw:
+            url = f"ws://127.0.0.1:{raw.port}/"
+            for family in (4, socket.AF_INET, 0):
+                ws = pyws.WebSocket(url, family=family)
+                peer = await raw.accept()
+                await ws.wait_open(scaled(T))
+                assert peer.transport.get_extra_info("peername")[0] == "127.0.0.1"
+                ws.terminate()
+                await ws.wait_closed(scaled(T))
+            for family in (6, socket.AF_INET6):
+                err, code = await fail_and_close(pyws.WebSocket(url, family=family))
+                assert isinstance(err, OSError) and code == 1006
 
     run(main)
