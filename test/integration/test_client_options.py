@@ -1,8 +1,11 @@
 """Client options that shape the opening handshake (ws-api.md 2.2, 6.2, 6.3).
 
 ``finishRequest``, ``handshakeTimeout``, ``followRedirects`` /
-``maxRedirects`` and the ``'redirect'`` event, against raw servers on
-127.0.0.1 that record the request and answer by hand.
+``maxRedirects`` and the ``'redirect'`` event, the URL as Node's parser
+gives it, what ws's request creation throws (in the constructor, or as a
+redirect's error), ``'unexpected-response'`` followed by the server's FIN,
+and ``family``, against raw servers on 127.0.0.1 that record the request
+and answer by hand.
 """
 
 from __future__ import annotations
