@@ -11,6 +11,7 @@ import asyncio
 import shutil
 import ssl
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -377,8 +378,14 @@ def test_heartbeat_keeps_a_paused_tls_connection(cert: tuple[Path, Path]) -> Non
         conn._on_heartbeat = counted  # type: ignore[method-assign]
         ws.pause()
         await asyncio.wait_for(asyncio.gather(*fired), scaled(5))
-        # One ping, answered; three timeouts passed without a verdict.
-        assert len(pings) == 1
+        if sys.version_info >= (3, 11):
+            # One ping, answered; three timeouts passed without a verdict.
+            assert len(pings) == 1
+        else:
+            # Python 3.10's TLS transport pauses the socket itself: the
+            # pongs wait in the kernel, where the heartbeat sees them as
+            # signs of life and pings on.
+            assert 1 < len(pings) <= len(fired) + 1
         assert ws.readyState == pyws.OPEN
         pong = asyncio.ensure_future(pyws.once(ws, "pong", scaled(5)))
         ws.resume()
