@@ -20,8 +20,9 @@ WebSocket has one :class:`_Seam` object, which is at once the core's
 :class:`~pyws._transport.ConnectionOwner` and, for a client, the
 :class:`~pyws._client.ClientHandshake`'s :class:`~pyws._client.ClientOwner`.
 Sibling facade modules use the functions :func:`attach` (a server-side
-WebSocket becomes OPEN on an upgraded transport), :func:`loop_of` and
-:func:`when_flushed`.
+WebSocket becomes OPEN on an upgraded transport), :func:`loop_of`,
+:func:`when_flushed`, and for the server's broadcast :func:`send_frame`,
+:func:`deflate_of` and :func:`in_message`.
 """
 
 from __future__ import annotations
@@ -45,7 +46,15 @@ from .permessage_deflate import PerMessageDeflate
 from .protocol import Protocol
 from .validation import is_valid_status_code
 
-__all__ = ["WebSocket", "attach", "loop_of", "when_flushed"]
+__all__ = [
+    "WebSocket",
+    "attach",
+    "loop_of",
+    "when_flushed",
+    "send_frame",
+    "deflate_of",
+    "in_message",
+]
 
 CONNECTING = ReadyState.CONNECTING
 OPEN = ReadyState.OPEN
@@ -778,3 +787,32 @@ def when_flushed(ws: WebSocket, cb: SendCallback) -> bool:
     if not conn.receiving:
         conn.flush()
     return True
+
+
+def send_frame(ws: WebSocket, chunks: list[Any]) -> bool:
+    """Queue a frame built once for many connections (see
+    :meth:`pyws.protocol.Protocol.send_frame`) and write it, in order with
+    ``ws``'s own messages. Returns False, writing nothing, if ``ws`` is not
+    OPEN or is in the middle of a fragmented message."""
+    proto = ws._proto
+    conn = ws._conn
+    if proto is None or conn is None or ws._ready_state is not OPEN:
+        return False
+    if not proto.send_frame(chunks):
+        return False
+    if not conn.receiving:
+        conn.flush()
+    return True
+
+
+def deflate_of(ws: WebSocket) -> PerMessageDeflate | None:
+    """The permessage-deflate agreed on ``ws``, or ``None``."""
+    proto = ws._proto
+    return None if proto is None else proto.extension
+
+
+def in_message(ws: WebSocket) -> bool:
+    """Whether ``ws`` is sending a fragmented message (``fin: false`` so
+    far): another message may not start before its last fragment."""
+    proto = ws._proto
+    return proto is not None and proto.sender.in_message

@@ -29,6 +29,7 @@ from . import extension as extension_mod
 from ._emitter import NodeEventEmitter, report_exception
 from ._options import SERVER_OPTIONS, parse_options
 from ._server import HoldingProtocol, NodeSocket, ServerHandshake
+from .constants import ReadyState
 from .handshake import (
     Request,
     RequestParser,
@@ -39,11 +40,20 @@ from .handshake import (
     serialize_response,
 )
 from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
-from .websocket import WebSocket, attach
+from .protocol import shared_frame
+from .websocket import (
+    WebSocket,
+    attach,
+    deflate_of,
+    in_message,
+    send_frame,
+    to_bytes,
+)
 
 __all__ = ["WebSocketServer", "read_upgrade_request"]
 
 RUNNING, CLOSING, CLOSED = 0, 1, 2
+OPEN_STATE = ReadyState.OPEN
 
 _WS_OPTION_NAMES = (
     "maxPayload",
@@ -55,6 +65,13 @@ _WS_OPTION_NAMES = (
     "autoPong",
     "closeTimeout",
 )
+
+#: A client with more than this many bytes buffered (``bufferedAmount``)
+#: is skipped by :meth:`WebSocketServer.broadcast` unless the server has a
+#: ``highWaterMark`` or ``maxBufferedAmount`` option, which is used instead.
+BROADCAST_BUFFER_LIMIT = 1 << 20
+
+_BROADCAST_OPTIONS = frozenset(("binary", "compress", "filter", "clients"))
 
 _PROTOCOL_MSG = "Invalid Sec-WebSocket-Protocol header"
 _EXTENSIONS_MSG = "Invalid or unacceptable Sec-WebSocket-Extensions header"
@@ -221,6 +238,109 @@ class WebSocketServer(NodeEventEmitter):
         name = sock.getsockname()
         family = "IPv6" if sock.family == socket_module.AF_INET6 else "IPv4"
         return {"address": name[0], "family": family, "port": name[1]}
+
+    # -- broadcast -----------------------------------------------------------
+
+    def broadcast(
+        self, data: Any, options: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> int:
+        """Send one message to every open client; return how many took it.
+
+        ``broadcast(data[, options])``: ``data`` as for ``send()`` (str is
+        text, bytes-like is binary). Options (dict or keywords): ``binary``
+        and ``compress`` as for ``send()``; ``filter``, a callable
+        ``filter(ws) -> bool`` that keeps a client; ``clients``, an iterable
+        of WebSockets to use instead of ``wss.clients`` (needed with
+        ``clientTracking: false``).
+
+        The frame is built once and the same bytes are queued on every
+        client, after whatever that client already has queued. With
+        permessage-deflate, the message is compressed once for all the
+        clients whose agreed parameters make the output shareable
+        (``server_no_context_takeover`` with the same window bits); the
+        others get it compressed for them, as by ``send()``.
+
+        A client is skipped, and ``'broadcastDrop'(ws, reason)`` emitted on
+        the server, when it cannot take the message now: ``'slow'`` when its
+        ``bufferedAmount`` is over the limit (:data:`BROADCAST_BUFFER_LIMIT`,
+        or the server's ``highWaterMark``/``maxBufferedAmount`` option),
+        ``'fragmented'`` when it is in the middle of a fragmented message of
+        its own. Clients not OPEN are passed over silently.
+        """
+        opts = _broadcast_options(options, kwargs)
+        payload, is_text = to_bytes(data)
+        binary_opt = opts.get("binary")
+        binary = not is_text if binary_opt is None else bool(binary_opt)
+        compress = bool(opts.get("compress", True))
+        keep = opts.get("filter")
+        if keep is not None and not callable(keep):
+            raise TypeError("broadcast() option 'filter' must be callable")
+        targets: Any = opts.get("clients")
+        if targets is None:
+            if self.clients is None:
+                raise TypeError(
+                    "broadcast() needs the 'clients' option when clientTracking "
+                    "is false"
+                )
+            targets = self.clients
+        limit = self._broadcast_limit()
+        plain: list[Any] | None = None
+        shared: dict[tuple[int, ...], list[Any]] = {}
+        count = 0
+        for ws in tuple(targets):
+            if ws.readyState is not OPEN_STATE:
+                continue
+            if keep is not None and not keep(ws):
+                continue
+            if ws.bufferedAmount > limit:
+                self._drop(ws, "slow")
+                continue
+            ext = deflate_of(ws) if compress else None
+            if ext is None:
+                if plain is None:
+                    plain = shared_frame(payload, binary)
+                chunks = plain
+            else:
+                key = ext.shared_output_key()
+                if key is None:
+                    # Context takeover: this client's deflate stream is its own.
+                    if in_message(ws):
+                        self._drop(ws, "fragmented")
+                        continue
+                    ws.send(payload, {"binary": binary})
+                    count += 1
+                    continue
+                group = shared.get(key)
+                if group is None:
+                    if ext.threshold_applies(len(payload)):
+                        if plain is None:
+                            plain = shared_frame(payload, binary)
+                        group = plain
+                    else:
+                        group = shared_frame(
+                            ext.compress_message(payload), binary, rsv1=True
+                        )
+                    shared[key] = group
+                chunks = group
+            if send_frame(ws, chunks):
+                count += 1
+            elif in_message(ws):
+                self._drop(ws, "fragmented")
+        return count
+
+    def _broadcast_limit(self) -> int:
+        """The one bufferedAmount check of broadcast(): the server's own
+        buffer option when it has one, else BROADCAST_BUFFER_LIMIT."""
+        opts = self.options
+        for name in ("highWaterMark", "maxBufferedAmount"):
+            value = opts.get(name)
+            if value:
+                return int(value)
+        return BROADCAST_BUFFER_LIMIT
+
+    def _drop(self, ws: WebSocket, reason: str) -> None:
+        if "broadcastDrop" in self._events:
+            self._dispatch("broadcastDrop", ws, reason)
 
     # -- closing -----------------------------------------------------------
 
@@ -542,6 +662,26 @@ class WebSocketServer(NodeEventEmitter):
         if self.clients is not None:
             self.clients.discard(ws)
         self._maybe_closed()
+
+
+def _broadcast_options(
+    options: Mapping[str, Any] | None, kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    if options is None and not kwargs:
+        return {}
+    if options is not None and not isinstance(options, Mapping):
+        raise TypeError(
+            f"broadcast() options must be a dict, not {type(options).__name__}"
+        )
+    merged = dict(options or {})
+    for key, value in kwargs.items():
+        if key in merged:
+            raise TypeError(f"broadcast() option {key!r} given twice")
+        merged[key] = value
+    for key in merged:
+        if key not in _BROADCAST_OPTIONS:
+            raise TypeError(f"broadcast(): unknown option {key!r}")
+    return merged
 
 
 async def read_upgrade_request(
