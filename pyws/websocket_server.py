@@ -2,8 +2,10 @@
 
 Modes, as in ws (exactly one):
 
-- ``port``: pyws listens (``host``, ``backlog``) and answers plain HTTP
-  requests with 426, as ws's own HTTP server does;
+- ``port``: pyws listens (``host``, ``backlog``, ``reusePort``) and answers
+  plain HTTP requests with 426, as ws's own HTTP server does;
+- ``socket`` or ``fd`` (pyws extras): the same, on a listening socket made
+  elsewhere (a process manager, systemd socket activation);
 - ``noServer``: the application reads the upgrade request itself and calls
   :meth:`WebSocketServer.handleUpgrade` with the request, the socket (a
   ``socket.socket``, an asyncio transport, or a :class:`NodeSocket`) and the
@@ -28,7 +30,13 @@ from . import _runtime
 from . import extension as extension_mod
 from ._emitter import NodeEventEmitter, report_exception
 from ._options import SERVER_OPTIONS, parse_options
-from ._server import HoldingProtocol, NodeSocket, ServerHandshake
+from ._server import (
+    HoldingProtocol,
+    NodeSocket,
+    ServerHandshake,
+    adopt_listen_socket,
+    listen_socket,
+)
 from .constants import ReadyState
 from .handshake import (
     Request,
@@ -124,16 +132,32 @@ class WebSocketServer(NodeEventEmitter):
     ) -> None:
         super().__init__()
         opts = parse_options(SERVER_OPTIONS, options, kwargs, "WebSocketServer")
+        given = (opts["socket"] is not None) + (opts["fd"] is not None)
         modes = (
             (opts["port"] is not None)
             + (opts["server"] is not None)
             + bool(opts["noServer"])
+            + given
         )
         if modes != 1:
+            if given:
+                raise TypeError(
+                    'One and only one of the "port", "server", "noServer", '
+                    '"socket" or "fd" options must be specified'
+                )
             raise TypeError(
                 'One and only one of the "port", "server", or "noServer" '
                 "options must be specified"
             )
+        if opts["socket"] is not None and not isinstance(
+            opts["socket"], socket_module.socket
+        ):
+            raise TypeError(
+                "option 'socket' must be a socket.socket, "
+                f"not {type(opts['socket']).__name__}"
+            )
+        if opts["reusePort"] and opts["port"] is None:
+            raise TypeError('The "reusePort" option needs the "port" option')
         if opts["server"] is not None:
             raise TypeError(
                 'The "server" option (a Node http.Server) has no Python '
@@ -149,11 +173,12 @@ class WebSocketServer(NodeEventEmitter):
         self._loop = _runtime.get_loop()
         self._server: asyncio.AbstractServer | None = None
         self._sock: socket_module.socket | None = None
+        self._backlog = 511
         self._handshaking: set[asyncio.Transport] = set()
         self._connections: set[WebSocket] = set()
         self.clients: set[WebSocket] | None = set() if opts["clientTracking"] else None
         self._ws_options = {k: opts[k] for k in _WS_OPTION_NAMES}
-        if opts["port"] is not None:
+        if opts["port"] is not None or given:
             if callback is not None:
                 self.on("listening", callback)
             self._listen()
@@ -162,41 +187,10 @@ class WebSocketServer(NodeEventEmitter):
 
     def _listen(self) -> None:
         opts = self.options
-        host = opts["host"]
-        port = opts["port"]
         backlog = opts["backlog"] if opts["backlog"] is not None else 511
+        self._backlog = backlog
         try:
-            if host is None and socket_module.has_ipv6:
-                sock = socket_module.socket(
-                    socket_module.AF_INET6,
-                    socket_module.SOCK_STREAM,
-                    socket_module.IPPROTO_TCP,
-                )
-                sock.setsockopt(
-                    socket_module.IPPROTO_IPV6, socket_module.IPV6_V6ONLY, 0
-                )
-                bind_host = "::"
-            else:
-                bind_host = host or "0.0.0.0"
-                infos = socket_module.getaddrinfo(
-                    bind_host,
-                    port,
-                    type=socket_module.SOCK_STREAM,
-                    flags=socket_module.AI_PASSIVE,
-                )
-                family = infos[0][0]
-                sock = socket_module.socket(
-                    family, socket_module.SOCK_STREAM, socket_module.IPPROTO_TCP
-                )
-                bind_host = str(infos[0][4][0])
-            sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_REUSEADDR, 1)
-            try:
-                sock.bind((bind_host, port))
-                sock.listen(backlog)
-            except OSError:
-                sock.close()
-                raise
-            sock.setblocking(False)
+            sock = self._listening_socket(backlog)
         except OSError as exc:
             # Node emits the listen error on the server, asynchronously.
             self._state = CLOSED
@@ -206,6 +200,15 @@ class WebSocketServer(NodeEventEmitter):
         _runtime.retain(self, self._loop)
         self._loop.create_task(self._serve(sock))
 
+    def _listening_socket(self, backlog: int) -> socket_module.socket:
+        """The socket to accept on: made here (``port``, ``host``,
+        ``reusePort``) or given (``socket``, ``fd``)."""
+        opts = self.options
+        given = opts["socket"] if opts["socket"] is not None else opts["fd"]
+        if given is not None:
+            return adopt_listen_socket(given, backlog)
+        return listen_socket(opts["host"], opts["port"], backlog, opts["reusePort"])
+
     async def _serve(self, sock: socket_module.socket) -> None:
         loop = self._loop
         try:
@@ -213,6 +216,8 @@ class WebSocketServer(NodeEventEmitter):
                 lambda: ServerHandshake(self._on_http_upgrade, loop, self._track),
                 sock=sock,
                 ssl=self.options.get("ssl"),
+                # create_server listens again, with 100 unless told.
+                backlog=self._backlog,
             )
         except OSError as exc:  # pragma: no cover - bind/listen already passed
             self._dispatch("error", exc)
@@ -361,7 +366,7 @@ class WebSocketServer(NodeEventEmitter):
         self._state = CLOSING
         if self._server is not None:
             self._server.close()
-        elif self._sock is not None and self.options["port"] is not None:
+        elif self._sock is not None and not self.options["noServer"]:
             # create_server has not run yet: close the socket ourselves.
             pass
         self._loop.call_soon(self._maybe_closed)

@@ -42,6 +42,7 @@ FACADE = [
     "__init__",
     "__main__",
     "cli",
+    "workers",
 ]
 
 FORBIDDEN_IN_CORE = {"asyncio", "pyee", "socket", "time", "selectors"}
