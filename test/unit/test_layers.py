@@ -43,6 +43,7 @@ FACADE = [
     "__main__",
     "cli",
     "workers",
+    "redis",
 ]
 
 FORBIDDEN_IN_CORE = {"asyncio", "pyee", "socket", "time", "selectors"}
