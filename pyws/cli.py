@@ -27,8 +27,9 @@ transports).
 
 This module sits on top of the facade: it uses only pyws's public API
 (:class:`pyws.WebSocket`, :class:`pyws.WebSocketServer`, :mod:`pyws.workers`,
-:mod:`pyws.redis`) and :mod:`pyws.constants`. It must not import the core (receiver, sender,
-protocol, ...) or transport modules, and nothing in pyws may import it.
+:mod:`pyws.redis`) and :mod:`pyws.constants`. It must not import the core
+(receiver, sender, protocol, ...) or transport modules, and nothing in pyws
+may import it.
 """
 
 from __future__ import annotations

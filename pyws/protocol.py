@@ -279,7 +279,10 @@ class Protocol:
 
     def pending_bytes(self) -> int:
         """Bytes queued here and not yet taken by :meth:`data_to_send`."""
-        return sum(len(c) for c in self.output)
+        out = self.output
+        if not out:
+            return 0
+        return sum(len(c) for c in out)
 
     def events_received(self) -> list[tuple[Any, ...]]:
         """Return and clear the events a default :class:`Handler` recorded."""

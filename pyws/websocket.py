@@ -21,8 +21,9 @@ WebSocket has one :class:`_Seam` object, which is at once the core's
 :class:`~pyws._client.ClientHandshake`'s :class:`~pyws._client.ClientOwner`.
 Sibling facade modules use the functions :func:`attach` (a server-side
 WebSocket becomes OPEN on an upgraded transport), :func:`loop_of`,
-:func:`when_flushed`, and for the server's broadcast :func:`send_frame`,
-:func:`deflate_of` and :func:`in_message`.
+:func:`when_flushed`, and for the server's broadcast :func:`send_frame`
+(or :func:`queue_frame` then :func:`flush`), :func:`deflate_of` and
+:func:`in_message`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ __all__ = [
     "loop_of",
     "when_flushed",
     "send_frame",
+    "queue_frame",
+    "queue_shared",
+    "flush",
     "deflate_of",
     "in_message",
 ]
@@ -789,19 +793,51 @@ def when_flushed(ws: WebSocket, cb: SendCallback) -> bool:
     return True
 
 
-def send_frame(ws: WebSocket, chunks: list[Any]) -> bool:
+def queue_frame(ws: WebSocket, chunks: list[Any]) -> bool:
     """Queue a frame built once for many connections (see
-    :meth:`pyws.protocol.Protocol.send_frame`) and write it, in order with
-    ``ws``'s own messages. Returns False, writing nothing, if ``ws`` is not
-    OPEN or is in the middle of a fragmented message."""
+    :meth:`pyws.protocol.Protocol.send_frame`), in order with ``ws``'s own
+    messages, without writing it yet: :func:`flush` (or ``ws``'s next send)
+    writes it. Returns False, queueing nothing, if ``ws`` is not OPEN or is
+    in the middle of a fragmented message."""
+    proto = ws._proto
+    if proto is None or ws._ready_state is not OPEN:
+        return False
+    return proto.send_frame(chunks)
+
+
+#: What :func:`queue_shared` did.
+QUEUED, NOT_OPEN, SLOW, FRAGMENTED = "queued", "not open", "slow", "fragmented"
+
+
+def queue_shared(ws: WebSocket, chunks: list[Any], limit: int) -> str:
+    """:func:`queue_frame` behind the broadcast's one buffer check: returns
+    :data:`QUEUED`, or why not: :data:`NOT_OPEN`, :data:`SLOW` (more than
+    ``limit`` bytes are buffered: ``bufferedAmount``), :data:`FRAGMENTED`
+    (a fragmented message of ``ws``'s own is in progress)."""
     proto = ws._proto
     conn = ws._conn
     if proto is None or conn is None or ws._ready_state is not OPEN:
-        return False
-    if not proto.send_frame(chunks):
-        return False
-    if not conn.receiving:
+        return NOT_OPEN
+    if conn.buffered_amount() > limit:
+        return SLOW
+    if proto.send_frame(chunks):
+        return QUEUED
+    return FRAGMENTED if proto.sender.in_message else NOT_OPEN
+
+
+def flush(ws: WebSocket) -> None:
+    """Write what ``ws`` has queued (unless it is reading: then it writes
+    once the read is handled)."""
+    conn = ws._conn
+    if conn is not None and not conn.receiving:
         conn.flush()
+
+
+def send_frame(ws: WebSocket, chunks: list[Any]) -> bool:
+    """:func:`queue_frame`, then write at once."""
+    if not queue_frame(ws, chunks):
+        return False
+    flush(ws)
     return True
 
 

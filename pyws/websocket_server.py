@@ -50,11 +50,15 @@ from .handshake import (
 from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
 from .protocol import shared_frame
 from .websocket import (
+    NOT_OPEN,
+    QUEUED,
+    SLOW,
     WebSocket,
     attach,
     deflate_of,
+    flush,
     in_message,
-    send_frame,
+    queue_shared,
     to_bytes,
 )
 
@@ -78,6 +82,10 @@ _WS_OPTION_NAMES = (
 #: is skipped by :meth:`WebSocketServer.broadcast` unless the server has a
 #: ``highWaterMark`` or ``maxBufferedAmount`` option, which is used instead.
 BROADCAST_BUFFER_LIMIT = 1 << 20
+
+#: broadcast() writes at the end of the loop turn, or as soon as the
+#: messages broadcast in this turn add up to this many bytes.
+BROADCAST_COALESCE = 65536
 
 _BROADCAST_OPTIONS = frozenset(("binary", "compress", "filter", "clients"))
 
@@ -174,6 +182,9 @@ class WebSocketServer(NodeEventEmitter):
         self._server: asyncio.AbstractServer | None = None
         self._sock: socket_module.socket | None = None
         self._backlog = 511
+        #: Clients broadcast() queued frames on, written by one call_soon.
+        self._to_flush: set[WebSocket] | None = None
+        self._unflushed = 0
         self._handshaking: set[asyncio.Transport] = set()
         self._connections: set[WebSocket] = set()
         self.clients: set[WebSocket] | None = set() if opts["clientTracking"] else None
@@ -259,7 +270,10 @@ class WebSocketServer(NodeEventEmitter):
         ``clientTracking: false``).
 
         The frame is built once and the same bytes are queued on every
-        client, after whatever that client already has queued. With
+        client, after whatever that client already has queued; they are
+        written at the end of the current loop turn (or by that client's
+        next send, or at once past :data:`BROADCAST_COALESCE` bytes), so
+        that the broadcasts of one turn cost one write per client. With
         permessage-deflate, the message is compressed once for all the
         clients whose agreed parameters make the output shareable
         (``server_no_context_takeover`` with the same window bits); the
@@ -289,53 +303,75 @@ class WebSocketServer(NodeEventEmitter):
                 )
             targets = self.clients
         limit = self._broadcast_limit()
-        plain: list[Any] | None = None
+        deflating = compress and self._deflate_options is not None
+        plain = shared_frame(payload, binary)
         shared: dict[tuple[int, ...], list[Any]] = {}
+        touched: list[WebSocket] = []
         count = 0
         for ws in tuple(targets):
             if ws.readyState is not OPEN_STATE:
                 continue
             if keep is not None and not keep(ws):
                 continue
-            if ws.bufferedAmount > limit:
-                self._drop(ws, "slow")
-                continue
-            ext = deflate_of(ws) if compress else None
-            if ext is None:
-                if plain is None:
-                    plain = shared_frame(payload, binary)
-                chunks = plain
-            else:
-                key = ext.shared_output_key()
-                if key is None:
-                    # Context takeover: this client's deflate stream is its own.
-                    if in_message(ws):
-                        self._drop(ws, "fragmented")
+            chunks = plain
+            if deflating:
+                ext = deflate_of(ws)
+                if ext is not None:
+                    key = ext.shared_output_key()
+                    if key is None:
+                        # Context takeover: this client's deflate stream is
+                        # its own, so send() compresses for it.
+                        if ws.bufferedAmount > limit:
+                            self._drop(ws, "slow")
+                        elif in_message(ws):
+                            self._drop(ws, "fragmented")
+                        else:
+                            ws.send(payload, {"binary": binary})
+                            count += 1
                         continue
-                    ws.send(payload, {"binary": binary})
-                    count += 1
-                    continue
-                group = shared.get(key)
-                if group is None:
-                    if ext.threshold_applies(len(payload)):
-                        if plain is None:
-                            plain = shared_frame(payload, binary)
-                        group = plain
-                    else:
-                        group = shared_frame(
-                            ext.compress_message(payload), binary, rsv1=True
-                        )
-                    shared[key] = group
-                chunks = group
-            if send_frame(ws, chunks):
+                    group = shared.get(key)
+                    if group is None:
+                        if ext.threshold_applies(len(payload)):
+                            group = plain
+                        else:
+                            deflated = ext.compress_message(payload)
+                            group = shared_frame(deflated, binary, rsv1=True)
+                        shared[key] = group
+                    chunks = group
+            status = queue_shared(ws, chunks, limit)
+            if status is QUEUED:
                 count += 1
-            elif in_message(ws):
-                self._drop(ws, "fragmented")
+                touched.append(ws)
+            elif status is not NOT_OPEN:
+                self._drop(ws, "slow" if status is SLOW else "fragmented")
+        if touched:
+            # Written once per loop turn: several broadcasts in one turn
+            # (a burst read from the publisher) cost one write per client.
+            # Up to BROADCAST_COALESCE bytes, then at once: what waits
+            # unwritten stays small, and bufferedAmount is soon the kernel's
+            # verdict on each client.
+            pending = self._to_flush
+            if pending is None:
+                self._to_flush = pending = set()
+                self._loop.call_soon(self._flush_broadcast)
+            pending.update(touched)
+            self._unflushed += len(payload)
+            if self._unflushed >= BROADCAST_COALESCE:
+                self._flush_broadcast()
         return count
 
+    def _flush_broadcast(self) -> None:
+        pending = self._to_flush
+        self._to_flush = None
+        self._unflushed = 0
+        if pending:
+            for ws in pending:
+                flush(ws)
+
     def _broadcast_limit(self) -> int:
-        """The one bufferedAmount check of broadcast(): the server's own
-        buffer option when it has one, else BROADCAST_BUFFER_LIMIT."""
+        """The bufferedAmount limit of broadcast() (checked by
+        ``queue_shared``): the server's own buffer option when it has one,
+        else BROADCAST_BUFFER_LIMIT."""
         opts = self.options
         for name in ("highWaterMark", "maxBufferedAmount"):
             value = opts.get(name)

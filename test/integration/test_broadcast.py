@@ -308,3 +308,26 @@ def test_client_sending_fragments_is_skipped(arun: Any) -> None:
             assert [f.payload for f in peers[1].data_frames()] == [b"all"]
 
     arun(main())
+
+
+def test_one_write_per_turn_up_to_the_coalesce_limit(arun: Any) -> None:
+    async def main() -> None:
+        async with server() as (wss, port):
+            peers, sockets = await connect_all(wss, port, [None, None])
+            for text in ("a", "b", "c"):
+                wss.broadcast(text)
+            # Queued, not written yet: they go out together after this turn.
+            assert [ws.bufferedAmount for ws in sockets] == [9, 9]
+            for peer in peers:
+                await wait_raw(peer, 3)
+                assert bytes(peer.raw) == b"\x81\x01a\x81\x01b\x81\x01c"
+            assert [ws.bufferedAmount for ws in sockets] == [0, 0]
+            # Past BROADCAST_COALESCE bytes in one turn: written at once.
+            big = b"x" * server_mod.BROADCAST_COALESCE
+            wss.broadcast(big)
+            assert all(ws.bufferedAmount < len(big) for ws in sockets)
+            for peer in peers:
+                await wait_raw(peer, 4)
+                assert peer.data_frames()[-1].payload == big
+
+    arun(main())
