@@ -29,22 +29,35 @@ WebSocket becomes OPEN on an upgraded transport), :func:`loop_of`,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import CoroutineType
 from typing import Any
 
+from typing_extensions import Unpack
+
 from . import _runtime
 from ._client import ClientHandshake, ClientRequest, start_client
-from ._emitter import NodeEventEmitter, report_exception
+from ._emitter import report_exception
 from ._options import CLIENT_OPTIONS, parse_options
 from ._transport import Connection, SendCallback
+from ._ws_events import WebSocketEvents
 from .buffer_util import Buffer
 from .constants import BINARY_TYPES, EMPTY_BUFFER, MAX_CLOSE_REASON, ReadyState
-from .errors import HandshakeError, NotOpenError, ProtocolError, RangeError
+from .errors import (
+    ConnectionClosedOK,
+    HandshakeError,
+    NotOpenError,
+    ProtocolError,
+    RangeError,
+)
 from .event_target import attribute_handler_property
 from .handshake import Response
+from .inbox import Inbox, Message
+from .log import DEBUG, INFO, WARNING, ConnectionLog, frames_enabled
 from .permessage_deflate import PerMessageDeflate
 from .protocol import Protocol
+from .typing import ClientOptions, Data, SendOptions
+from .typing import SendCallback as UserSendCallback
 from .validation import is_valid_status_code
 
 __all__ = [
@@ -183,7 +196,7 @@ class _Seam:
         ws._get_loop().call_soon(ws._emit_close)
 
 
-class WebSocket(NodeEventEmitter):
+class WebSocket(WebSocketEvents):
     """A WebSocket connection: ``WebSocket(address, protocols, options)``.
 
     As a client, pass the URL (``ws://``, ``wss://``, ``http://``,
@@ -214,10 +227,10 @@ class WebSocket(NodeEventEmitter):
 
     def __init__(
         self,
-        address: Any,
-        protocols: Any = None,
-        options: Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        address: str | None,
+        protocols: str | Sequence[str] | ClientOptions | None = None,
+        options: ClientOptions | None = None,
+        **kwargs: Unpack[ClientOptions],
     ) -> None:
         super().__init__()
         self._ready_state = CONNECTING
@@ -236,6 +249,8 @@ class WebSocket(NodeEventEmitter):
         self._close_reason = EMPTY_BUFFER
         self._was_clean = False
         self._paused = False
+        self._held = False  # reading held by the Inbox (backpressure)
+        self._inbox: Inbox | None = None
         self._handshake: ClientHandshake | None = None  # client, in progress
         self._loop: asyncio.AbstractEventLoop | None = None
         if isinstance(protocols, Mapping) and options is None:
@@ -243,13 +258,17 @@ class WebSocket(NodeEventEmitter):
         if address is None:
             # Server side: WebSocketServer attaches the socket (ws
             # ``new WebSocket(null, undefined, options)``).
-            self._options = dict(options or {})
+            self._options: dict[str, Any] = dict(options or {})
+            self._log = ConnectionLog("server")
             return
         self._options = parse_options(CLIENT_OPTIONS, options, kwargs, "WebSocket")
         loop = self._get_loop()
         handshake = start_client(self._seam, self._options, address, protocols, loop)
         self._handshake = handshake
         self._url = handshake.target.href
+        target = handshake.target
+        self._log = ConnectionLog("client", (target.host, target.port or ""))
+        self._log.log(DEBUG, "connecting to %r", self._url)
         _runtime.retain(self, loop)
 
     # -- properties ------------------------------------------------------------
@@ -325,10 +344,10 @@ class WebSocket(NodeEventEmitter):
 
     def send(
         self,
-        data: Any = None,
-        options: Any = None,
-        cb: Callable[[BaseException | None], object] | None = None,
-        **kwargs: Any,
+        data: Data = None,
+        options: SendOptions | bool | UserSendCallback | None = None,
+        cb: UserSendCallback | None = None,
+        **kwargs: Unpack[SendOptions],
     ) -> None:
         """Send a message: ``send(data[, options][, cb])`` as in ws.
 
@@ -337,16 +356,17 @@ class WebSocket(NodeEventEmitter):
         (dict or keywords). ``cb(err)`` runs once the data was handed over.
         """
         # The echo hot path: keep this short (no copies, few calls).
-        if options is not None and type(options) is not dict:
-            if callable(options) and cb is None:
-                options, cb = None, options
-            elif isinstance(options, bool):
+        options_: Any = options  # the checks below narrow it by hand
+        if options_ is not None and type(options_) is not dict:
+            if callable(options_) and cb is None:
+                options_, cb = None, options_
+            elif isinstance(options_, bool):
                 # ws.on('message', ws.send) passes isBinary here; ws spreads
                 # it into its options object, where it adds nothing.
-                options = None
-            elif not isinstance(options, Mapping):
+                options_ = None
+            elif not isinstance(options_, Mapping):
                 raise TypeError(
-                    f"send() options must be a dict, not {type(options).__name__}"
+                    f"send() options must be a dict, not {type(options_).__name__}"
                 )
         state = self._ready_state
         if state is CONNECTING:
@@ -354,18 +374,18 @@ class WebSocket(NodeEventEmitter):
         # send(data, {binary: isBinary}), the usual echo, takes a short way.
         binary_only = False
         if kwargs:
-            options = _send_options(options, kwargs)
-        elif options:
-            if len(options) == 1 and "binary" in options:
+            options_ = _send_options(options_, kwargs)
+        elif options_:
+            if len(options_) == 1 and "binary" in options_:
                 binary_only = True
-            elif not options.keys() <= _SEND_OPTIONS:
-                options = _send_options(options, kwargs)
+            elif not options_.keys() <= _SEND_OPTIONS:
+                options_ = _send_options(options_, kwargs)
         t = type(data)
         if t is bytes:
-            payload: Buffer = data
+            payload: Buffer = data  # type: ignore[assignment]
             is_text = False
         elif t is str:
-            payload = data.encode()
+            payload = data.encode()  # type: ignore[union-attr]
             is_text = True
         else:
             payload, is_text = to_bytes(data)
@@ -376,32 +396,42 @@ class WebSocket(NodeEventEmitter):
         proto = self._proto
         assert conn is not None and proto is not None
         if binary_only:
-            binary = options["binary"]
+            binary = options_["binary"]
             proto.send(payload, not is_text if binary is None else bool(binary))
-        elif options:
+        elif options_:
             # ws: {binary: typeof data !== 'string', fin: true, compress: true,
             # mask: !isServer, ...options}, each read for its truthiness.
-            binary = options.get("binary")
-            mask = options.get("mask")
+            binary = options_.get("binary")
+            mask = options_.get("mask")
             proto.send(
                 payload,
                 not is_text if binary is None else bool(binary),
-                bool(options.get("fin", True)),
-                bool(options.get("compress", True)),
+                bool(options_.get("fin", True)),
+                bool(options_.get("compress", True)),
                 None if mask is None else bool(mask),
             )
         else:
             proto.send(payload, not is_text)
         if cb is not None:
-            conn.add_callback(cb)
+            conn.add_callback(cb)  # type: ignore[arg-type]
         if not conn.receiving:
             conn.flush()
 
-    def ping(self, data: Any = None, mask: Any = None, cb: Any = None) -> None:
+    def ping(
+        self,
+        data: Data | UserSendCallback = None,
+        mask: bool | UserSendCallback | None = None,
+        cb: UserSendCallback | None = None,
+    ) -> None:
         """Send a ping: ``ping([data[, mask]][, cb])``."""
         self._control("ping", data, mask, cb)
 
-    def pong(self, data: Any = None, mask: Any = None, cb: Any = None) -> None:
+    def pong(
+        self,
+        data: Data | UserSendCallback = None,
+        mask: bool | UserSendCallback | None = None,
+        cb: UserSendCallback | None = None,
+    ) -> None:
         """Send a pong: ``pong([data[, mask]][, cb])``."""
         self._control("pong", data, mask, cb)
 
@@ -446,7 +476,9 @@ class WebSocket(NodeEventEmitter):
 
     # -- closing ---------------------------------------------------------------
 
-    def close(self, code: Any = None, reason: Any = None) -> None:
+    def close(
+        self, code: int | None = None, reason: str | bytes | bytearray | None = None
+    ) -> None:
         """Start the closing handshake: ``close([code[, reason]])``.
 
         Raises ``TypeError`` for an invalid code or reason type and
@@ -513,8 +545,19 @@ class WebSocket(NodeEventEmitter):
         if self._ready_state in (CONNECTING, CLOSED):
             return
         self._paused = False
-        if self._conn is not None:
+        if self._conn is not None and not self._held:
             self._conn.resume_reading()
+
+    def _hold_reading(self, held: bool) -> None:
+        # The Inbox's backpressure, apart from the user's pause()/resume().
+        self._held = held
+        conn = self._conn
+        if conn is None:
+            return
+        if held:
+            conn.pause_reading()
+        elif not self._paused:
+            conn.resume_reading()
 
     # -- async helpers (Python extras) ----------------------------------------
 
@@ -551,6 +594,60 @@ class WebSocket(NodeEventEmitter):
             self.remove_listener("open", on_open)
             self.remove_listener("error", on_error)
             self.remove_listener("close", on_close)
+
+    # -- async iteration and context manager (Python extras) --------------------
+
+    def _get_inbox(self) -> Inbox:
+        inbox = self._inbox
+        if inbox is None:
+            max_queue = int(self._options.get("maxQueue", 16))
+            inbox = self._inbox = Inbox(
+                self, self._get_loop(), max_queue, self._hold_reading
+            )
+        return inbox
+
+    async def recv(self, timeout: float | None = None) -> Message:
+        """Wait for the next message: ``str`` for text, ``bytes`` for binary.
+
+        The first call starts queueing messages for ``recv()`` (see
+        :mod:`pyws.inbox`); call it, or enter ``async with``, before the
+        connection opens to see every message. ``timeout`` is in seconds,
+        as in asyncio (``asyncio.TimeoutError``; the message stays queued).
+        Raises :class:`~pyws.ConnectionClosedOK` after a normal close and
+        :class:`~pyws.ConnectionClosedError` after any other, once every
+        queued message was read.
+        """
+        return await self._get_inbox().get(timeout)
+
+    def __aiter__(self) -> WebSocket:
+        """``async for message in ws``: every message until a normal close
+        (then the loop ends); raises :class:`~pyws.ConnectionClosedError`
+        after an abnormal one."""
+        self._get_inbox()
+        return self
+
+    async def __anext__(self) -> Message:
+        try:
+            return await self._get_inbox().get()
+        except ConnectionClosedOK:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> WebSocket:
+        """``async with WebSocket(url) as ws``: queue messages for
+        ``recv()``/``async for`` from the start, wait for ``'open'`` (raises
+        the handshake error)."""
+        self._get_inbox()
+        await self.wait_open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close with 1000 (unless closing already) and wait for
+        ``'close'``; closeTimeout bounds the wait."""
+        if self._ready_state is OPEN:
+            self.close(1000)
+        elif self._ready_state is CONNECTING:
+            self.terminate()
+        await self.wait_closed()
 
     async def wait_closed(self, timeout: float | None = None) -> tuple[int, bytes]:
         """Wait for ``'close'``; return ``(code, reason)``."""
@@ -614,9 +711,14 @@ class WebSocket(NodeEventEmitter):
         self._loop = loop
         self._protocol = protocol or ""
         self._extensions = extensions_header
+        log = self._log
+        log.set_peer(transport.get_extra_info("peername"))
+        # The frame trace is decided once, here: off, it costs nothing.
+        trace = frames_enabled()
+        handler: Any = log.frame_handler(self._seam) if trace else self._seam
         proto = Protocol(
             is_server=is_server,
-            handler=self._seam,  # type: ignore[arg-type]
+            handler=handler,
             max_payload=int(opts.get("maxPayload", 104857600)),
             max_fragments=int(opts.get("maxFragments", 16384)),
             max_buffered_chunks=int(opts.get("maxBufferedChunks", 262144)),
@@ -629,9 +731,19 @@ class WebSocket(NodeEventEmitter):
             generate_mask=opts.get("generateMask"),
             extension=extension,
         )
+        if trace:
+            log.trace_output(proto)
         self._proto = proto
         self._conn = Connection(self._seam, proto, transport, loop)
         self._ready_state = OPEN
+        log.log(INFO, "open")
+        if protocol or extensions_header:
+            log.log(
+                DEBUG,
+                "subprotocol %r, extensions %r",
+                protocol or None,
+                extensions_header or None,
+            )
         self._dispatch("open")
         if before_head is not None:
             before_head()
@@ -670,6 +782,13 @@ class WebSocket(NodeEventEmitter):
         proto = self._proto
         assert proto is not None
         self._ready_state = proto.state
+        self._log.log(
+            WARNING,
+            "failing the connection: %s (%s, close %s sent)",
+            exc,
+            exc.code,
+            exc.status_code,
+        )
         if not self._error_emitted:
             self._error_emitted = True
             self._dispatch("error", exc)
@@ -687,6 +806,15 @@ class WebSocket(NodeEventEmitter):
             return
         self._close_emitted = True
         self._ready_state = CLOSED
+        log = self._log
+        if log.enabled(INFO):
+            log.log(
+                INFO,
+                "closed %s %r%s",
+                self._close_code,
+                bytes(self._close_reason).decode(errors="replace"),
+                " (clean)" if self._was_clean else "",
+            )
         self._dispatch("close", self._close_code, self._close_reason)
         _runtime.release(self)
 
@@ -695,6 +823,7 @@ class WebSocket(NodeEventEmitter):
         if self._ready_state is CLOSED:
             return
         self._ready_state = CLOSING
+        self._log.log(WARNING, "opening handshake failed: %s", err)
         if not self._error_emitted:
             self._error_emitted = True
             self._dispatch("error", err)
@@ -771,7 +900,7 @@ def attach(
         before_head=before_head,
     )
     conn = ws._conn
-    if conn is not None and not ws._paused and not conn.closed:
+    if conn is not None and not (ws._paused or ws._held) and not conn.closed:
         transport.resume_reading()
 
 

@@ -24,11 +24,13 @@ import asyncio
 import inspect
 import socket as socket_module
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
+
+from typing_extensions import Unpack
 
 from . import _runtime
 from . import extension as extension_mod
-from ._emitter import NodeEventEmitter, report_exception
+from ._emitter import report_exception
 from ._options import SERVER_OPTIONS, parse_options
 from ._server import (
     HoldingProtocol,
@@ -37,6 +39,7 @@ from ._server import (
     adopt_listen_socket,
     listen_socket,
 )
+from ._server_events import WebSocketServerEvents
 from .constants import ReadyState
 from .handshake import (
     Request,
@@ -47,8 +50,10 @@ from .handshake import (
     response_lines,
     serialize_response,
 )
+from .log import INFO, server_logger
 from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
 from .protocol import shared_frame
+from .typing import ClientOptions, ServerOptions
 from .websocket import (
     NOT_OPEN,
     QUEUED,
@@ -76,6 +81,7 @@ _WS_OPTION_NAMES = (
     "allowSynchronousEvents",
     "autoPong",
     "closeTimeout",
+    "maxQueue",
 )
 
 #: A client with more than this many bytes buffered (``bufferedAmount``)
@@ -124,7 +130,7 @@ def _arity(fn: Callable[..., Any]) -> int:
     )
 
 
-class WebSocketServer(NodeEventEmitter):
+class WebSocketServer(WebSocketServerEvents):
     """A WebSocket server: ``WebSocketServer(options[, callback])``.
 
     Events: ``'connection'(ws, req)``, ``'listening'``, ``'headers'(lines,
@@ -134,9 +140,9 @@ class WebSocketServer(NodeEventEmitter):
 
     def __init__(
         self,
-        options: Mapping[str, Any] | None = None,
-        callback: Callable[..., Any] | None = None,
-        **kwargs: Any,
+        options: ServerOptions | None = None,
+        callback: Callable[[], object] | None = None,
+        **kwargs: Unpack[ServerOptions],
     ) -> None:
         super().__init__()
         opts = parse_options(SERVER_OPTIONS, options, kwargs, "WebSocketServer")
@@ -234,6 +240,11 @@ class WebSocketServer(NodeEventEmitter):
             self._dispatch("error", exc)
             return
         if self._state is RUNNING:
+            address = self.address()
+            if address is not None:
+                server_logger.info(
+                    "listening on %s port %s", address["address"], address["port"]
+                )
             self._dispatch("listening")
 
     def _track(self, transport: asyncio.Transport, add: bool) -> None:
@@ -420,6 +431,7 @@ class WebSocketServer(NodeEventEmitter):
         if self._server is None and self._sock is not None:
             self._sock.close()
         _runtime.release(self)
+        server_logger.info("server closed")
         self._dispatch("close")
 
     # -- upgrades ------------------------------------------------------------
@@ -520,6 +532,15 @@ class WebSocketServer(NodeEventEmitter):
         headers: Mapping[str, Any] | None = None,
     ) -> None:
         transport = nsock.transport
+        if server_logger.isEnabledFor(INFO):
+            server_logger.info(
+                "[%s:%s] handshake refused: %s %s",
+                nsock.remoteAddress,
+                nsock.remotePort,
+                status,
+                message or "",
+                extra={"peer": f"{nsock.remoteAddress}:{nsock.remotePort}"},
+            )
         if not transport.is_closing():
             transport.write(rejection_response(status, message, headers))
             transport.close()
@@ -674,7 +695,7 @@ class WebSocketServer(NodeEventEmitter):
         head = head + bytes(holder.buffer)
         holder.buffer.clear()
         cls = self.options["WebSocket"] or WebSocket
-        ws = cls(None, None, self._ws_options)
+        ws = cls(None, None, cast(ClientOptions, self._ws_options))
         self._handshaking.discard(transport)
         self._connections.add(ws)
         _runtime.retain(ws, self._loop)

@@ -53,10 +53,11 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, cast
 
 from ._options import SERVER_OPTIONS, parse_options
 from .constants import CloseCode, ReadyState
+from .typing import ServerOptions
 from .websocket_server import WebSocketServer
 
 __all__ = [
@@ -422,7 +423,7 @@ async def _serve(
         if not listening.done():
             listening.set_exception(err)
 
-    wss = WebSocketServer(dict(options))
+    wss = WebSocketServer(cast(ServerOptions, dict(options)))
     wss.on("listening", on_listening)
     wss.on("error", on_error)
     result = setup(wss)
