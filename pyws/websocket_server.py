@@ -189,7 +189,7 @@ class WebSocketServer(WebSocketServerEvents):
         self._sock: socket_module.socket | None = None
         self._backlog = 511
         #: Clients broadcast() queued frames on, written by one call_soon.
-        self._to_flush: set[WebSocket] | None = None
+        self._to_flush: list[WebSocket] | None = None
         self._unflushed = 0
         self._handshaking: set[asyncio.Transport] = set()
         self._connections: set[WebSocket] = set()
@@ -363,9 +363,10 @@ class WebSocketServer(WebSocketServerEvents):
             # verdict on each client.
             pending = self._to_flush
             if pending is None:
-                self._to_flush = pending = set()
+                self._to_flush = touched
                 self._loop.call_soon(self._flush_broadcast)
-            pending.update(touched)
+            else:
+                pending += touched  # a second flush of a client is a no-op
             self._unflushed += len(payload)
             if self._unflushed >= BROADCAST_COALESCE:
                 self._flush_broadcast()
