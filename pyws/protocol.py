@@ -282,7 +282,7 @@ class Protocol:
         out = self.output
         if not out:
             return 0
-        return sum(len(c) for c in out)
+        return sum(map(len, out))
 
     def events_received(self) -> list[tuple[Any, ...]]:
         """Return and clear the events a default :class:`Handler` recorded."""

@@ -68,6 +68,11 @@ __all__ = [
     "send_frame",
     "queue_frame",
     "queue_shared",
+    "QUEUED",
+    "QUEUED_MORE",
+    "NOT_OPEN",
+    "SLOW",
+    "FRAGMENTED",
     "flush",
     "deflate_of",
     "in_message",
@@ -935,22 +940,32 @@ def queue_frame(ws: WebSocket, chunks: list[Any]) -> bool:
 
 
 #: What :func:`queue_shared` did.
-QUEUED, NOT_OPEN, SLOW, FRAGMENTED = "queued", "not open", "slow", "fragmented"
+QUEUED, QUEUED_MORE = "queued", "queued behind others"
+NOT_OPEN, SLOW, FRAGMENTED = "not open", "slow", "fragmented"
 
 
 def queue_shared(ws: WebSocket, chunks: list[Any], limit: int) -> str:
-    """:func:`queue_frame` behind the broadcast's one buffer check: returns
-    :data:`QUEUED`, or why not: :data:`NOT_OPEN`, :data:`SLOW` (more than
-    ``limit`` bytes are buffered: ``bufferedAmount``), :data:`FRAGMENTED`
-    (a fragmented message of ``ws``'s own is in progress)."""
+    """:func:`queue_frame` behind the broadcast's one buffer check.
+
+    Returns :data:`QUEUED` (``ws`` had nothing queued: the caller must
+    :func:`flush` it), :data:`QUEUED_MORE` (behind output already queued,
+    which a flush already due will write), or why not: :data:`NOT_OPEN`,
+    :data:`SLOW` (``bufferedAmount`` is over ``limit`` bytes),
+    :data:`FRAGMENTED` (a fragmented message of ``ws``'s own is in
+    progress)."""
     proto = ws._proto
     conn = ws._conn
     if proto is None or conn is None or ws._ready_state is not OPEN:
         return NOT_OPEN
-    if conn.buffered_amount() > limit:
+    # bufferedAmount, inlined: this runs once per client per broadcast.
+    idle = not proto.output
+    buffered = conn.transport.get_write_buffer_size()
+    if not idle:
+        buffered += proto.pending_bytes()
+    if buffered > limit:
         return SLOW
     if proto.send_frame(chunks):
-        return QUEUED
+        return QUEUED if idle else QUEUED_MORE
     return FRAGMENTED if proto.sender.in_message else NOT_OPEN
 
 

@@ -57,6 +57,7 @@ from .typing import ClientOptions, ServerOptions
 from .websocket import (
     NOT_OPEN,
     QUEUED,
+    QUEUED_MORE,
     SLOW,
     WebSocket,
     attach,
@@ -320,9 +321,9 @@ class WebSocketServer(WebSocketServerEvents):
         touched: list[WebSocket] = []
         count = 0
         for ws in tuple(targets):
-            if ws.readyState is not OPEN_STATE:
-                continue
-            if keep is not None and not keep(ws):
+            # queue_shared() passes over clients that are not OPEN; the
+            # filter sees open clients only.
+            if keep is not None and (ws.readyState is not OPEN_STATE or not keep(ws)):
                 continue
             chunks = plain
             if deflating:
@@ -332,6 +333,8 @@ class WebSocketServer(WebSocketServerEvents):
                     if key is None:
                         # Context takeover: this client's deflate stream is
                         # its own, so send() compresses for it.
+                        if ws.readyState is not OPEN_STATE:
+                            continue
                         if ws.bufferedAmount > limit:
                             self._drop(ws, "slow")
                         elif in_message(ws):
@@ -353,6 +356,8 @@ class WebSocketServer(WebSocketServerEvents):
             if status is QUEUED:
                 count += 1
                 touched.append(ws)
+            elif status is QUEUED_MORE:
+                count += 1  # a flush is due already
             elif status is not NOT_OPEN:
                 self._drop(ws, "slow" if status is SLOW else "fragmented")
         if touched:
@@ -366,7 +371,8 @@ class WebSocketServer(WebSocketServerEvents):
                 self._to_flush = touched
                 self._loop.call_soon(self._flush_broadcast)
             else:
-                pending += touched  # a second flush of a client is a no-op
+                pending += touched
+        if self._to_flush is not None:
             self._unflushed += len(payload)
             if self._unflushed >= BROADCAST_COALESCE:
                 self._flush_broadcast()

@@ -329,5 +329,14 @@ def test_one_write_per_turn_up_to_the_coalesce_limit(arun: Any) -> None:
             for peer in peers:
                 await wait_raw(peer, 4)
                 assert peer.data_frames()[-1].payload == big
+            # The same when several messages add up to it in one turn.
+            half = b"y" * (server_mod.BROADCAST_COALESCE // 2 + 1)
+            wss.broadcast(half)
+            assert [ws.bufferedAmount for ws in sockets] == [len(half) + 4] * 2
+            wss.broadcast(half)
+            assert all(ws.bufferedAmount < 2 * len(half) for ws in sockets)
+            for peer in peers:
+                await wait_raw(peer, 6)
+                assert [f.payload for f in peer.data_frames()[-2:]] == [half, half]
 
     arun(main())
