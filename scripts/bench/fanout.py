@@ -16,7 +16,10 @@ decoded), sends ``--messages`` messages with ``--window`` in flight
 pyws's broadcast cannot join two messages into one write), and waits
 until every connection has every message. The figure is the server's own CPU
 time (utime + stime from ``/proc``, every thread) over that window divided
-by the deliveries (messages x connections), the median of ``--runs``.
+by the deliveries (messages x connections), the median of ``--runs``. A
+server that drops messages for clients it finds slow (websockets'
+``broadcast()`` does) is counted on what it delivered, and the row says
+how many deliveries were dropped.
 
 Deflate rows: pyws offers ``serverNoContextTakeover`` (so broadcast can
 compress once for everyone); Node ws and websockets keep their defaults
@@ -111,12 +114,14 @@ def one(name: str, size: int, deflate: bool, args: argparse.Namespace) -> Any:
                     {
                         "cpu_us": cpu / done["deliveries"] * 1e6,
                         "rate": done["deliveries"] / done["elapsed_s"],
+                        "missing": done["missing"],
                     }
                 )
             return {
                 "cpu_us": statistics.median(r["cpu_us"] for r in runs),
                 "rate": statistics.median(r["rate"] for r in runs),
                 "connections": ready["connections"],
+                "missing": max(r["missing"] for r in runs),
             }
         finally:
             peers.stop()
@@ -168,9 +173,14 @@ def main(argv: list[str] | None = None) -> int:
             node = row.get("ws", {}).get("cpu_us")
             for name, fig in row.items():
                 ratio = f"{fig['cpu_us'] / node:5.2f}x ws" if node else ""
+                missing = (
+                    f"  ({fig['missing']} deliveries dropped by the server)"
+                    if fig["missing"]
+                    else ""
+                )
                 print(
                     f"  {key:>14}  {name:<14} {fig['cpu_us']:7.2f} us/delivery "
-                    f"{fig['rate'] / 1000:8.0f} k deliveries/s  {ratio}"
+                    f"{fig['rate'] / 1000:8.0f} k deliveries/s  {ratio}{missing}"
                 )
             results[key] = row
             pyws = row.get("pyws", {}).get("cpu_us")

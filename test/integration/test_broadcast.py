@@ -11,7 +11,6 @@ buffer past the limit. 127.0.0.1, port 0; every wait bounded.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import zlib
 from collections.abc import AsyncIterator
@@ -264,15 +263,16 @@ def test_slow_client_is_bounded_and_holds_no_one_back(
             chunk = b"x" * (64 * 1024)
             sent = 0
             peak = 0
-            for i in range(2000):
+            for _ in range(2000):
                 sent += 1
                 wss.broadcast(chunk)
                 peak = max(peak, sockets[0].bufferedAmount)
                 if drops:
                     break
-                if i % 16 == 15:
-                    # Let the fast peer read (one loop turn per 16 messages).
-                    await asyncio.sleep(0)
+                # The fast peer keeps up: it has every message so far.
+                await fast.wait_for(
+                    lambda n=sent: len(fast.data_frames()) == n, what="the message"
+                )
             assert drops and drops[0] == (sockets[0], "slow")
             # Bounded: at most one message over the limit.
             assert peak <= limit + len(chunk) + 16
