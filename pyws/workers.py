@@ -68,6 +68,9 @@ __all__ = [
     "RESTART_DELAY",
     "RESTART_DELAY_MAX",
     "STABLE_AFTER",
+    "deaths_in_a_row",
+    "restart_delay",
+    "reserve_port",
 ]
 
 #: Seconds before the first restart of a worker that died.
@@ -159,6 +162,18 @@ def reserve_port(host: str | None, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def deaths_in_a_row(previous: int, lived: float) -> int:
+    """How many times in a row a worker has died, counting this death: a
+    worker that ran :data:`STABLE_AFTER` seconds starts a new row."""
+    return 1 if lived >= STABLE_AFTER else previous + 1
+
+
+def restart_delay(deaths: int) -> float:
+    """Seconds before restarting a worker that died ``deaths`` times in a
+    row: :data:`RESTART_DELAY`, doubling, at most :data:`RESTART_DELAY_MAX`."""
+    return float(min(RESTART_DELAY * 2 ** max(deaths - 1, 0), RESTART_DELAY_MAX))
 
 
 def _worker_entry(
@@ -272,9 +287,8 @@ class Supervisor:
             w.conn.close()
             w.conn = None
         w.process = None
-        lived = time.monotonic() - w.started
-        w.failures = 0 if lived >= STABLE_AFTER else w.failures + 1
-        delay = min(RESTART_DELAY * 2 ** (w.failures - 1), RESTART_DELAY_MAX)
+        w.failures = deaths_in_a_row(w.failures, time.monotonic() - w.started)
+        delay = restart_delay(w.failures)
         w.restart_at = time.monotonic() + delay
         how = f"signal {-code}" if code is not None and code < 0 else f"status {code}"
         self.log(
