@@ -8,9 +8,13 @@
 ``redis``: starts ``redis-server`` on a free port and P pyws servers
 (``servers/fanout_redis_pyws.py``: every message received goes out through
 ``RedisFanout.publish``), each with ``--subscribers`` clients;
-``clients/redis_peers.py`` publishes on the first server and reports
-messages per second (every connection gets every message) and the delivery
-latency p50/p99 at a fixed rate, plus the servers' CPU per delivery.
+``clients/redis_peers.py`` runs one subscriber process per server and a
+publisher on the first server. Throughput: ``--messages`` sent at
+``--burst-rate``, messages per second until every client of every server
+has them all. Latency: ``--rate`` messages per second for ``--seconds``,
+p50 (median of the processes' p50s) and p99 (the worst process's p99) from
+the publisher's write to the subscriber's read, on one clock. Plus the
+servers' CPU per delivery.
 
 ``memory``: ``python -m pyws listen 0 --workers N``; the RSS of the workers
 (summed) before and after 1,000 idle connections (spread by the kernel).
@@ -24,11 +28,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -66,67 +73,95 @@ def start_redis() -> tuple[subprocess.Popen[bytes], int]:
             time.sleep(0.05)  # polling a port that has no other signal
 
 
+def _phase(subs: list[Proc], pub: Proc, count: int, rate: float) -> dict[str, Any]:
+    for sub in subs:
+        sub.popen.stdin.write(f"go {count}\n".encode())  # type: ignore[union-attr]
+        sub.popen.stdin.flush()  # type: ignore[union-attr]
+    for sub in subs:
+        json.loads(sub.readline(60.0))  # armed: counting from here
+    pub.popen.stdin.write(f"go {count} {rate}\n".encode())  # type: ignore[union-attr]
+    pub.popen.stdin.flush()  # type: ignore[union-attr]
+    sent = json.loads(pub.readline(600.0))
+    done = [json.loads(sub.readline(600.0)) for sub in subs]
+    if os.environ.get("SCALE_DEBUG"):
+        print(sent, done)
+    elapsed = (max(d["done_ns"] for d in done) - sent["start_ns"]) / 1e9
+    return {
+        "messages_per_s": count / elapsed,
+        "p50_ms": statistics.median(d["p50_ms"] for d in done),
+        "p99_ms": max(d["p99_ms"] for d in done),
+        "missing": sum(d["missing"] for d in done),
+    }
+
+
 def redis_part(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for procs in [int(p) for p in args.processes.split(",")]:
         redis, rport = start_redis()
-        servers: list[Proc] = []
+        started: list[Proc] = []
         try:
             url = f"redis://127.0.0.1:{rport}/0"
-            for _ in range(procs):
-                servers.append(
-                    Proc((PY, "servers/fanout_redis_pyws.py", "--redis", url))
-                )
+            servers = [
+                Proc((PY, "servers/fanout_redis_pyws.py", "--redis", url))
+                for _ in range(procs)
+            ]
+            started += servers
             ports = [int(s.readline(30.0)) for s in servers]
-            peers = Proc(
+            subs = []
+            for port in ports:
+                sub = Proc(
+                    (PY, "clients/redis_peers.py", "--role", "sub", "--port", str(port))
+                    + ("--subscribers", str(args.subscribers)),
+                    stdin=True,
+                )
+                started.append(sub)
+                subs.append(sub)
+            for sub in subs:
+                json.loads(sub.readline(300.0))
+            pub = Proc(
                 (
                     PY,
                     "clients/redis_peers.py",
+                    "--role",
+                    "pub",
                     "--port",
-                    ",".join(map(str, ports)),
-                    "--subscribers",
-                    str(args.subscribers),
-                    "--messages",
-                    str(args.messages),
-                    "--rate",
-                    str(args.rate),
-                    "--seconds",
-                    str(args.seconds),
+                    str(ports[0]),
                 ),
                 stdin=True,
             )
-            try:
-                ready = json.loads(peers.readline(300.0))
-                before = sum(cpu_seconds(s.pid) for s in servers)
-                peers.send_line()
-                tput = json.loads(peers.readline(600.0))
-                lat = json.loads(peers.readline(600.0))
-                cpu = sum(cpu_seconds(s.pid) for s in servers) - before
-                deliveries = args.messages * ready["connections"] + lat["deliveries"]
-                fig = {
-                    "connections": ready["connections"],
-                    "messages_per_s": tput["messages_per_s"],
-                    "deliveries_per_s": tput["deliveries_per_s"],
-                    "p50_ms": lat["p50_ms"],
-                    "p99_ms": lat["p99_ms"],
-                    "rate": lat["rate"],
-                    "server_cpu_us_per_delivery": cpu / deliveries * 1e6,
-                }
-                results[f"{procs} processes"] = fig
-                print(
-                    f"  {procs} processes x {args.subscribers} clients: "
-                    f"{fig['messages_per_s']:7.0f} messages/s "
-                    f"({fig['deliveries_per_s'] / 1000:5.0f} k deliveries/s), "
-                    f"at {args.rate:.0f}/s p50 {fig['p50_ms']:.1f} ms "
-                    f"p99 {fig['p99_ms']:.1f} ms; servers' CPU "
-                    f"{fig['server_cpu_us_per_delivery']:.2f} us/delivery",
-                    flush=True,
-                )
-            finally:
-                peers.stop()
+            started.append(pub)
+            json.loads(pub.readline(60.0))
+            before = sum(cpu_seconds(s.pid) for s in servers)
+            tput = _phase(subs, pub, args.messages, args.burst_rate)
+            lat = _phase(subs, pub, int(args.rate * args.seconds), args.rate)
+            cpu = sum(cpu_seconds(s.pid) for s in servers) - before
+            clients = procs * args.subscribers
+            deliveries = (args.messages + int(args.rate * args.seconds)) * clients
+            deliveries -= tput["missing"] + lat["missing"]
+            fig = {
+                "clients": clients,
+                "messages_per_s": tput["messages_per_s"],
+                "deliveries_per_s": tput["messages_per_s"] * clients,
+                "rate": args.rate,
+                "p50_ms": lat["p50_ms"],
+                "p99_ms": lat["p99_ms"],
+                "missing": tput["missing"] + lat["missing"],
+                "server_cpu_us_per_delivery": cpu / deliveries * 1e6,
+            }
+            results[f"{procs} processes"] = fig
+            print(
+                f"  {procs} processes x {args.subscribers} clients: "
+                f"{fig['messages_per_s']:6.0f} messages/s "
+                f"({fig['deliveries_per_s'] / 1000:4.0f} k deliveries/s); "
+                f"at {args.rate:.0f}/s p50 {fig['p50_ms']:.1f} ms "
+                f"p99 {fig['p99_ms']:.1f} ms; servers' CPU "
+                f"{fig['server_cpu_us_per_delivery']:.2f} us/delivery"
+                + (f"; {fig['missing']} deliveries missing" if fig["missing"] else ""),
+                flush=True,
+            )
         finally:
-            for s in servers:
-                s.stop()
+            for proc in started:
+                proc.stop()
             redis.terminate()
             redis.wait(10)
     return results
@@ -152,6 +187,12 @@ def open_idle(port: int, n: int) -> list[socket.socket]:
     return socks
 
 
+def _drain(stream: Any, lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put("")
+
+
 def memory_part(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     env = dict(os.environ, PYTHONPATH=str(PYWS_PATH))
@@ -167,8 +208,13 @@ def memory_part(args: argparse.Namespace) -> dict[str, Any]:
             assert proc.stderr is not None
             pids: list[int] = []
             port = 0
+            lines: queue.Queue[str] = queue.Queue()
+            # Drain stderr (a log line per connection) so that it never fills.
+            threading.Thread(
+                target=_drain, args=(proc.stderr, lines), daemon=True
+            ).start()
             while not pids:
-                line = proc.stderr.readline()
+                line = lines.get(timeout=60)
                 if not line:
                     raise RuntimeError("listen exited")
                 m = re.search(r"ws://127\.0\.0\.1:(\d+)/", line)
@@ -211,7 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", default="2,4")
     parser.add_argument("--subscribers", type=int, default=1000, help="per process")
     parser.add_argument("--messages", type=int, default=300)
-    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument(
+        "--burst-rate",
+        type=float,
+        default=2000.0,
+        help="publishing rate of the throughput phase (messages/s)",
+    )
+    parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--connections", type=int, default=1000)

@@ -1,18 +1,18 @@
-"""Subscribers on several servers joined by Redis, one publisher: throughput
-and delivery latency (used by ``scripts/bench/scale.py``).
+"""Subscribers or a publisher for the Redis fan-out benchmark
+(``scripts/bench/scale.py``). Standard library only.
 
-Opens ``--subscribers`` connections to each port of ``--port a,b,...`` and
-one publisher on the first. On each ``go`` line read on stdin:
+``--role sub``: opens ``--subscribers`` connections to ``--port`` and
+prints ``{"event": "ready"}``. Each line ``go COUNT`` read on stdin starts
+a phase: it prints ``{"event": "armed"}`` (the publisher may start), then
+waits until every connection got COUNT more messages (or
+nothing arrived for 5 s), then prints the time it was done
+(``time.monotonic_ns()``, one clock for every process of the machine), how
+many deliveries are missing, and the delivery latency p50/p99: each
+message carries its send time, read back from the frames.
 
-1. throughput: ``--messages`` messages, at most ``--window`` ahead of what
-   the last subscriber of the last server received; prints messages/s and
-   deliveries/s until every connection had every message;
-2. latency: ``--rate`` messages per second for ``--seconds``; every
-   delivery's latency is the time from the publisher's write to the read
-   on the subscriber's socket (one process, one clock). Messages reach a
-   connection in order, so the n-th frame a connection gets is message n.
-
-Prints one JSON line per phase. Standard library only.
+``--role pub``: one connection to ``--port``; each line ``go COUNT RATE``
+sends COUNT text messages at RATE per second and prints when it started
+and ended.
 """
 
 from __future__ import annotations
@@ -24,116 +24,150 @@ import sys
 import time
 from typing import Any
 
-from fanout_peers import Peer, connect, masked_text, payload_of
+from fanout_peers import connect, masked_text
+
+STALL_S = 5.0
+STAMP = 20  # decimal digits of monotonic_ns at the start of each payload
 
 
-def percentile(values: list[float], p: float) -> float:
+class Stamped:
+    """Reads the send time out of every frame a connection receives."""
+
+    def __init__(self) -> None:
+        self.lat: list[int] = []
+
+    def attach(self, peer: Any) -> None:
+        original = peer.data_received
+        lat = self.lat
+        pending = bytearray()
+
+        def data_received(data: bytes) -> None:
+            if not peer.upgraded.done():
+                original(data)
+                return
+            now = time.monotonic_ns()
+            pending.extend(data)
+            pos = 0
+            n = len(pending)
+            while n - pos >= 2:
+                size = pending[pos + 1] & 0x7F
+                head = 2
+                if size == 126:
+                    if n - pos < 4:
+                        break
+                    size = int.from_bytes(pending[pos + 2 : pos + 4], "big")
+                    head = 4
+                if n - pos < head + size:
+                    break
+                start = pos + head
+                if size >= STAMP:
+                    lat.append(now - int(pending[start : start + STAMP]))
+                pos = start + size
+            del pending[:pos]
+            original(data)  # counts the frames, as for every peer
+
+        peer.data_received = data_received
+
+
+def percentile(values: list[int], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * p / 100))]
+    return values[min(len(values) - 1, int(len(values) * p / 100))] / 1e6
 
 
-async def main(args: argparse.Namespace) -> None:
-    ports = [int(p) for p in args.port.split(",")]
-    subs: list[Peer] = []
-    sem = asyncio.Semaphore(50)
-
-    async def one(port: int) -> None:
-        async with sem:
-            subs.append(await connect(port, False))
-
-    for port in ports:
-        await asyncio.gather(*(one(port) for _ in range(args.subscribers)))
-    sentinel = subs[-1]  # on the last server: reached through Redis
-    pub = await connect(ports[0], False)
-    everyone = [*subs, pub]
-    frame = masked_text(payload_of(args.size, False))
-    print(json.dumps({"event": "ready", "connections": len(everyone)}), flush=True)
-
+async def lines() -> asyncio.StreamReader:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(
         lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
     )
+    return reader
 
-    async def throughput() -> dict[str, Any]:
-        starts = [p.frames for p in everyone]
-        base = sentinel.frames
-        moved = asyncio.Event()
-        sentinel.on_frame = lambda n: moved.set()
-        t0 = time.perf_counter()
-        for i in range(args.messages):
-            while i - (sentinel.frames - base) >= args.window:
-                moved.clear()
-                await moved.wait()
-            pub.transport.write(frame)
-        waits = [
-            p.wait_frames(s + args.messages)
-            for p, s in zip(everyone, starts, strict=True)
-        ]
-        await asyncio.wait_for(asyncio.gather(*waits), 300)
-        elapsed = time.perf_counter() - t0
-        sentinel.on_frame = None
-        return {
-            "phase": "throughput",
-            "messages_per_s": args.messages / elapsed,
-            "deliveries_per_s": args.messages * len(everyone) / elapsed,
-        }
 
-    async def latency() -> dict[str, Any]:
-        count = int(args.rate * args.seconds)
-        sent: list[float] = []
-        lat: list[float] = []
-        starts = {id(p): p.frames for p in everyone}
+async def subscriber(args: argparse.Namespace) -> None:
+    sem = asyncio.Semaphore(50)
+    peers: list[Any] = []
+    stamped = Stamped()
 
-        def recorder(peer: Peer) -> Any:
-            def on_frame(n: int) -> None:
-                now = time.perf_counter()
-                first = peer.frames - n - starts[id(peer)]
-                for idx in range(first, first + n):
-                    lat.append(now - sent[idx])
+    async def one() -> None:
+        async with sem:
+            peer = await connect(args.port, False)
+            stamped.attach(peer)
+            peers.append(peer)
 
-            return on_frame
+    await asyncio.gather(*(one() for _ in range(args.subscribers)))
+    print(json.dumps({"event": "ready", "connections": len(peers)}), flush=True)
+    reader = await lines()
+    while line := await reader.readline():
+        count = int(line.split()[1])
+        stamped.lat.clear()
+        starts = [p.frames for p in peers]
+        print(json.dumps({"event": "armed"}), flush=True)
+        done = asyncio.gather(
+            *(p.wait_frames(s + count) for p, s in zip(peers, starts, strict=True))
+        )
+        last = -1
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(done), STALL_S)
+                break
+            except asyncio.TimeoutError:
+                got = sum(p.frames for p in peers)
+                if got == last:
+                    done.cancel()
+                    break
+                last = got
+        done_ns = time.monotonic_ns()
+        delivered = sum(
+            min(p.frames - s, count) for p, s in zip(peers, starts, strict=True)
+        )
+        lat = stamped.lat or [0]
+        print(
+            json.dumps(
+                {
+                    "event": "done",
+                    "done_ns": done_ns,
+                    "missing": count * len(peers) - delivered,
+                    "p50_ms": percentile(lat, 50),
+                    "p99_ms": percentile(lat, 99),
+                    "samples": len(stamped.lat),
+                }
+            ),
+            flush=True,
+        )
+    for p in peers:
+        p.transport.abort()
 
-        for p in everyone:
-            p.on_frame = recorder(p)
+
+async def publisher(args: argparse.Namespace) -> None:
+    pub = await connect(args.port, False)
+    pad = b"x" * max(args.size - STAMP, 0)
+    print(json.dumps({"event": "ready"}), flush=True)
+    reader = await lines()
+    while line := await reader.readline():
+        _, count_text, rate_text = line.split()
+        count, rate = int(count_text), float(rate_text)
+        start = time.monotonic_ns()
         t0 = time.perf_counter()
         for i in range(count):
-            delay = t0 + i / args.rate - time.perf_counter()
+            delay = t0 + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)  # pacing the publisher
-            sent.append(time.perf_counter())
-            pub.transport.write(frame)
-        waits = [p.wait_frames(starts[id(p)] + count) for p in everyone]
-        await asyncio.wait_for(asyncio.gather(*waits), 300)
-        for p in everyone:
-            p.on_frame = None
-        return {
-            "phase": "latency",
-            "rate": args.rate,
-            "p50_ms": percentile(lat, 50) * 1000,
-            "p99_ms": percentile(lat, 99) * 1000,
-            "max_ms": max(lat) * 1000,
-            "deliveries": len(lat),
-        }
-
-    while True:
-        line = await reader.readline()
-        if not line:
-            break
-        print(json.dumps({"event": "done", **(await throughput())}), flush=True)
-        print(json.dumps({"event": "done", **(await latency())}), flush=True)
-    for p in everyone:
-        p.transport.abort()
+            stamp = b"%020d" % time.monotonic_ns()
+            pub.transport.write(masked_text(stamp + pad))
+        print(
+            json.dumps(
+                {"event": "done", "start_ns": start, "end_ns": time.monotonic_ns()}
+            ),
+            flush=True,
+        )
+    pub.transport.abort()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", required=True, help="ports a,b,c")
-    parser.add_argument("--subscribers", type=int, default=1000, help="per port")
-    parser.add_argument("--messages", type=int, default=300)
-    parser.add_argument("--window", type=int, default=16)
-    parser.add_argument("--rate", type=float, default=100.0)
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--role", choices=("sub", "pub"), required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--size", type=int, default=64)
     args = parser.parse_args()
-    asyncio.run(main(args))
+    asyncio.run(subscriber(args) if args.role == "sub" else publisher(args))
