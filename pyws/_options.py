@@ -24,13 +24,21 @@ from typing import Any
 
 from .constants import (
     CLOSE_TIMEOUT,
+    HIGH_WATER_MARK,
     MAX_FRAGMENTS,
     MAX_PAYLOAD,
     MAX_PENDING_AUTO_PONGS,
     MAX_REDIRECTS,
 )
 
-__all__ = ["Option", "parse_options", "pep8_name", "CLIENT_OPTIONS", "SERVER_OPTIONS"]
+__all__ = [
+    "Option",
+    "parse_options",
+    "pep8_name",
+    "CLIENT_OPTIONS",
+    "SERVER_OPTIONS",
+    "STREAM_OPTIONS",
+]
 
 _MISSING: Any = object()
 
@@ -65,6 +73,10 @@ def _non_negative(v: Any) -> str | None:
     return "must be >= 0" if v < 0 else None
 
 
+def _positive(v: Any) -> str | None:
+    return "must be > 0" if v <= 0 else None
+
+
 def _port(v: Any) -> str | None:
     return "must be >= 0 and <= 65535" if not 0 <= v <= 65535 else None
 
@@ -86,6 +98,14 @@ _COMMON = [
     # Python extra: unread messages that hold reading for recv()/async for.
     Option("maxQueue", _INT, 16, nullable=False, check=_non_negative),
     Option("skipUTF8Validation", _BOOL, False, nullable=False),
+    # pyws extras (not in ws): the heartbeat, off by default (0), and the
+    # send() high-water mark.
+    Option("pingInterval", _NUM, 0, nullable=False, check=_non_negative),
+    Option("pingTimeout", _NUM, None, check=_positive),
+    Option("highWaterMark", _INT, HIGH_WATER_MARK, nullable=False, check=_positive),
+    # pyws's opt-in limits (ws has none; 0: off, as ws behaves).
+    Option("maxBufferedAmount", _INT, 0, nullable=False, check=_non_negative),
+    Option("incompleteMessageTimeout", _NUM, 0, nullable=False, check=_non_negative),
 ]
 
 CLIENT_OPTIONS: dict[str, Option] = {
@@ -137,6 +157,32 @@ SERVER_OPTIONS: dict[str, Option] = {
         Option("verifyClient", _CALL, None, type_text="callable"),
         Option("WebSocket", (type,), None, type_text="a WebSocket subclass"),
         Option("ssl", None, None),  # an ssl.SSLContext: serve wss:// (Python extra)
+        # port mode: Node's server.maxConnections, and a bound on sockets
+        # still in their opening handshake (a pyws extra); None: no limit.
+        Option("maxConnections", _INT, None, check=_non_negative),
+        Option("maxPendingHandshakes", _INT, None, check=_non_negative),
+    ]
+}
+
+
+#: ``createWebSocketStream``'s options: Node's Duplex options ws passes on.
+#: ws forces ``objectMode``, ``writableObjectMode``, ``autoDestroy`` and
+#: ``emitClose`` to false; they are accepted and have no effect, as in ws.
+STREAM_OPTIONS: dict[str, Option] = {
+    o.name: o
+    for o in [
+        Option("allowHalfOpen", _BOOL, True, nullable=False),
+        Option("encoding", _STR, None),
+        Option("decodeStrings", _BOOL, True, nullable=False),
+        Option("defaultEncoding", _STR, "utf8", nullable=False),
+        Option("highWaterMark", _INT, None, check=_non_negative),
+        Option("readableHighWaterMark", _INT, None, check=_non_negative),
+        Option("writableHighWaterMark", _INT, None, check=_non_negative),
+        Option("readableObjectMode", _BOOL, False, nullable=False),
+        Option("objectMode", _BOOL, False, nullable=False),
+        Option("writableObjectMode", _BOOL, False, nullable=False),
+        Option("autoDestroy", _BOOL, False, nullable=False),
+        Option("emitClose", _BOOL, False, nullable=False),
     ]
 }
 

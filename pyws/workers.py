@@ -116,7 +116,7 @@ async def shutdown(wss: WebSocketServer, timeout: float) -> None:
     loop = asyncio.get_running_loop()
     graceful = getattr(wss, "shutdown", None)
     if graceful is not None:
-        result = graceful()
+        result = graceful(CloseCode.GOING_AWAY, "server shutting down")
         if inspect.isawaitable(result):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(result, timeout)

@@ -247,14 +247,16 @@ def test_context_takeover_falls_back_per_client(
     arun(main())
 
 
+@pytest.mark.parametrize("mark", [None, 256 * 1024])
 def test_slow_client_is_bounded_and_holds_no_one_back(
-    arun: Any, monkeypatch: pytest.MonkeyPatch
+    arun: Any, mark: int | None
 ) -> None:
-    limit = 256 * 1024
-    monkeypatch.setattr(server_mod, "BROADCAST_BUFFER_LIMIT", limit)
+    """Over its highWaterMark (64 KiB by default) a client is skipped."""
+    limit = mark or 64 * 1024
+    options = {} if mark is None else {"highWaterMark": mark}
 
     async def main() -> None:
-        async with server() as (wss, port):
+        async with server(**options) as (wss, port):
             peers, sockets = await connect_all(wss, port, [None, None])
             slow, fast = peers
             slow.transport.pause_reading()  # never reads: the kernel fills up

@@ -29,9 +29,12 @@ CORE = [
     "sender",
     "handshake",
     "protocol",
+    "heartbeat",
     "_options",
+    "_printable",
+    "_callbacks",
 ]
-TRANSPORT = ["_transport", "_client", "_server"]
+TRANSPORT = ["_transport", "_client", "_server", "asgi"]
 FACADE = [
     "websocket",
     "websocket_server",
@@ -44,6 +47,8 @@ FACADE = [
     "log",
     "_emitter",
     "_runtime",
+    "timers",
+    "node_socket",
     "__init__",
     "__main__",
     "cli",
