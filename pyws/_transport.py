@@ -13,7 +13,9 @@ decided happens:
   socket goes to the kernel in one gather write (``os.writev``) while the
   transport's buffer is empty, so a big payload is not copied and a burst
   of frames costs one syscall (and one wake-up of the peer); only what the
-  kernel did not take is handed to the transport;
+  kernel did not take is handed to the transport; on uvloop, whose
+  ``writelines`` is such a gather write (libuv keeps what the kernel did
+  not take, by reference), large output goes to ``writelines``;
 - the close timer (``closeTimeout``) is armed when the core leaves OPEN and
   aborts the socket when it fires; it is cancelled when the socket closes;
 - half-close is ``write_eof()`` (``close()`` on TLS, which cannot half-close);
@@ -90,6 +92,10 @@ _SOCKET_TRANSPORT: type | None = getattr(
     selector_events, "_SelectorSocketTransport", None
 )
 
+# uvloop's transports whose writelines() is a gather write (its TLS one
+# joins, as do the stdlib's before CPython 3.12).
+_UV_GATHER = frozenset(("TCPTransport", "UnixTransport"))
+
 SendCallback = Callable[[BaseException | None], object]
 
 
@@ -132,6 +138,18 @@ def _unread_bytes(transport: asyncio.BaseTransport) -> int:
     except (OSError, ValueError):
         return -1
     return int.from_bytes(raw, sys.byteorder)
+
+
+def _gathers(transport: asyncio.BaseTransport) -> bool:
+    """True if the transport's ``writelines`` hands its buffers to the
+    kernel in one gather write without joining them (uvloop's stream
+    transports: libuv's ``uv_try_write`` is a ``writev``)."""
+    cls = type(transport)
+    return (
+        cls.__module__ == "uvloop.loop"
+        and cls.__name__ in _UV_GATHER
+        and not os.environ.get("PYWS_NO_WRITEV")
+    )
 
 
 def _gather_fd(transport: asyncio.BaseTransport) -> int:
@@ -206,6 +224,8 @@ class Connection(asyncio.BufferedProtocol):
         self._read_buffer = proto.receiver.get_buffer
         self._read_done = proto.receiver.buffer_updated
         self._fd = _gather_fd(transport)
+        #: The transport's writelines() is a gather write (uvloop).
+        self._writelines = self._fd < 0 and _gathers(transport)
         #: maxBufferedAmount (0: off), checked after each write.
         self._max_buffered = max(0, int(proto.max_buffered_amount))
         #: incompleteMessageTimeout in seconds (0: off), checked per read.
@@ -438,6 +458,11 @@ class Connection(asyncio.BufferedProtocol):
                 del out[:i]
             if not out:
                 return
+        elif self._writelines and not transport.is_closing():
+            if not out[-1]:
+                out.pop()  # the EOF marker (already noted by flush)
+            transport.writelines(out)
+            return
         # Join in groups: one huge join (what writelines does before CPython
         # 3.12) allocates past malloc's mmap threshold and page-faults on
         # every call.

@@ -5,7 +5,8 @@ while the transport's buffer is empty; what the kernel does not take goes
 to the transport. These tests check the bytes on the wire when the kernel
 takes everything, part of a chunk, nothing, or fails, and that the bypass
 is only used where it keeps the byte order (the stdlib's plain TCP
-transport).
+transport). On uvloop, big output goes unjoined to ``writelines`` (libuv's
+gather write).
 """
 
 from __future__ import annotations
@@ -251,3 +252,80 @@ def test_other_transports_are_written_through() -> None:
             raise AssertionError("not asked: the type alone decides")
 
     assert _transport._gather_fd(Other()) == -1
+
+
+class _Recording:
+    """Wraps a transport; records the chunk sizes given to writelines."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.lines: list[list[int]] = []
+
+    def writelines(self, chunks: Any) -> None:
+        self.lines.append([len(c) for c in chunks])
+        self.real.writelines(chunks)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+async def uv_echo(payloads: list[bytes]) -> tuple[bool, list[list[int]]]:
+    """A pyws echo server and client on one uvloop loop: the server's
+    Connection (transport wrapped), what the client got back."""
+    loop = asyncio.get_running_loop()
+    wss = pyws.WebSocketServer(port=0, host="127.0.0.1")
+    await pyws.once(wss, "listening", scaled(T))
+    conn_fut: asyncio.Future[pyws.WebSocket] = loop.create_future()
+    wss.on("connection", lambda ws, req: conn_fut.set_result(ws))
+    client = pyws.WebSocket(f"ws://127.0.0.1:{wss.address()['port']}/")  # type: ignore[index]
+    got: list[bytes] = []
+    all_back: asyncio.Future[None] = loop.create_future()
+
+    def on_message(data: bytes, is_binary: bool) -> None:
+        got.append(data)
+        if len(got) == len(payloads) and not all_back.done():
+            all_back.set_result(None)
+
+    client.on("message", on_message)
+    await pyws.once(client, "open", scaled(T))
+    ws = await asyncio.wait_for(conn_fut, scaled(T))
+    conn = ws._conn
+    assert conn is not None and conn._fd == -1
+    gathers = conn._writelines
+    rec = _Recording(conn.transport)
+    conn.transport = rec  # type: ignore[assignment]
+    # one loop turn: the echoes of one read leave in one call
+    ws.on("message", lambda data, is_binary: ws.send(data))
+    for p in payloads:
+        client.send(p)
+    await asyncio.wait_for(all_back, scaled(4 * T))
+    assert got == payloads
+    conn.transport = rec.real
+    closed = pyws.once(client, "close", scaled(T))
+    client.close()
+    await closed
+    done: asyncio.Future[None] = loop.create_future()
+    wss.close(lambda *a: done.done() or done.set_result(None))
+    await asyncio.wait_for(done, scaled(T))
+    return gathers, rec.lines
+
+
+def test_uvloop_large_output_is_one_writelines() -> None:
+    # uvloop's transport cannot be bypassed (libuv owns the socket), but its
+    # writelines() is a gather write: big echoes go there unjoined (header
+    # and payload as separate chunks) and arrive whole and in order.
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not available here")
+    payloads = messages(8)
+    gathers, lines = uvloop.run(uv_echo(payloads))
+    assert gathers
+    seen = {n for line in lines for n in line}
+    assert {len(p) for p in payloads if len(p) > 65536} <= seen
+
+
+def test_uvloop_writelines_honours_the_off_switch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not available here")
+    monkeypatch.setenv("PYWS_NO_WRITEV", "1")
+    gathers, lines = uvloop.run(uv_echo(messages(6)))
+    assert not gathers and not lines
