@@ -465,12 +465,21 @@ class Connection(asyncio.BufferedProtocol):
             return
         # Join in groups: one huge join (what writelines does before CPython
         # 3.12) allocates past malloc's mmap threshold and page-faults on
-        # every call.
+        # every call. A chunk that big alone is written as it is: joining it
+        # would only copy it once more.
         group: list[Any] = []
         size = 0
         for chunk in out:
+            n = len(chunk)
+            if n >= _JOIN_LIMIT:
+                if size:
+                    transport.write(b"".join(group))
+                    group = []
+                    size = 0
+                transport.write(chunk)
+                continue
             group.append(chunk)
-            size += len(chunk)
+            size += n
             if size >= _JOIN_LIMIT:
                 transport.write(b"".join(group))
                 group = []

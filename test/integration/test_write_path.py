@@ -329,3 +329,38 @@ def test_uvloop_writelines_honours_the_off_switch(
     monkeypatch.setenv("PYWS_NO_WRITEV", "1")
     gathers, lines = uvloop.run(uv_echo(messages(6)))
     assert not gathers and not lines
+
+
+def test_a_big_chunk_goes_to_the_transport_unjoined(
+    arun: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the bypass, small chunks are joined in groups, but a payload
+    # of 64 KiB or more is handed over as it is: a join would copy it.
+    monkeypatch.setenv("PYWS_NO_WRITEV", "1")
+
+    async def main() -> None:
+        wss, ws, peer = await pair()
+        conn = ws._conn
+        assert conn is not None and conn._fd == -1
+        written: list[Any] = []
+        real = conn.transport
+
+        class Recording:
+            def write(self, data: Any) -> None:
+                written.append(data)
+                real.write(data)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+        conn.transport = Recording()  # type: ignore[assignment]
+        payloads = messages(8)
+        assert await send_all(ws, payloads) == [None] * 8
+        assert await received(peer, 8) == payloads
+        big = [p for p in payloads if len(p) >= 65536]
+        for p in big:
+            assert any(w is p for w in written), len(p)
+        conn.transport = real
+        await finish(wss, ws, peer)
+
+    arun(main())
