@@ -76,6 +76,9 @@ if "SC_IOV_MAX" in getattr(os, "sysconf_names", {}):
     _IOV_MAX = os.sysconf("SC_IOV_MAX")
     _IOV_MAX = 1024 if _IOV_MAX <= 0 else min(_IOV_MAX, 1024)
 _HAS_WRITEV = hasattr(os, "writev")
+# PYWS_NO_WRITEV=1 (read once, at import, as PYWS_NO_SPEEDUPS): large output
+# goes through the transport, joined in groups.
+_NO_WRITEV = bool(os.environ.get("PYWS_NO_WRITEV"))
 
 try:  # FIONREAD: bytes waiting unread in the kernel (Unix)
     import fcntl
@@ -148,7 +151,7 @@ def _gathers(transport: asyncio.BaseTransport) -> bool:
     return (
         cls.__module__ == "uvloop.loop"
         and cls.__name__ in _UV_GATHER
-        and not os.environ.get("PYWS_NO_WRITEV")
+        and not _NO_WRITEV
     )
 
 
@@ -159,7 +162,7 @@ def _gather_fd(transport: asyncio.BaseTransport) -> int:
         not _HAS_WRITEV
         or _SOCKET_TRANSPORT is None
         or type(transport) is not _SOCKET_TRANSPORT
-        or os.environ.get("PYWS_NO_WRITEV")
+        or _NO_WRITEV
     ):
         return -1
     sock = transport.get_extra_info("socket")

@@ -233,7 +233,7 @@ def test_sending_to_a_reset_peer_ends_in_1006(arun: Any) -> None:
 def test_the_bypass_can_be_turned_off(
     arun: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PYWS_NO_WRITEV", "1")
+    monkeypatch.setattr(_transport, "_NO_WRITEV", True)  # PYWS_NO_WRITEV=1
 
     async def main() -> None:
         wss, ws, peer = await pair()
@@ -326,7 +326,7 @@ def test_uvloop_writelines_honours_the_off_switch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     uvloop = pytest.importorskip("uvloop", reason="uvloop is not available here")
-    monkeypatch.setenv("PYWS_NO_WRITEV", "1")
+    monkeypatch.setattr(_transport, "_NO_WRITEV", True)  # PYWS_NO_WRITEV=1
     gathers, lines = uvloop.run(uv_echo(messages(6)))
     assert not gathers and not lines
 
@@ -336,7 +336,7 @@ def test_a_big_chunk_goes_to_the_transport_unjoined(
 ) -> None:
     # Without the bypass, small chunks are joined in groups, but a payload
     # of 64 KiB or more is handed over as it is: a join would copy it.
-    monkeypatch.setenv("PYWS_NO_WRITEV", "1")
+    monkeypatch.setattr(_transport, "_NO_WRITEV", True)  # PYWS_NO_WRITEV=1
 
     async def main() -> None:
         wss, ws, peer = await pair()
@@ -364,3 +364,21 @@ def test_a_big_chunk_goes_to_the_transport_unjoined(
         await finish(wss, ws, peer)
 
     arun(main())
+
+
+def test_the_off_switch_is_the_environment_at_import() -> None:
+    import subprocess
+    import sys
+
+    code = "from pyws import _transport; print(_transport._NO_WRITEV)"
+    for value, expected in (("1", "True"), ("", "False")):
+        env = {**os.environ, "PYWS_NO_WRITEV": value}
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=scaled(30),
+            check=True,
+        )
+        assert out.stdout.strip() == expected
