@@ -116,6 +116,12 @@ CLIENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 # ---- scenarios -------------------------------------------------------------
 
+#: Client-role scenarios against the Node ws server: (key, client options).
+CLIENT_SCENARIOS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("client role 1 KiB", ()),
+    ("client handshakes", ("--handshakes", "8")),
+)
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -379,9 +385,16 @@ def measure_idle(srv: Proc, port: int, impl: Impl, cfg: Config) -> Json:
 
 
 def measure_client(
-    name: str, script: str, extra: tuple[str, ...], port: int, srv: Proc, cfg: Config
+    name: str,
+    script: str,
+    extra: tuple[str, ...],
+    port: int,
+    srv: Proc,
+    cfg: Config,
+    mode: tuple[str, ...] = (),
 ) -> Json:
-    """One client-role run against the Node ws echo server."""
+    """One client-role run against the Node ws echo server (``mode``:
+    ``("--handshakes", "8")`` counts handshakes instead of messages)."""
     cmd = (
         PY,
         str(HERE / "clients" / script),
@@ -396,6 +409,7 @@ def measure_client(
         "--duration",
         str(cfg.client_duration),
         *extra,
+        *mode,
     )
     proc = Proc(cmd)
     try:
@@ -493,10 +507,11 @@ def one_round(cfg: Config, round_no: int, log: Callable[[str], None]) -> Json:
                     )
 
     ws_impl = next(i for i in IMPLS if i.name == "ws")
-    key = "client role 1 KiB"
-    if available(ws_impl.needs) is None and (
-        cfg.scenarios is None or key in cfg.scenarios
-    ):
+    for key, mode in CLIENT_SCENARIOS:
+        if available(ws_impl.needs) is not None or (
+            cfg.scenarios is not None and key not in cfg.scenarios
+        ):
+            continue
         with server(ws_impl) as (srv, port):
             for name, script, extra in CLIENTS:
                 if (
@@ -509,7 +524,18 @@ def one_round(cfg: Config, round_no: int, log: Callable[[str], None]) -> Json:
                 if missing:
                     out.setdefault(key, {})[name] = {"error": missing}
                     continue
-                record(key, name, measure_client, name, script, extra, port, srv, cfg)
+                record(
+                    key,
+                    name,
+                    measure_client,
+                    name,
+                    script,
+                    extra,
+                    port,
+                    srv,
+                    cfg,
+                    mode,
+                )
     return out
 
 
@@ -886,6 +912,15 @@ def targets(med: Json) -> list[Json]:
         "",
         None,
     )
+    ch = "client handshakes"
+    for peer in ("websockets", "aiohttp"):
+        add(
+            f"client CPU/handshake vs {peer} client",
+            fig_of(med, ch, "pyws", "cpu_us"),
+            fig_of(med, ch, peer, "cpu_us"),
+            "<=",
+            1.0,
+        )
     add(
         "deflate CPU/msg vs aiohttp",
         fig_of(med, DEFLATE.key, "pyws", "cpu_us"),
