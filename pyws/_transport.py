@@ -68,6 +68,8 @@ OPEN = ReadyState.OPEN
 # Output up to this size is joined into one write; above it, it is written
 # by _write_large.
 _JOIN_LIMIT = 65536
+# A chunk this big is never joined with others (_write_large).
+_NO_JOIN = 1 << 20
 
 # Most buffers one writev() takes (POSIX IOV_MAX is at least 16; Linux,
 # BSD and macOS allow 1024; sysconf gives -1 for "no limit").
@@ -479,13 +481,13 @@ class Connection(asyncio.BufferedProtocol):
             return
         # Join in groups: one huge join (what writelines does before CPython
         # 3.12) allocates past malloc's mmap threshold and page-faults on
-        # every call. A chunk that big alone is written as it is: joining it
-        # would only copy it once more.
+        # every call. A chunk of _NO_JOIN or more is written as it is: a
+        # copy of it costs more than the write call saved by joining.
         group: list[Any] = []
         size = 0
         for chunk in out:
             n = len(chunk)
-            if n >= _JOIN_LIMIT:
+            if n >= _NO_JOIN:
                 if size:
                     transport.write(b"".join(group))
                     group = []

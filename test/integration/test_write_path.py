@@ -334,8 +334,9 @@ def test_uvloop_writelines_honours_the_off_switch(
 def test_a_big_chunk_goes_to_the_transport_unjoined(
     arun: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Without the bypass, small chunks are joined in groups, but a payload
-    # of 64 KiB or more is handed over as it is: a join would copy it.
+    # Without the bypass, chunks are joined in groups, but a payload of
+    # _NO_JOIN (1 MiB) or more is handed over as it is: a join would copy
+    # it.
     monkeypatch.setattr(_transport, "_NO_WRITEV", True)  # PYWS_NO_WRITEV=1
 
     async def main() -> None:
@@ -354,12 +355,12 @@ def test_a_big_chunk_goes_to_the_transport_unjoined(
                 return getattr(real, name)
 
         conn.transport = Recording()  # type: ignore[assignment]
-        payloads = messages(8)
+        payloads = messages(4) + [os.urandom(_transport._NO_JOIN)] + messages(3)
         assert await send_all(ws, payloads) == [None] * 8
         assert await received(peer, 8) == payloads
-        big = [p for p in payloads if len(p) >= 65536]
-        for p in big:
-            assert any(w is p for w in written), len(p)
+        assert any(w is payloads[4] for w in written)
+        # smaller ones are joined with their headers
+        assert not any(w is p for p in payloads[:4] for w in written)
         conn.transport = real
         await finish(wss, ws, peer)
 
