@@ -42,11 +42,12 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import pyws
 from pyws._printable import printable
 from pyws.constants import CLOSE_TIMEOUT, CloseCode, ReadyState
+from pyws.typing import ClientOptions, ServerOptions
 
 __all__ = ["build_parser", "main", "format_message", "LineSplitter"]
 
@@ -579,7 +580,7 @@ async def _run_connect(args: argparse.Namespace, out: Out, log: Out) -> int:
     if args.handshake_timeout is not None:
         options["handshakeTimeout"] = args.handshake_timeout
     try:
-        ws = pyws.WebSocket(args.url, list(args.protocol), options)
+        ws = pyws.WebSocket(args.url, list(args.protocol), cast(ClientOptions, options))
     except (ValueError, TypeError) as exc:
         # ws's synchronous throws: SyntaxError (bad URL or subprotocol),
         # RangeError, TypeError.
@@ -666,7 +667,7 @@ class _EchoServer:
                 self.log(f"server error: {_error_text(err)}")
 
         try:
-            wss = pyws.WebSocketServer(options)
+            wss = pyws.WebSocketServer(cast(ServerOptions, options))
         except (ValueError, TypeError, OSError) as exc:
             self.log(f"error: {exc}")
             return EXIT_ERROR
