@@ -10,8 +10,8 @@ memory, descriptors and CPU time are its own), drives raw sockets at it on
 every wait has a timeout. The last lines are a table: scenario, what was
 measured, the verdict (``ok`` / ``FAIL``).
 
-Scenarios: slowloris, fin-handshake, emfile, half-frame, rst, ping-flood,
-deflate-bomb, big-headers, idle, churn (see ``README.md`` for what each
+Scenarios: slowloris, fin-handshake, emfile, half-frame, slow-reader, rst,
+ping-flood, deflate-bomb, big-headers, idle, churn (see ``README.md`` for what each
 does and the numbers of the development machine).
 """
 
@@ -224,6 +224,7 @@ async def slowloris(server: Server) -> list[Row]:
     """1,000 sockets dribble a request head (a byte every 0.5 s for 5 s)
     while a normal client connects and echoes; its latency is compared with
     the latency without them."""
+    await median_echo(server.port, 5)  # warm up
     base = await median_echo(server.port)
     conns = await gather_bounded(
         lambda i: asyncio.open_connection(HOST, server.port), 1000, 200
@@ -370,6 +371,61 @@ async def half_frame(server: Server) -> list[Row]:
             f"incompleteMessageTimeout 1000: close {code} "
             f"after {elapsed * 1000:.0f} ms",
             code == 1008 and 0.9 < elapsed < 1.5,
+        ),
+    ]
+
+
+async def _flood_unread(port: int, total: int) -> tuple[int, str]:
+    """Send ``total`` bytes of 64 KiB messages to the echo server without
+    reading the echoes; return what was sent and how it ended."""
+    conn = await upgrade(port)
+    conn[0]._transport.pause_reading()  # type: ignore[attr-defined]
+    message = frame(2, b"\0" * 65536)
+    sent = 0
+    outcome = "still open"
+    try:
+        while sent < total:
+            conn[1].write(message * 16)
+            sent += 16 * 65536
+            await asyncio.wait_for(conn[1].drain(), 10.0)
+    except ConnectionError as exc:
+        outcome = f"cut off ({type(exc).__name__})"
+    except asyncio.TimeoutError:
+        outcome = "the server stopped reading"
+    conn[1].close()
+    return sent, outcome
+
+
+async def slow_reader(server: Server) -> list[Row]:
+    """A client sends 256 MiB to the echo server and never reads the
+    echoes: the server queues them all by default (as ws); with
+    ``maxBufferedAmount: 8388608`` it destroys the connection."""
+    total = 256 << 20
+    rss0 = server.rss_kib()
+    sent, outcome = await _flood_unread(server.port, total)
+    rss1 = server.rss_kib()
+    await settle(server)
+    limited = Server.start(maxBufferedAmount=8 << 20)
+    try:
+        lrss0 = limited.rss_kib()
+        lsent, loutcome = await _flood_unread(limited.port, total)
+        lrss1 = limited.rss_kib()
+    finally:
+        log = limited.stop()
+    tripped = "WS_ERR_BUFFERED_AMOUNT_EXCEEDED" in log
+    return [
+        Row(
+            "slow-reader",
+            f"default: {sent >> 20} MiB sent, {outcome}, server RSS "
+            f"{(rss1 - rss0) / 1024:+.0f} MiB (as ws)",
+            True,
+        ),
+        Row(
+            "slow-reader (limit)",
+            f"maxBufferedAmount 8 MiB: {loutcome} after {lsent >> 20} MiB, "
+            f"server RSS {(lrss1 - lrss0) / 1024:+.0f} MiB"
+            f"{', WS_ERR_BUFFERED_AMOUNT_EXCEEDED logged' if tripped else ''}",
+            tripped and (lrss1 - lrss0) < 64 * 1024,
         ),
     ]
 
@@ -575,6 +631,7 @@ SCENARIOS: dict[str, Callable[[Server], Awaitable[list[Row]]]] = {
     "fin-handshake": fin_handshake,
     "emfile": emfile,
     "half-frame": half_frame,
+    "slow-reader": slow_reader,
     "rst": rst,
     "ping-flood": ping_flood,
     "deflate-bomb": deflate_bomb,
