@@ -83,6 +83,12 @@ class _CommonOptions(TypedDict, total=False):
     max_queue: int
     skipUTF8Validation: bool
     skip_utf8_validation: bool
+    pingInterval: int | float
+    ping_interval: int | float
+    pingTimeout: int | float | None
+    ping_timeout: int | float | None
+    highWaterMark: int
+    high_water_mark: int
     maxBufferedAmount: int
     max_buffered_amount: int
     incompleteMessageTimeout: int | float
