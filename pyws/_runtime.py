@@ -27,6 +27,7 @@ Also :func:`once`, Node's ``events.once``: a future for an event's arguments.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import inspect
 import signal
 import warnings
@@ -78,6 +79,23 @@ def _current_or_new_loop() -> asyncio.AbstractEventLoop:
     loop = asyncio.new_event_loop()
     policy.set_event_loop(loop)
     return loop
+
+
+@atexit.register
+def _at_exit() -> None:
+    """A script that ends without :func:`run` (an exception at its top
+    level, say) leaves the default loop unrun: close what is open on it and
+    cancel its tasks, so Python does not print "Task was destroyed but it
+    is pending!" or ResourceWarnings on the way out."""
+    loop = _default_loop
+    if loop is None or loop.is_closed() or loop.is_running():
+        return
+    try:
+        _shutdown(loop)
+        _cancel_tasks(loop)
+    finally:
+        _alive.pop(loop, None)
+        loop.close()
 
 
 def retain(obj: object, loop: asyncio.AbstractEventLoop) -> None:

@@ -48,6 +48,7 @@ FACADE = [
     "_emitter",
     "_runtime",
     "timers",
+    "node_socket",
     "__init__",
     "__main__",
     "cli",
