@@ -682,7 +682,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.list:
         for name, fn in SCENARIOS.items():
-            print(f"{name:<14} {(fn.__doc__ or '').split(chr(10))[0]}")
+            summary = " ".join((fn.__doc__ or "").split("\n\n")[0].split())
+            print(f"{name:<14} {summary}")
         return 0
     # The clients need descriptors too: up to the hard limit (20,000 here).
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
