@@ -268,6 +268,11 @@ class Connection(asyncio.BufferedProtocol):
         if self.closed:
             return
         self.closed = True
+        if not self.transport.is_closing():
+            # Python 3.10's TLS transport is left open when the peer closed
+            # first (its __del__ then warns); closing it now is a no-op
+            # everywhere else.
+            self.transport.close()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -291,6 +296,17 @@ class Connection(asyncio.BufferedProtocol):
             for cb in callbacks:
                 self.loop.call_soon(cb, err)
         self.owner.connection_closed()
+
+    @property
+    def write_paused(self) -> bool:
+        """Whether the transport is over its high-water mark (a front end
+        that awaits its sends waits for :meth:`add_callback` then)."""
+        return self._write_paused
+
+    @property
+    def close_timer(self) -> asyncio.TimerHandle | None:
+        """The armed ``closeTimeout`` timer, or ``None``."""
+        return self._timer
 
     def pause_writing(self) -> None:
         self._write_paused = True

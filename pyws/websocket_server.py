@@ -4,6 +4,10 @@ Modes, as in ws (exactly one):
 
 - ``port``: pyws listens (``host``, ``backlog``) and answers plain HTTP
   requests with 426, as ws's own HTTP server does;
+- ``server``: a ``uvicorn.Server``, which pyws attaches to as ws attaches to
+  an ``http.Server``: the upgrade requests this server handles (``path``,
+  ``shouldHandle``) become its WebSockets, on the same port as the ASGI
+  app's routes; the others go on to the app (see :mod:`pyws.asgi`);
 - ``noServer``: the application reads the upgrade request itself and calls
   :meth:`WebSocketServer.handleUpgrade` with the request, the socket (a
   ``socket.socket``, an asyncio transport, or a :class:`NodeSocket`) and the
@@ -22,6 +26,7 @@ import asyncio
 import inspect
 import socket as socket_module
 import ssl as ssl_module
+import weakref
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, cast
@@ -138,11 +143,15 @@ class WebSocketServer(WebSocketServerEvents):
                 'One and only one of the "port", "server", or "noServer" '
                 "options must be specified"
             )
-        if opts["server"] is not None:
+        server = opts["server"]
+        if server is not None and not (
+            hasattr(server, "config") and hasattr(server, "server_state")
+        ):
             raise TypeError(
-                'The "server" option (a Node http.Server) has no Python '
-                'counterpart: use "noServer" and handleUpgrade(), '
-                "see pyws.read_upgrade_request()"
+                'The "server" option must be a uvicorn.Server (pyws attaches '
+                "to it as ws does to an http.Server), not "
+                f'{type(server).__name__}; without uvicorn use "noServer" '
+                "and handleUpgrade(), see pyws.read_upgrade_request()"
             )
         # Validate now (TypeError/ValueError naming the parameter).
         self._deflate_options = normalize_option(opts["perMessageDeflate"])
@@ -161,10 +170,14 @@ class WebSocketServer(WebSocketServerEvents):
         self.clients: set[WebSocket] | None = set() if opts["clientTracking"] else None
         # Shared, read-only, by every connection of this server.
         self._ws_options = MappingProxyType({k: opts[k] for k in _WS_OPTION_NAMES})
+        self._uvicorn: _UvicornHook | None = None
         if opts["port"] is not None:
             if callback is not None:
                 self.on("listening", callback)
             self._listen()
+        elif server is not None:
+            self._uvicorn = _UvicornHook.of(server, self._loop)
+            self._uvicorn.add(self)
 
     # -- listening -------------------------------------------------------------
 
@@ -313,6 +326,8 @@ class WebSocketServer(WebSocketServerEvents):
         after close(); raises in ``noServer`` mode."""
         if self.options["noServer"]:
             raise RuntimeError('The server is operating in "noServer" mode')
+        if self._uvicorn is not None:
+            return None if self._state is CLOSED else self._uvicorn.address()
         sock = self._sock
         if sock is None or self._state is CLOSED:
             return None
@@ -339,6 +354,9 @@ class WebSocketServer(WebSocketServerEvents):
         if self._state is CLOSING:
             return
         self._state = CLOSING
+        if self._uvicorn is not None:
+            # ws: detach from the server; it and open connections stay.
+            self._uvicorn.remove(self)
         if self._server is not None:
             self._server.close()
         elif self._sock is not None and self.options["port"] is not None:
@@ -406,6 +424,8 @@ class WebSocketServer(WebSocketServerEvents):
             return fut
         if self._state is RUNNING:
             self._state = CLOSING
+            if self._uvicorn is not None:
+                self._uvicorn.remove(self)
             if self._server is not None:
                 self._server.close()
         for transport in list(self._handshaking):
@@ -451,6 +471,45 @@ class WebSocketServer(WebSocketServerEvents):
     def should_handle(self, req: Request) -> bool:
         """PEP 8 twin of :meth:`shouldHandle` (which it calls)."""
         return self.shouldHandle(req)
+
+    # The route a uvicorn server offers its upgrade requests to (pyws.asgi):
+    # requests this server handles become pyws WebSockets; the others go on
+    # to the ASGI app.
+
+    def claims(self, req: Request) -> bool:
+        """Whether this server takes ``req`` (running, and ``shouldHandle``)."""
+        return self._state is RUNNING and self._should(req)
+
+    def take(self, req: Request, transport: Any, head: bytes, tracker: Any) -> None:
+        """Upgrade ``req`` on ``transport`` as for an ``http.Server``'s
+        ``'upgrade'`` event; ``tracker`` stays in uvicorn's connection set
+        until the socket is done (uvicorn's shutdown closes with 1001)."""
+        holder = HoldingProtocol()
+        holder.transport = transport
+        transport.pause_reading()
+        transport.set_protocol(holder)
+        nsock = NodeSocket(transport)
+        holder.socket = nsock
+        req.socket = nsock
+        self._handshaking.add(transport)
+
+        def lost() -> None:
+            tracker.release()
+            self._track(transport, False)
+
+        holder.on_lost = lost
+        tracker.on_shutdown = lambda: self._abort(nsock, 503)
+
+        def on_connection(ws: WebSocket, request: Request) -> None:
+            tracker.on_shutdown = lambda: ws.close(1001)
+            ws.once("close", lambda *_: tracker.release())
+            self._dispatch("connection", ws, request)
+
+        self._upgrade(req, nsock, head, on_connection, holder, req)
+
+    def _on_listening(self) -> None:
+        if self._state is RUNNING:
+            self._dispatch("listening")
 
     def _on_http_upgrade(
         self, req: Request, nsock: Any, head: bytes, holder: HoldingProtocol
@@ -840,6 +899,117 @@ def _set_socket(request: Any, checked: Request, nsock: NodeSocket) -> None:
             request.socket = nsock
         except (AttributeError, TypeError):
             pass
+
+
+class _UvicornHook:
+    """What pyws adds to one ``uvicorn.Server`` that WebSocketServers use.
+
+    - its ``ws`` protocol becomes :class:`pyws.asgi.WebSocketProtocol`,
+      which offers each upgrade request to the attached servers in order;
+    - ``'listening'`` once uvicorn listens (its ``startup`` is wrapped);
+    - :func:`pyws.run` starts the server if nothing else did, and keeps
+      running while it serves (its ``serve`` is wrapped: a second call
+      while it serves waits for the first instead of binding again). After
+      a signal uvicorn raises it again once it has shut down: under
+      :func:`pyws.run` that ends the run as any stop signal does; elsewhere
+      a ``KeyboardInterrupt`` it raises is swallowed, as ``uvicorn.run()``
+      swallows it.
+    """
+
+    _hooks: weakref.WeakKeyDictionary[Any, _UvicornHook] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, server: Any, loop: asyncio.AbstractEventLoop) -> _UvicornHook:
+        hook = cls._hooks.get(server)
+        if hook is None:
+            hook = cls._hooks[server] = cls(server, loop)
+        return hook
+
+    def __init__(self, server: Any, loop: asyncio.AbstractEventLoop) -> None:
+        from .asgi import WebSocketProtocol
+
+        self.server = server
+        self.loop = loop
+        self.servers: list[WebSocketServer] = []
+        self.serving: asyncio.Future[None] | None = None
+        self.task: asyncio.Task[None] | None = None
+        config = server.config
+        config.ws = WebSocketProtocol
+        if getattr(config, "loaded", False):
+            config.ws_protocol_class = WebSocketProtocol
+        serve = server.serve
+        startup = server.startup
+
+        async def serve_once(*args: Any, **kwargs: Any) -> None:
+            if self.serving is not None:
+                await asyncio.shield(self.serving)
+                return
+            running = asyncio.get_running_loop()
+            if running is not self.loop:
+                # server.run() (uvicorn's own loop), or a loop other than the
+                # one current when the WebSocketServers were made: nothing
+                # ran on that one yet, so they move to this one.
+                self.loop = running
+                for wss in self.servers:
+                    wss._loop = running
+            self.serving = done = running.create_future()
+            _runtime.retain(server, running)
+            try:
+                await serve(*args, **kwargs)
+            except KeyboardInterrupt:
+                # uvicorn raises Ctrl+C again once it has shut down;
+                # uvicorn.run() then returns, and so does this.
+                pass
+            finally:
+                self.serving = None
+                done.set_result(None)
+                _runtime.release(server)
+
+        async def startup_then_listening(*args: Any, **kwargs: Any) -> None:
+            await startup(*args, **kwargs)
+            if server.started:
+                for wss in list(self.servers):
+                    wss._on_listening()
+
+        server.serve = serve_once
+        server.startup = startup_then_listening
+        if not loop.is_running():
+            # A script's top level: pyws.run() will start it. (In async
+            # code, the code that made the server serves it.)
+            _runtime.add_starter(loop, self._start)
+
+    def _start(self) -> None:
+        if self.serving is None and not self.server.started and self.servers:
+            _runtime.retain(self.server, self.loop)  # until serve() returns
+            self.task = self.loop.create_task(self.server.serve())
+
+    def add(self, wss: WebSocketServer) -> None:
+        from .asgi import attach_route
+
+        self.servers.append(wss)
+        attach_route(self.server.server_state, wss)
+        if self.server.started:
+            self.loop.call_soon(wss._on_listening)
+
+    def remove(self, wss: WebSocketServer) -> None:
+        from .asgi import detach_route
+
+        if wss in self.servers:
+            self.servers.remove(wss)
+        detach_route(self.server.server_state, wss)
+
+    def address(self) -> dict[str, Any] | None:
+        if not self.server.started:
+            return None
+        for srv in getattr(self.server, "servers", ()):
+            for sock in srv.sockets or ():
+                name = sock.getsockname()
+                if sock.family == socket_module.AF_INET6:
+                    return {"address": name[0], "family": "IPv6", "port": name[1]}
+                if sock.family == socket_module.AF_INET:
+                    return {"address": name[0], "family": "IPv4", "port": name[1]}
+                return {"address": name, "family": "Unix", "port": None}
+        return None
 
 
 async def read_upgrade_request(
