@@ -211,6 +211,8 @@ def _ssl_context(opts: dict[str, Any]) -> ssl_module.SSLContext:
         ctx.load_cert_chain(
             cert.decode() if isinstance(cert, bytes) else cert,
             (key.decode() if isinstance(key, bytes) else key) if key else None,
+            # Node's tls ``passphrase``: decrypts an encrypted key.
+            opts.get("passphrase"),
         )
     if opts.get("rejectUnauthorized") is False:
         ctx.check_hostname = False

@@ -127,6 +127,7 @@ CLIENT_OPTIONS: dict[str, Option] = {
         Option("ca", (str, bytes), None, type_text="str or bytes (PEM)"),
         Option("cert", (str, bytes), None, type_text="str or bytes (PEM or path)"),
         Option("key", (str, bytes), None, type_text="str or bytes (PEM or path)"),
+        Option("passphrase", (str, bytes), None, type_text="str or bytes"),
         Option("servername", _STR, None),
         Option("localAddress", _STR, None),
         Option("family", _INT, None),

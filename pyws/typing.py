@@ -124,6 +124,7 @@ class ClientOptions(_CommonOptions, total=False):
     ca: str | bytes | None
     cert: str | bytes | None
     key: str | bytes | None
+    passphrase: str | bytes | None
     servername: str | None
     localAddress: str | None
     local_address: str | None
