@@ -711,7 +711,7 @@ class TestConnect:
             await cli.write(b"/ping abc\n")
             (data,) = await within(pings, "ping at the server")
             assert bytes(data) == b"abc"
-            await cli.expect_stderr(r"pong: 616263$")
+            await cli.expect_stderr(r"pong: abc$")
             await cli.write(b"/bogus\n")
             await cli.expect_stderr(r"unknown command '/bogus'")
             await cli.write(b"/close 4000 see you\n")
