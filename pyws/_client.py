@@ -19,7 +19,9 @@ Transport layer: imports the core and asyncio, not pyee.
 from __future__ import annotations
 
 import asyncio
+import base64
 import errno
+import socket
 import ssl as ssl_module
 from collections.abc import Mapping
 from typing import Any, Protocol, cast
@@ -40,6 +42,9 @@ from .handshake import (
 from .permessage_deflate import PerMessageDeflate, normalize_option
 
 __all__ = ["start_client", "ClientRequest", "ClientHandshake", "ClientOwner"]
+
+#: Bound on the head of a proxy's answer to CONNECT, in bytes.
+PROXY_HEAD_LIMIT = 16384
 
 
 class ClientOwner(Protocol):
@@ -220,6 +225,67 @@ def _ssl_context(opts: dict[str, Any]) -> ssl_module.SSLContext:
     return ctx
 
 
+async def open_tunnel(
+    loop: asyncio.AbstractEventLoop, proxy: str, host: str, port: int
+) -> socket.socket:
+    """A TCP connection to ``host:port`` through the HTTP proxy ``proxy``
+    (``http://[user:pass@]host:port``), opened with ``CONNECT``.
+
+    Raises ``OSError`` if the proxy cannot be reached or answers anything
+    but 200 (the message quotes its status line). The proxy's answer head is
+    bounded by :data:`PROXY_HEAD_LIMIT`. The caller bounds the time
+    (``handshakeTimeout`` covers the tunnel).
+    """
+    parts = urlsplit(proxy)
+    infos = await loop.getaddrinfo(
+        parts.hostname, parts.port or 80, type=socket.SOCK_STREAM
+    )
+    sock: socket.socket | None = None
+    error: OSError = OSError(f"Proxy {parts.hostname!r} has no address")
+    for family, kind, proto, _, addr in infos:
+        candidate = socket.socket(family, kind, proto)
+        candidate.setblocking(False)
+        try:
+            await loop.sock_connect(candidate, addr)
+        except OSError as exc:
+            candidate.close()
+            error = exc
+            continue
+        except BaseException:
+            candidate.close()
+            raise
+        sock = candidate
+        break
+    if sock is None:
+        raise error
+    try:
+        authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        head = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"
+        if parts.username is not None:
+            credentials = unquote(parts.username) + ":" + unquote(parts.password or "")
+            token = base64.b64encode(credentials.encode("utf-8")).decode("ascii")
+            head += f"Proxy-Authorization: Basic {token}\r\n"
+        await loop.sock_sendall(sock, (head + "\r\n").encode("latin-1"))
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            if len(answer) > PROXY_HEAD_LIMIT:
+                raise OSError("Proxy answer to CONNECT too large")
+            chunk = await loop.sock_recv(sock, 4096)
+            if not chunk:
+                raise ConnectionResetError("Proxy closed the connection")
+            answer += chunk
+        status = answer.split(b"\r\n", 1)[0].decode("latin-1")
+        fields = status.split(" ", 2)
+        if len(fields) < 2 or not fields[0].startswith("HTTP/1.") or fields[1] != "200":
+            raise OSError(f"Proxy refused the tunnel: {status}")
+        if not answer.endswith(b"\r\n\r\n") or answer.count(b"\r\n\r\n") > 1:
+            raise OSError("Proxy sent data before the tunnel was open")
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def start_client(
     owner: ClientOwner,
     options: Mapping[str, Any],
@@ -240,6 +306,11 @@ def start_client(
             f"Unsupported protocol version: {version} (supported versions: 8, 13)"
         )
     target = _Target(address)
+    proxy = opts.get("proxy")
+    if proxy is not None:
+        proxy_parts = urlsplit(proxy)
+        if proxy_parts.scheme != "http" or not proxy_parts.hostname:
+            raise WsSyntaxError(f"Invalid proxy URL (http://host:port): {proxy}")
     if protocols is None:
         protocols = opts.get("protocols")
     protocol_list = validate_subprotocols(protocols)
@@ -301,15 +372,19 @@ class ClientHandshake(asyncio.Protocol):
                 if target.secure:
                     kwargs["ssl"] = _ssl_context(opts)
                     kwargs["server_hostname"] = opts.get("servername") or target.host
+                port = target.port or target.default_port
+                if opts.get("proxy"):
+                    sock = await open_tunnel(
+                        self.loop, opts["proxy"], target.host, port
+                    )
+                    await self.loop.create_connection(lambda: self, sock=sock, **kwargs)
+                    return
                 if opts.get("localAddress"):
                     kwargs["local_addr"] = (opts["localAddress"], 0)
                 if opts.get("family"):
                     kwargs["family"] = {4: 2, 6: 10}.get(opts["family"], 0)
                 await self.loop.create_connection(
-                    lambda: self,
-                    target.host,
-                    target.port or target.default_port,
-                    **kwargs,
+                    lambda: self, target.host, port, **kwargs
                 )
         except asyncio.CancelledError:
             return

@@ -132,6 +132,7 @@ CLIENT_OPTIONS: dict[str, Option] = {
         Option("localAddress", _STR, None),
         Option("family", _INT, None),
         Option("auth", _STR, None),
+        Option("proxy", _STR, None),  # http://[user:pass@]host:port (Python extra)
         Option("ssl", None, None),  # an ssl.SSLContext (Python extra)
     ]
 }

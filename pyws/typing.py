@@ -130,6 +130,7 @@ class ClientOptions(_CommonOptions, total=False):
     local_address: str | None
     family: int | None
     auth: str | None
+    proxy: str | None
 
 
 class ServerOptions(_CommonOptions, total=False):

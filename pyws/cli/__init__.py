@@ -246,6 +246,11 @@ def _add_connect(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="HTTP Basic authentication (the auth option)",
     )
     connect.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="connect through this HTTP proxy (CONNECT): http://[USER:PASS@]HOST:PORT",
+    )
+    connect.add_argument(
         "--location",
         "-L",
         action="store_true",

@@ -10,9 +10,9 @@ and the connection closes ``-w/--wait`` seconds after they were written.
 The flags map onto :class:`pyws.WebSocket`'s options (see
 :func:`client_options`): ``--auth`` is ``auth``, ``--ca``/``--cert``/
 ``--key``/``--passphrase`` are the TLS options of the same names,
-``-n/--no-check`` is ``rejectUnauthorized: false``, ``-L/--location`` is
-``followRedirects``, ``-o`` is ``origin``, ``-H`` fills ``headers``,
-``-s`` the subprotocols.
+``-n/--no-check`` is ``rejectUnauthorized: false``, ``--proxy`` is
+``proxy`` (a pyws extra), ``-L/--location`` is ``followRedirects``,
+``-o`` is ``origin``, ``-H`` fills ``headers``, ``-s`` the subprotocols.
 
 Exit status: 0 after a clean close (1000, 1001 or 1005), 1 after an error.
 """
@@ -82,6 +82,8 @@ def client_options(args: argparse.Namespace) -> dict[str, Any]:
         options["handshakeTimeout"] = args.handshake_timeout
     if args.auth is not None:
         options["auth"] = args.auth
+    if args.proxy is not None:
+        options["proxy"] = args.proxy
     if args.location:
         options["followRedirects"] = True
     if args.no_check:
