@@ -207,8 +207,14 @@ class EchoServer:
         ws.on("error", on_error)
         ws.on("close", on_close)
         if self.args.show_ping_pong:
-            ws.on("ping", lambda d: self.log(f"{tag} ping: {format_control(d)}"))
-            ws.on("pong", lambda d: self.log(f"{tag} pong: {format_control(d)}"))
+            ws.on(
+                "ping",
+                lambda d: self.log(f"{tag} ping: {format_control(d, hex_binary)}"),
+            )
+            ws.on(
+                "pong",
+                lambda d: self.log(f"{tag} pong: {format_control(d, hex_binary)}"),
+            )
         if self._stop.is_set():  # accepted while shutting down
             ws.close(CloseCode.GOING_AWAY, "server shutting down")
 
