@@ -145,6 +145,12 @@ SERVER_OPTIONS: dict[str, Option] = {
         Option("port", _INT, None, check=_port),
         Option("host", _STR, None),
         Option("backlog", _INT, None, check=_non_negative),
+        # Several processes on one port (Node's listen({reusePort})).
+        Option("reusePort", _BOOL, False, nullable=False),
+        # An already-bound listening socket, or its file descriptor (a
+        # process manager's, or systemd socket activation's).
+        Option("socket", None, None),
+        Option("fd", _INT, None, check=_non_negative),
         Option("server", None, None),
         Option("noServer", _BOOL, False, nullable=False),
         Option("path", _STR, None),

@@ -44,6 +44,8 @@ __all__ = [
     "Listener",
     "ServerHandshake",
     "TransportSocket",
+    "listen_socket",
+    "adopt_listen_socket",
 ]
 
 #: Seconds a client has to send its whole request head (Node's
@@ -72,6 +74,80 @@ _UPGRADE_REQUIRED = (
     b"\r\n"
     b"Upgrade Required"
 )
+
+
+def listen_socket(
+    host: str | None, port: int, backlog: int, reuse_port: bool = False
+) -> socket.socket:
+    """Bind and listen, as Node's ``server.listen({host, port, backlog,
+    reusePort})`` does; return the non-blocking listening socket.
+
+    Without a ``host``, listen on every address, IPv6 and IPv4 on one
+    socket when the system has IPv6. ``reuse_port`` sets ``SO_REUSEPORT``
+    before binding, so that several processes (or sockets) may listen on
+    the same port and the kernel spreads new connections among them.
+
+    Raises:
+        OSError: the address is in use, cannot be resolved, or
+            ``SO_REUSEPORT`` does not exist here.
+    """
+    if host is None and socket.has_ipv6:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        except OSError:
+            sock.close()
+            raise
+        bind_host = "::"
+    else:
+        bind_host = host or "0.0.0.0"
+        infos = socket.getaddrinfo(
+            bind_host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        sock = socket.socket(infos[0][0], socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        bind_host = str(infos[0][4][0])
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            option = getattr(socket, "SO_REUSEPORT", None)
+            if option is None:
+                raise OSError("SO_REUSEPORT is not supported on this platform")
+            sock.setsockopt(socket.SOL_SOCKET, option, 1)
+        sock.bind((bind_host, port))
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def adopt_listen_socket(
+    given: socket.socket | int, backlog: int, listen: bool = True
+) -> socket.socket:
+    """Take over a socket bound elsewhere: a ``socket.socket`` or a file
+    descriptor (a process manager's, or systemd's socket activation, whose
+    first descriptor is 3). It must be a TCP or Unix stream socket; if it is
+    not listening yet it is made to (``backlog``). The server owns it from
+    then on and closes it on ``close()``.
+
+    Raises:
+        OSError: not a socket, or not bound.
+        TypeError: not a stream socket.
+    """
+    if isinstance(given, socket.socket):
+        sock = given
+    else:
+        sock = socket.socket(fileno=given)
+    if sock.type != socket.SOCK_STREAM:
+        kind = sock.type
+        sock.detach()  # not ours to close: leave the descriptor alone
+        raise TypeError(f"a listening socket must be SOCK_STREAM, not {kind!r}")
+    accepting = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+    if not accepting and listen:
+        sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
 
 
 class HoldingProtocol(asyncio.Protocol):

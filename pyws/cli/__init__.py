@@ -3,7 +3,8 @@
 Two commands, one module each:
 
 - ``listen PORT`` (:mod:`pyws.cli.listen`): an echo server; lines typed on
-  standard input go to every open client.
+  standard input go to every open client; ``--broadcast``, ``--redis`` and
+  ``--workers`` make it a room, across processes.
 - ``connect URL`` (:mod:`pyws.cli.connect`): an interactive client with
   wscat's options.
 
@@ -20,10 +21,11 @@ close) and 2 for a usage error, which each command reports with its own
 usage line.
 
 The package sits on top of the facade: it uses only pyws's public API
-(:class:`pyws.WebSocket`, :class:`pyws.WebSocketServer`),
-:mod:`pyws.constants` and :func:`pyws._printable.printable`. It must not
-import the core (receiver, sender, protocol, ...) or transport modules, and
-nothing in pyws may import it.
+(:class:`pyws.WebSocket`, :class:`pyws.WebSocketServer`, :mod:`pyws.workers`,
+:mod:`pyws.redis`), :mod:`pyws.constants` and
+:func:`pyws._printable.printable`. It must not import the core (receiver,
+sender, protocol, ...) or transport modules, and nothing in pyws may import
+it.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import pyws
 from pyws.constants import CLOSE_TIMEOUT
 
 from .connect import ASK, run_connect
-from .listen import run_listen
+from .listen import run_listen, run_listen_workers
 from .output import Console, format_message
 from .stdin import LineSplitter
 
@@ -115,6 +117,13 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"invalid seconds: {text!r}") from None
     if not 0 <= value < 1e6:
         raise argparse.ArgumentTypeError(f"out of range 0-999999: {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
     return value
 
 
@@ -208,8 +217,38 @@ def _add_listen(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="store_true",
         help="do not read stdin (by default each line is sent to every client)",
     )
+    _add_scale_options(listen)
     _add_common(listen)
     listen.set_defaults(func=run_listen, subparser=listen)
+
+
+def _add_scale_options(listen: argparse.ArgumentParser) -> None:
+    listen.add_argument(
+        "--broadcast",
+        action="store_true",
+        help="relay every message to every open client, sender included, "
+        "instead of echoing it",
+    )
+    listen.add_argument(
+        "--redis",
+        metavar="URL",
+        help="relay through Redis pub/sub (implies --broadcast): every listen "
+        "given the same URL and --channel is one room",
+    )
+    listen.add_argument(
+        "--channel",
+        default="pyws",
+        metavar="NAME",
+        help="Redis channel for --redis (default: %(default)s)",
+    )
+    listen.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="run N processes on the port (SO_REUSEPORT); restarts a worker "
+        "that dies; SIGTERM stops them all gracefully",
+    )
 
 
 def _add_connect(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -332,6 +371,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     sub: argparse.ArgumentParser = args.subparser
     if extra:
         sub.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "listen" and args.workers > 1:
+        if args.broadcast and not args.redis:
+            sub.error(
+                "--broadcast with --workers needs --redis URL: the workers "
+                "share messages through Redis"
+            )
     if args.command == "connect":
         if args.wait is not None and not args.execute:
             sub.error("-w/--wait goes with -x/--execute")
@@ -348,6 +393,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = parse_args(argv)
     console = Console(sys.stdout, sys.stderr)
+    if args.command == "listen" and args.workers > 1:
+        # The workers get the arguments pickled (spawn): no parser.
+        args.subparser = None
+        return run_listen_workers(args, console)
     runner: Runner = args.func
     try:
         status: int = asyncio.run(runner(args, console))

@@ -6,6 +6,13 @@ text, binary as binary). Each line typed on standard input is sent, as a
 text message, to every open client. Ctrl-C (SIGINT) or SIGTERM closes
 every connection with 1001 and then the server.
 
+With ``--broadcast`` every message received goes to every open client
+(sender included) instead of back to its sender; ``--redis URL`` relays
+through Redis pub/sub (:mod:`pyws.redis`), so that every ``listen`` given
+the same URL and ``--channel`` is one room; ``--workers N`` runs N
+processes on the port (:mod:`pyws.workers`), each one an :class:`EchoServer`
+(they do not read standard input).
+
 Standard input is optional here: at its end (``/dev/null``, a closed pipe)
 the server goes on, and a terminal is not read while the process runs in
 the background (``listen 8080 &``), which would stop it (SIGTTIN).
@@ -26,7 +33,14 @@ from pyws.constants import CloseCode, ReadyState
 from pyws.typing import ServerOptions
 
 from .connect import CLOSE_GRACE_S, STDIN_HIGH_WATER, STDIN_LOW_WATER, heartbeat_options
-from .output import Console, close_text, error_text, format_control, format_message
+from .output import (
+    Console,
+    Out,
+    close_text,
+    error_text,
+    format_control,
+    format_message,
+)
 from .signals import SignalRoute
 from .stdin import StdinReader
 
@@ -87,8 +101,11 @@ class EchoServer:
         self._pending = 0
         self._paused = False
         #: What a message received becomes: by default an echo to its
-        #: sender; a relay to several clients can take its place.
+        #: sender; --broadcast and --redis put a relay in its place.
         self.on_message: Callable[[Any, object, bool], object] = self._echo
+        self._relay_close: Callable[[], Any] | None = None
+        #: --workers: called once the server listens.
+        self.on_listening: Callable[[], None] | None = None
 
     async def run(self) -> int:
         # Handlers first: a Ctrl-C right after the 'listening on' line must
@@ -117,6 +134,8 @@ class EchoServer:
         if args.max_payload is not None:
             options["maxPayload"] = args.max_payload
         heartbeat_options(args, options)
+        if getattr(args, "reuse_port", False):
+            options["reusePort"] = True
         return options
 
     async def _serve(self) -> int:
@@ -142,6 +161,12 @@ class EchoServer:
         wss.on("listening", on_listening)
         wss.on("error", on_error)
         wss.on("connection", self._on_connection)
+        if args.broadcast or args.redis:
+            try:
+                self.on_message, self._relay_close = make_relay(wss, args, self.log)
+            except (ImportError, TypeError, ValueError) as exc:
+                self.log(f"error: {exc}")
+                return EXIT_ERROR
         try:
             await listening
         except Exception as exc:  # noqa: BLE001 - any listen failure ends the run
@@ -154,6 +179,8 @@ class EchoServer:
             return EXIT_ERROR
         host = format_host(str(address["address"]))
         self.log(f"listening on ws://{host}:{address['port']}{args.path or '/'}")
+        if self.on_listening is not None:
+            self.on_listening()
         if not args.no_stdin and not _in_background():
             await self.stdin.start()
 
@@ -161,6 +188,8 @@ class EchoServer:
         self.stdin.close()
         self.log("shutting down")
         await self._shutdown(wss)
+        if self._relay_close is not None:
+            await self._relay_close()
         self.log("server closed")
         return EXIT_OK
 
@@ -271,3 +300,85 @@ class EchoServer:
 async def run_listen(args: argparse.Namespace, console: Console) -> int:
     """Run ``listen``; the exit status."""
     return await EchoServer(args, console, asyncio.get_running_loop()).run()
+
+
+# --------------------------------------------------------------------------
+# --broadcast, --redis, --workers
+
+
+def make_relay(
+    wss: Any, args: argparse.Namespace, log: Out
+) -> tuple[Callable[[Any, object, bool], object], Callable[[], Any] | None]:
+    """``--broadcast``: every message goes to every open client (sender
+    included), through Redis when ``--redis`` is given. Returns the
+    ``on_message`` replacement and what closes the relay (or ``None``)."""
+    if not args.redis:
+
+        def local(ws: Any, data: object, is_binary: bool) -> object:
+            return wss.broadcast(data, {"binary": is_binary})
+
+        return local, None
+    try:
+        from pyws.redis import RedisFanout
+    except ImportError as exc:
+        raise ImportError(
+            f"--redis needs redis-py: pip install 'pyws-node[redis]' ({exc})"
+        ) from None
+    fanout = RedisFanout(wss, args.redis, channel=args.channel)
+    fanout.on("ready", lambda: log(f"redis: subscribed to {args.channel!r}"))
+    fanout.on("error", lambda err: log(f"redis: {error_text(err)}"))
+
+    def relay(ws: Any, data: object, is_binary: bool) -> object:
+        return fanout.publish(data, {"binary": is_binary})
+
+    return relay, fanout.close
+
+
+def listen_worker(
+    index: int, args: argparse.Namespace, ready: Callable[[], None]
+) -> int:
+    """One ``listen --workers N`` process (run by pyws.workers.Supervisor):
+    an :class:`EchoServer` whose lines start with ``worker N:``."""
+    console = Console(sys.stdout, sys.stderr)
+    for output in (console.received, console.sent, console.log):
+        output.prefix = f"worker {index}: {output.prefix}"
+
+    async def main() -> int:
+        server = EchoServer(args, console, asyncio.get_running_loop())
+        server.on_listening = ready
+        return await server.run()
+
+    return asyncio.run(main())
+
+
+def run_listen_workers(args: argparse.Namespace, console: Console) -> int:
+    """``listen PORT --workers N``: N processes on one port (SO_REUSEPORT)."""
+    import pyws.workers
+
+    log = console.log
+    try:
+        reserved = pyws.workers.reserve_port(args.host, args.port)
+    except OSError as exc:
+        log(f"error: {error_text(exc)}")
+        return EXIT_ERROR
+    try:
+        args.port = int(reserved.getsockname()[1])
+        args.reuse_port = True
+        args.no_stdin = True  # typing goes to one process: not with workers
+        sup = pyws.workers.Supervisor(
+            listen_worker,
+            args,
+            args.workers,
+            stop_timeout=args.close_timeout / 1000 + 2 * CLOSE_GRACE_S,
+            log=log,
+        )
+        host = format_host(str(args.host))
+        sup.ready_text = (
+            f"listening on ws://{host}:{args.port}{args.path or '/'} "
+            f"({args.workers} workers)"
+        )
+        status = sup.run()
+    finally:
+        reserved.close()
+    log("server closed")
+    return status

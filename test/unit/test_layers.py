@@ -61,6 +61,8 @@ FACADE = [
     "cli/output",
     "cli/signals",
     "cli/stdin",
+    "workers",
+    "redis",
 ]
 
 FORBIDDEN_IN_CORE = {"asyncio", "pyee", "socket", "time", "selectors"}
@@ -200,7 +202,15 @@ def test_transport_does_not_import_pyee(module: str) -> None:
 
 CLI = sorted(m for m in FACADE if m.startswith("cli/"))
 #: What the command line may use of pyws besides itself: the public API.
-CLI_MAY_IMPORT = {"__init__", "constants", "typing", "_printable", "errors"}
+CLI_MAY_IMPORT = {
+    "__init__",
+    "constants",
+    "typing",
+    "_printable",
+    "errors",
+    "workers",
+    "redis",
+}
 
 
 @pytest.mark.parametrize("module", CLI)
