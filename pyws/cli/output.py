@@ -12,7 +12,7 @@ bare messages, one per line.
 
 While a line is being edited (readline, see :mod:`pyws.cli.stdin`), a line
 printed by the event loop first erases the prompt and the text typed so
-far, then has readline draw them again below it.
+far, which are then drawn again below it.
 """
 
 from __future__ import annotations

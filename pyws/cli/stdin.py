@@ -5,9 +5,9 @@
 - ``"readline"``: standard input and output are both terminals. A thread
   calls :func:`input` with the prompt ``> ``: the standard library's
   :mod:`readline` gives line editing and history (up/down arrows). Lines
-  printed meanwhile erase the prompt and have readline redraw it (see
-  :class:`pyws.cli.output.Console`); the terminal's settings are restored
-  when reading stops, even mid-line.
+  printed meanwhile erase the prompt, which is drawn again below them with
+  the text typed so far (see :class:`pyws.cli.output.Console`); the
+  terminal's settings are restored when reading stops, even mid-line.
 - ``"pipe"``: a pipe, socket or terminal the loop can poll, through
   ``loop.connect_read_pipe``.
 - ``"thread"``: anything the loop cannot poll: a regular file, and
@@ -136,6 +136,8 @@ class StdinReader:
         self._may_read = threading.Event()
         self._may_read.set()
         self._paused = False
+        #: The readline thread is inside input() (its prompt is up).
+        self._in_input = False
         self.mode = "none"
 
     async def start(self) -> None:
@@ -234,11 +236,14 @@ class StdinReader:
             self._may_read.wait()
             if self._done:
                 return
+            self._in_input = True
             try:
                 line = input(PROMPT)
             except (EOFError, OSError, ValueError):
                 self._post(self._on_eof)
                 return
+            finally:
+                self._in_input = False
             if self._done:
                 return
             self._may_read.clear()
@@ -247,9 +252,20 @@ class StdinReader:
 
     def _prompt_up(self) -> None:
         if self._on_prompt is not None and not self._done:
-            import readline
+            self._on_prompt(self._redraw)
 
-            self._on_prompt(readline.redisplay)
+    def _redraw(self) -> None:
+        """Draw the prompt and the text typed so far again, on the line
+        below what was just printed. (``readline.redisplay()`` would not:
+        readline only redraws what it thinks has changed, and nothing has.)
+        """
+        if not self._in_input or self._done:
+            return  # input() has not drawn its prompt yet: it will
+        import readline
+
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.write(PROMPT + readline.get_line_buffer())
+            sys.stdout.flush()
 
     def _on_thread_line(self, line: str) -> None:
         self._deliver(line.encode("utf-8", "surrogateescape"))

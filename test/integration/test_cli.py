@@ -1397,11 +1397,17 @@ class TestTerminal:
 
         async def main() -> None:
             received: list[bytes] = []
+            peers: list[Any] = []
             three: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            five: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
             def on_connection(ws: Any, req: Any) -> None:
+                peers.append(ws)
+
                 def on_message(data: Any, is_binary: bool) -> None:
                     received.append(bytes(data))
+                    if len(received) == 5:
+                        five.set_result(None)
                     if bytes(data) == b"hostile":
                         ws.send(HOSTILE)
                     else:
@@ -1435,8 +1441,19 @@ class TestTerminal:
                 assert received == [b"first", b"first", b"abcd", b"hostile"]
                 await term.expect(BLUE + b"< " + ESCAPED.encode() + RESET)
                 assert b"\x1b]0;pwned" not in term.screen
+                # A message arriving mid-line: the prompt and the text typed
+                # so far come back below it, and the line goes on.
+                await term.expect(b"\r\n> ")
+                term.type(b"par")
+                await term.expect(b"> par")
+                peers[0].send("unsolicited")
+                await term.expect(BLUE + b"< unsolicited" + RESET + b"\r\n> par")
+                term.type(b"t\r")
+                await within(five, "the fifth line")
+                assert received[4] == b"part"
+                await term.expect(BLUE + b"< part" + RESET + b"\r\n> ")
                 term.type(b"\x04")  # Ctrl-D on an empty line: end of input
-                assert await cli.finish() == 0
+                assert await cli.finish() == 0, term.screen
                 assert re.search(r"closed: 1000$", cli.stderr, re.M)
                 # readline's terminal mode is undone.
                 assert termios.tcgetattr(term.slave)[3] == before[3]
