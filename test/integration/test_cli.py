@@ -1253,6 +1253,51 @@ class TestTls:
 
         run(main())
 
+    @pytest.mark.skipif(not POSIX, reason="needs a pseudo-terminal")
+    def test_passphrase_asked_on_the_terminal(self, pki: dict[str, Any]) -> None:
+        """``--passphrase`` without a value: asked on the controlling
+        terminal (a pty made the child's), not echoed."""
+        import fcntl
+        import termios
+
+        async def main() -> None:
+            wss, port = await start_server(ssl=self._server_ssl(pki, True))
+            d = pki["dir"]
+            term = Terminal()
+
+            def own_terminal() -> None:
+                os.setsid()
+                fcntl.ioctl(term.slave, termios.TIOCSCTTY, 0)
+
+            try:
+                cli = await Cli.start(
+                    "connect",
+                    f"wss://127.0.0.1:{port}/",
+                    "--ca",
+                    str(d / "ca.pem"),
+                    "--cert",
+                    str(d / "client.pem"),
+                    "--key",
+                    str(d / "client.key"),
+                    "--passphrase",
+                    "-x",
+                    "asked",
+                    "-w",
+                    "0.2",
+                    stdin=asyncio.subprocess.DEVNULL,
+                    preexec_fn=own_terminal,
+                )
+                await term.expect(b"passphrase for the --key: ")
+                term.type(self.PASSPHRASE.encode() + b"\r")
+                assert await cli.finish() == 0, cli.stderr
+                assert cli.stdout_lines == ["asked"]
+                assert self.PASSPHRASE.encode() not in term.screen
+            finally:
+                term.close()
+            await close_server(wss)
+
+        run(main())
+
     def test_wss_through_a_proxy(self, pki: dict[str, Any], tmp_path: Path) -> None:
         """TLS runs inside the CONNECT tunnel, checked against --ca."""
 
