@@ -19,14 +19,16 @@ Transport layer: imports the core and asyncio, not pyee.
 from __future__ import annotations
 
 import asyncio
-import base64
 import errno
 import socket
 import ssl as ssl_module
 from collections.abc import Mapping
 from typing import Any, Protocol, cast
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote
 
+import ada_url
+
+from . import _proxy, _tls
 from . import extension as extension_mod
 from ._callbacks import fit
 from .errors import HandshakeError, RangeError, WsSyntaxError
@@ -42,9 +44,6 @@ from .handshake import (
 from .permessage_deflate import PerMessageDeflate, normalize_option
 
 __all__ = ["start_client", "ClientRequest", "ClientHandshake", "ClientOwner"]
-
-#: Bound on the head of a proxy's answer to CONNECT, in bytes.
-PROXY_HEAD_LIMIT = 16384
 
 
 class ClientOwner(Protocol):
@@ -103,64 +102,97 @@ class ClientOwner(Protocol):
         ``'close'`` 1006 on the next turn, no ``'error'``."""
         ...
 
+    def handshake_idle(self) -> None:
+        """The server closed the socket after a response that went to
+        ``'unexpected-response'``: nothing is pending until the user calls
+        ``req.abort()``, ``close()`` or ``terminate()`` (a Node process
+        with nothing else to do would exit here)."""
+        ...
 
-_SCHEMES = {
-    "ws": "ws",
-    "wss": "wss",
-    "http": "ws",
-    "https": "wss",
-    "ws+unix": "ws+unix",
-}
+
+_PROTOCOL_MESSAGE = (
+    'The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"'
+)
+
+
+_URL_PARTS = ("href", "protocol", "hostname", "port", "pathname", "search", "hash")
+
+
+def _url_text(address: Any) -> str:
+    if isinstance(address, str):
+        return address
+    href = getattr(address, "href", None)  # a URL object (ada_url.URL)
+    return href if isinstance(href, str) else str(address)
 
 
 class _Target:
-    """Where and what to connect, from a URL."""
+    """Where and what to connect, from a URL (ws ``initAsClient``).
 
-    def __init__(self, address: Any) -> None:
-        text = address if isinstance(address, str) else str(address)
+    The URL is parsed by ada (``ada-url``), the WHATWG URL parser Node's
+    ``new URL()`` uses, so ``href`` is Node's: scheme and host in lower
+    case, the default port dropped, international names in punycode,
+    spaces and other characters percent-encoded in the path.
+
+    Args:
+        address: the URL (a ``str``, or an object with ``href``).
+        base: for a redirect, the URL ``address`` is relative to.
+
+    Raises:
+        WsSyntaxError: ws's messages (``Invalid URL: ...``, the protocol,
+            an empty ``ws+unix:`` path, a fragment).
+    """
+
+    def __init__(self, address: Any, base: str | None = None) -> None:
+        text = _url_text(address)
         try:
-            parts = urlsplit(text)
-            port = parts.port
+            absolute = ada_url.join_url(base, text) if base is not None else text
+            # One call for every part needed (each attribute of an ada URL
+            # object is a call of its own).
+            url = ada_url.parse_url(absolute, _URL_PARTS)
         except ValueError:
             raise WsSyntaxError(f"Invalid URL: {text}") from None
-        scheme = parts.scheme.lower()
-        if not scheme or (not parts.netloc and scheme not in ("ws+unix",)):
-            if scheme in _SCHEMES or not scheme:
-                raise WsSyntaxError(f"Invalid URL: {text}")
-        if scheme not in _SCHEMES:
-            raise WsSyntaxError(
-                'The URL\'s protocol must be one of "ws:", "wss:", '
-                '"http:", "https:", or "ws+unix:"'
-            )
-        scheme = _SCHEMES[scheme]
-        if parts.fragment or text.endswith("#"):
+        href: str = url["href"]
+        protocol: str = url["protocol"]
+        # http: and https: have the default ports of ws: and wss:, so the
+        # scheme is all that changes (ws: new URL() + protocol setter).
+        if protocol == "http:":
+            protocol, href = "ws:", "ws" + href[4:]
+        elif protocol == "https:":
+            protocol, href = "wss:", "wss" + href[5:]
+        self.address = text if base is None else href
+        self.href = href
+        self.secure = protocol == "wss:"
+        ipc = protocol == "ws+unix:"
+        if protocol != "ws:" and not self.secure and not ipc:
+            raise WsSyntaxError(_PROTOCOL_MESSAGE)
+        pathname: str = url["pathname"]
+        if ipc and not pathname:
+            raise WsSyntaxError("The URL's pathname is empty")
+        if url["hash"]:
             raise WsSyntaxError("The URL contains a fragment identifier")
-        self.secure = scheme == "wss"
+        self.default_port = 443 if self.secure else 80
+        path = pathname + url["search"]
         self.unix_path: str | None = None
-        path = parts.path or "/"
-        query = f"?{parts.query}" if parts.query else ""
-        if scheme == "ws+unix":
-            if not parts.path:
-                raise WsSyntaxError("The URL's pathname is empty")
-            sock_path, sep, req_path = parts.path.partition(":")
+        hostname: str = url["hostname"]
+        port: str = url["port"]
+        if ipc:
+            sock_path, sep, path = path.partition(":")
             self.unix_path = sock_path
-            path = req_path if sep and req_path else "/"
+            # Node's ClientRequest: no host means 'localhost', no path '/'.
             self.host = "localhost"
             self.port: int | None = None
         else:
-            if not parts.hostname:
-                raise WsSyntaxError(f"Invalid URL: {text}")
-            self.host = parts.hostname
-            self.port = port
-        self.default_port = 443 if self.secure else 80
-        self.path = path + query
-        netloc = parts.netloc
-        self.href = f"{scheme}://{netloc}{parts.path or '/'}{query}"
-        if scheme == "ws+unix":
-            self.href = f"ws+unix:{parts.path}{query}"
+            self.host = hostname[1:-1] if hostname.startswith("[") else hostname
+            self.port = int(port) if port else None
+        self.path = path or "/"
+        #: ``host[:port]`` as the URL has it (ws compares it on redirects).
+        self.authority = f"{hostname}:{port}" if port else hostname
         self.auth: str | None = None
-        if parts.username is not None:
-            self.auth = unquote(parts.username) + ":" + unquote(parts.password or "")
+        if "@" in href:
+            creds = ada_url.parse_url(absolute, ("username", "password"))
+            username, password = creds["username"], creds["password"]
+            if username or password:
+                self.auth = unquote(username) + ":" + unquote(password)
 
 
 class ClientRequest:
@@ -198,94 +230,6 @@ class ClientRequest:
     destroy = abort
 
 
-def _ssl_context(opts: dict[str, Any]) -> ssl_module.SSLContext:
-    ctx = opts.get("ssl")
-    if isinstance(ctx, ssl_module.SSLContext):
-        return ctx
-    ctx = ssl_module.create_default_context()
-    ca = opts.get("ca")
-    if ca:
-        text = ca.decode() if isinstance(ca, bytes) else ca
-        if "-----BEGIN" in text:
-            ctx.load_verify_locations(cadata=text)
-        else:
-            ctx.load_verify_locations(cafile=text)
-    cert = opts.get("cert")
-    if cert:
-        key = opts.get("key")
-        ctx.load_cert_chain(
-            cert.decode() if isinstance(cert, bytes) else cert,
-            (key.decode() if isinstance(key, bytes) else key) if key else None,
-            # Node's tls ``passphrase``: decrypts an encrypted key.
-            opts.get("passphrase"),
-        )
-    if opts.get("rejectUnauthorized") is False:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl_module.CERT_NONE
-    return ctx
-
-
-async def open_tunnel(
-    loop: asyncio.AbstractEventLoop, proxy: str, host: str, port: int
-) -> socket.socket:
-    """A TCP connection to ``host:port`` through the HTTP proxy ``proxy``
-    (``http://[user:pass@]host:port``), opened with ``CONNECT``.
-
-    Raises ``OSError`` if the proxy cannot be reached or answers anything
-    but 200 (the message quotes its status line). The proxy's answer head is
-    bounded by :data:`PROXY_HEAD_LIMIT`. The caller bounds the time
-    (``handshakeTimeout`` covers the tunnel).
-    """
-    parts = urlsplit(proxy)
-    infos = await loop.getaddrinfo(
-        parts.hostname, parts.port or 80, type=socket.SOCK_STREAM
-    )
-    sock: socket.socket | None = None
-    error: OSError = OSError(f"Proxy {parts.hostname!r} has no address")
-    for family, kind, proto, _, addr in infos:
-        candidate = socket.socket(family, kind, proto)
-        candidate.setblocking(False)
-        try:
-            await loop.sock_connect(candidate, addr)
-        except OSError as exc:
-            candidate.close()
-            error = exc
-            continue
-        except BaseException:
-            candidate.close()
-            raise
-        sock = candidate
-        break
-    if sock is None:
-        raise error
-    try:
-        authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        head = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"
-        if parts.username is not None:
-            credentials = unquote(parts.username) + ":" + unquote(parts.password or "")
-            token = base64.b64encode(credentials.encode("utf-8")).decode("ascii")
-            head += f"Proxy-Authorization: Basic {token}\r\n"
-        await loop.sock_sendall(sock, (head + "\r\n").encode("latin-1"))
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            if len(answer) > PROXY_HEAD_LIMIT:
-                raise OSError("Proxy answer to CONNECT too large")
-            chunk = await loop.sock_recv(sock, 4096)
-            if not chunk:
-                raise ConnectionResetError("Proxy closed the connection")
-            answer += chunk
-        status = answer.split(b"\r\n", 1)[0].decode("latin-1")
-        fields = status.split(" ", 2)
-        if len(fields) < 2 or not fields[0].startswith("HTTP/1.") or fields[1] != "200":
-            raise OSError(f"Proxy refused the tunnel: {status}")
-        if not answer.endswith(b"\r\n\r\n") or answer.count(b"\r\n\r\n") > 1:
-            raise OSError("Proxy sent data before the tunnel was open")
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
 def start_client(
     owner: ClientOwner,
     options: Mapping[str, Any],
@@ -300,17 +244,17 @@ def start_client(
     handshake keeps its own copy: a redirect may drop credentials from it).
     """
     opts = dict(options)
+    if opts.get("agent") is not None:
+        raise TypeError(
+            "option 'agent' (a Node http.Agent) does not exist in pyws: for a "
+            "proxy pass proxy='http://host:port' or proxy='socks5://host:port'"
+        )
     version = opts["protocolVersion"]
     if version not in (8, 13):
         raise RangeError(
             f"Unsupported protocol version: {version} (supported versions: 8, 13)"
         )
     target = _Target(address)
-    proxy = opts.get("proxy")
-    if proxy is not None:
-        proxy_parts = urlsplit(proxy)
-        if proxy_parts.scheme != "http" or not proxy_parts.hostname:
-            raise WsSyntaxError(f"Invalid proxy URL (http://host:port): {proxy}")
     if protocols is None:
         protocols = opts.get("protocols")
     protocol_list = validate_subprotocols(protocols)
@@ -319,6 +263,8 @@ def start_client(
     if pmd is not None:
         deflate = PerMessageDeflate(pmd, False, int(opts["maxPayload"]))
     handshake = ClientHandshake(owner, opts, loop, target, protocol_list, deflate, 0)
+    # ws: http.request() and tls.connect() throw here, in the constructor.
+    handshake.prepare()
     handshake.start()
     return handshake
 
@@ -348,11 +294,58 @@ class ClientHandshake(asyncio.Protocol):
         self.key = generate_key()
         self.done = False
         self.user_aborted = False
+        #: A non-101 response went to 'unexpected-response': the user decides.
+        self.responded = False
         self._task: asyncio.Task[Any] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.request = ClientRequest(self, "GET", target.path)
+        self.ssl: ssl_module.SSLContext | None = None
+        self.server_hostname: str | None = None
+        self.proxy: _proxy.ProxyURL | None = None
+        self.family: int = socket.AF_UNSPEC
 
     # -- starting ----------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Everything that can fail before connecting, done before it.
+
+        The TLS context (certificates, keys), the proxy, the address family
+        and the request head: ws creates its request (``http.request``,
+        ``tls.connect``) synchronously, so these errors are thrown by the
+        constructor, or reported as the error of a redirect.
+
+        Raises:
+            ValueError, TypeError, OSError: what is wrong.
+        """
+        opts = self.options
+        target = self.target
+        if target.unix_path is None:
+            self.family = _tls.address_family(opts.get("family"))
+            self.proxy = _proxy.choose(
+                opts.get("proxy"),
+                target.host,
+                target.port or target.default_port,
+                target.secure,
+            )
+            if target.secure:
+                self.ssl = _tls.client_context(opts)
+                self.server_hostname = opts.get("servername") or target.host
+        offer = None
+        if self.deflate is not None:
+            offer = extension_mod.format({"permessage-deflate": self.deflate.offer()})
+        self.request._data = build_request(
+            host=target.host,
+            port=target.port,
+            default_port=target.default_port,
+            path=target.path,
+            key=self.key,
+            version=opts["protocolVersion"],
+            protocols=self.protocols,
+            extensions=offer,
+            origin=opts.get("origin"),
+            headers=opts.get("headers"),
+            auth=target.auth or opts.get("auth"),
+        )
 
     def start(self) -> None:
         opts = self.options
@@ -364,27 +357,35 @@ class ClientHandshake(asyncio.Protocol):
     async def _connect(self) -> None:
         opts = self.options
         target = self.target
+        port = target.port or target.default_port
         try:
             if target.unix_path is not None:
                 await self.loop.create_unix_connection(lambda: self, target.unix_path)
-            else:
-                kwargs: dict[str, Any] = {}
-                if target.secure:
-                    kwargs["ssl"] = _ssl_context(opts)
-                    kwargs["server_hostname"] = opts.get("servername") or target.host
-                port = target.port or target.default_port
-                if opts.get("proxy"):
-                    sock = await open_tunnel(
-                        self.loop, opts["proxy"], target.host, port
+            elif self.proxy is not None:
+                sock = await _proxy.open_tunnel(
+                    self.proxy, target.host, port, self.loop
+                )
+                try:
+                    await self.loop.create_connection(
+                        lambda: self,
+                        sock=sock,
+                        ssl=self.ssl,
+                        server_hostname=self.server_hostname,
                     )
-                    await self.loop.create_connection(lambda: self, sock=sock, **kwargs)
-                    return
-                if opts.get("localAddress"):
-                    kwargs["local_addr"] = (opts["localAddress"], 0)
-                if opts.get("family"):
-                    kwargs["family"] = {4: 2, 6: 10}.get(opts["family"], 0)
+                except BaseException:
+                    if self.transport is None:
+                        sock.close()
+                    raise
+            else:
+                local = opts.get("localAddress")
                 await self.loop.create_connection(
-                    lambda: self, target.host, port, **kwargs
+                    lambda: self,
+                    target.host,
+                    port,
+                    ssl=self.ssl,
+                    server_hostname=self.server_hostname,
+                    family=self.family,
+                    local_addr=(local, 0) if local else None,
                 )
         except asyncio.CancelledError:
             return
@@ -392,6 +393,8 @@ class ClientHandshake(asyncio.Protocol):
             code = errno.errorcode.get(exc.errno or 0)
             if code is not None and not hasattr(exc, "code"):
                 exc.code = code  # type: ignore[attr-defined]
+            self._fail(exc)
+        except HandshakeError as exc:  # the proxy refused
             self._fail(exc)
 
     # -- asyncio.Protocol ----------------------------------------------------
@@ -403,27 +406,15 @@ class ClientHandshake(asyncio.Protocol):
             self.transport.abort()
             return
         opts = self.options
-        offer = None
-        if self.deflate is not None:
-            offer = extension_mod.format({"permessage-deflate": self.deflate.offer()})
-        try:
-            request = build_request(
-                host=self.target.host,
-                port=self.target.port,
-                default_port=self.target.default_port,
-                path=self.target.path,
-                key=self.key,
-                version=opts["protocolVersion"],
-                protocols=self.protocols,
-                extensions=offer,
-                origin=opts.get("origin"),
-                headers=opts.get("headers"),
-                auth=self.target.auth or opts.get("auth"),
+        if self.ssl is not None:
+            refused = _tls.check_server_identity(
+                opts,
+                self.server_hostname or self.target.host,
+                transport.get_extra_info("ssl_object"),
             )
-        except ValueError as exc:
-            self._fail(exc)
-            return
-        self.request._data = request
+            if refused is not None:
+                self._fail(refused)
+                return
         finish = opts.get("finishRequest")
         if finish is None:
             self.request.end()
@@ -435,8 +426,8 @@ class ClientHandshake(asyncio.Protocol):
             self._fail(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.done:
-            return
+        if self.done or self.responded:
+            return  # a body after 'unexpected-response' is not read
         try:
             res = self.parser.feed(data)
         except HTTPParseError as exc:
@@ -446,6 +437,8 @@ class ClientHandshake(asyncio.Protocol):
             self._on_response(res, self.parser.tail)
 
     def eof_received(self) -> bool:
+        if self.responded:
+            return False  # a complete response, then FIN: normal (ws)
         if not self.done:
             err = HandshakeError("socket hang up")
             err.code = "ECONNRESET"
@@ -453,6 +446,13 @@ class ClientHandshake(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.responded:
+            # ws: the response was delivered; the socket closing is no
+            # error, and without a socket no timeout can fire either.
+            if not self.done:
+                self._cancel_timer()
+                self.owner.handshake_idle()
+            return
         if not self.done:
             err: BaseException = exc or HandshakeError("socket hang up")
             if exc is None:
@@ -463,6 +463,9 @@ class ClientHandshake(asyncio.Protocol):
 
     def _finish(self) -> None:
         self.done = True
+        self._cancel_timer()
+
+    def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -545,7 +548,8 @@ class ClientHandshake(asyncio.Protocol):
             return
         if self.owner.listener_count("unexpected-response"):
             # ws does nothing else: the listener decides (req.abort(),
-            # ws.close() or ws.terminate()).
+            # ws.close() or ws.terminate()); the server may close meanwhile.
+            self.responded = True
             self.owner.handshake_unexpected_response(self.request, res)
             return
         self._fail(HandshakeError(f"Unexpected server response: {res.statusCode}"))
@@ -555,29 +559,26 @@ class ClientHandshake(asyncio.Protocol):
         if self.redirects >= opts["maxRedirects"]:
             self._fail(HandshakeError("Maximum redirects exceeded"))
             return
-        url = urljoin(self.target.href.replace("ws", "http", 1), location)
         try:
-            target = _Target(url)
+            target = _Target(location, self.target.address)
         except WsSyntaxError as exc:
             self._fail(exc)
             return
-        self._finish()
-        if self.transport is not None:
-            self.transport.abort()
         owner = self.owner
         # Without a 'redirect' listener, credentials do not follow a hop to
         # another host or down from wss to ws (ws, after curl 7.77).
         if not owner.listener_count("redirect"):
-            same_host = (target.host, target.port) == (
-                self.target.host,
-                self.target.port,
+            same_host = (target.unix_path, target.authority) == (
+                self.target.unix_path,
+                self.target.authority,
             )
             downgrade = self.target.secure and not target.secure
             if not same_host or downgrade:
+                drop = ("authorization", "cookie") + (() if same_host else ("host",))
                 headers = {
                     k: v
                     for k, v in (opts.get("headers") or {}).items()
-                    if k.lower() not in ("authorization", "cookie", "host")
+                    if k.lower() not in drop
                 }
                 opts = dict(opts, headers=headers, auth=None)
                 target.auth = None
@@ -590,5 +591,13 @@ class ClientHandshake(asyncio.Protocol):
             self.deflate,
             self.redirects + 1,
         )
+        try:
+            nxt.prepare()
+        except Exception as exc:  # noqa: BLE001 - ws 8.23.1: the redirect's error
+            self._fail(exc)
+            return
+        self._finish()
+        if self.transport is not None:
+            self.transport.abort()
         if owner.handshake_redirect(target.href, nxt) and not nxt.done:
             nxt.start()

@@ -287,7 +287,8 @@ def _add_connect(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     connect.add_argument(
         "--proxy",
         metavar="URL",
-        help="connect through this HTTP proxy (CONNECT): http://[USER:PASS@]HOST:PORT",
+        help="connect through this proxy: http://, socks4://, socks5://... "
+        "[USER:PASS@]HOST:PORT (default: the *_PROXY environment variables)",
     )
     connect.add_argument(
         "--location",

@@ -1298,33 +1298,33 @@ class TestTls:
 
         run(main())
 
-    def test_wss_through_a_proxy(self, pki: dict[str, Any], tmp_path: Path) -> None:
+    def test_wss_through_a_proxy(self, pki: dict[str, Any]) -> None:
         """TLS runs inside the CONNECT tunnel, checked against --ca."""
+        proxy = start_proxy()
 
         async def main() -> None:
             wss, port = await start_server(ssl=self._server_ssl(pki, False))
-            proxy = await Tinyproxy.start(tmp_path)
-            try:
-                auth = f"{Tinyproxy.USER}:{Tinyproxy.PASSWORD}"
-                cli = await Cli.start(
-                    "connect",
-                    "--proxy",
-                    f"http://{auth}@127.0.0.1:{proxy.port}",
-                    "--ca",
-                    str(pki["dir"] / "ca.pem"),
-                    "-x",
-                    "secret",
-                    "-w",
-                    "0.2",
-                    f"wss://127.0.0.1:{port}/",
-                )
-                assert await cli.finish() == 0, cli.stderr
-                assert cli.stdout_lines == ["secret"]
-            finally:
-                await proxy.stop()
+            cli = await Cli.start(
+                "connect",
+                "--proxy",
+                f"http://127.0.0.1:{proxy.open_port}",
+                "--ca",
+                str(pki["dir"] / "ca.pem"),
+                "-x",
+                "secret",
+                "-w",
+                "0.2",
+                f"wss://127.0.0.1:{port}/",
+            )
+            assert await cli.finish() == 0, cli.stderr
+            assert cli.stdout_lines == ["secret"]
+            assert f"-> 127.0.0.1:{port}" in await proxy.tunnel()
             await close_server(wss)
 
-        run(main())
+        try:
+            run(main())
+        finally:
+            proxy.stop()
 
 
 # --------------------------------------------------------------------------
@@ -1539,108 +1539,49 @@ class TestTerminal:
 
 
 # --------------------------------------------------------------------------
-# connect --proxy: through a real HTTP proxy (tinyproxy)
+# connect --proxy: through a real proxy (pproxy, as test_proxy.py runs it)
 
 
-class Tinyproxy:
-    """tinyproxy on 127.0.0.1, in the foreground, with Basic auth."""
+def start_proxy() -> Any:
+    """pproxy with an open listener and one that wants credentials."""
+    pytest.importorskip("pproxy", reason="pproxy is in the test extra")
+    from test_proxy import ProxyProcess
 
-    USER, PASSWORD = "ann", "pr0xy-s3cret"
-
-    def __init__(self, proc: asyncio.subprocess.Process, port: int) -> None:
-        self.proc = proc
-        self.port = port
-
-    @classmethod
-    async def start(cls, tmp_path: Path) -> Tinyproxy:
-        import shutil
-
-        binary = shutil.which("tinyproxy")
-        if binary is None:
-            pytest.skip("tinyproxy is not installed (apt-get install tinyproxy)")
-        port = free_port()
-        conf = tmp_path / "tinyproxy.conf"
-        conf.write_text(
-            f"Port {port}\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\n"
-            f"MaxClients 16\nLogLevel Info\nBasicAuth {cls.USER} {cls.PASSWORD}\n"
-        )
-        proc = await asyncio.create_subprocess_exec(
-            binary,
-            "-d",
-            "-c",
-            str(conf),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        proxy = cls(proc, port)
-        assert proc.stdout is not None
-
-        async def ready() -> None:
-            assert proc.stdout is not None
-            while True:
-                line = await proc.stdout.readline()
-                if not line:
-                    pytest.fail("tinyproxy exited before accepting connections")
-                if b"Accepting connections" in line:
-                    return
-
-        try:
-            await within(ready(), "tinyproxy to listen")
-        except BaseException:
-            await proxy.stop()
-            raise
-        return proxy
-
-    async def stop(self) -> None:
-        if self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
-            await within(self.proc.wait(), "tinyproxy exit")
+    return ProxyProcess()
 
 
-def test_connect_through_a_proxy(tmp_path: Path) -> None:
+def test_connect_through_a_proxy() -> None:
+    from test_proxy import PASSWORD, USER
+
+    proxy = start_proxy()
+
     async def main() -> None:
-        from urllib.parse import quote
-
-        peers: list[Any] = []
-        wss, port = await start_server(
-            lambda ws, req: ws.on(
-                "message", lambda data, is_binary: ws.send(data, {"binary": is_binary})
-            )
-        )
-        wss.on("connection", lambda ws, req: peers.append(req.socket.remotePort))
-        proxy = await Tinyproxy.start(tmp_path)
+        wss, port = await start_server()
         url = f"ws://127.0.0.1:{port}/"
-        try:
-            # No credentials: the proxy answers 407, the tunnel is refused.
+        # No credentials: the proxy refuses the tunnel.
+        cli = await Cli.start(
+            "connect", "--proxy", f"http://127.0.0.1:{proxy.auth_port}", "-x", "a", url
+        )
+        assert await cli.finish() == 1
+        assert re.search(
+            rf"error: Proxy http://127\.0\.0\.1:{proxy.auth_port} "
+            "refused",
+            cli.stderr,
+        )
+        for proxy_url in (
+            f"http://{USER}:{PASSWORD}@127.0.0.1:{proxy.auth_port}",
+            f"socks5://127.0.0.1:{proxy.open_port}",
+        ):
             cli = await Cli.start(
-                "connect", "--proxy", f"http://127.0.0.1:{proxy.port}", "-x", "a", url
-            )
-            assert await cli.finish() == 1
-            assert re.search(
-                r"error: Proxy refused the tunnel: HTTP/1\.\d 407", cli.stderr
-            )
-            assert peers == []
-            creds = f"{Tinyproxy.USER}:{quote(Tinyproxy.PASSWORD, safe='')}"
-            cli = await Cli.start(
-                "connect",
-                "--proxy",
-                f"http://{creds}@127.0.0.1:{proxy.port}",
-                "-x",
-                "through the tunnel",
-                "-w",
-                "0.2",
-                url,
+                "connect", "--proxy", proxy_url, "-x", "tunnelled", "-w", "0.2", url
             )
             assert await cli.finish() == 0, cli.stderr
-            assert cli.stdout_lines == ["through the tunnel"]
-            assert len(peers) == 1
-            cli = await Cli.start("connect", "--proxy", "socks5://127.0.0.1:1", url)
-            assert await cli.finish() == 1
-            assert "error: Invalid proxy URL" in cli.stderr
-        finally:
-            await proxy.stop()
+            assert cli.stdout_lines == ["tunnelled"]
+            assert f"-> 127.0.0.1:{port}" in await proxy.tunnel()
+            assert PASSWORD not in cli.stderr
         await close_server(wss)
 
-    run(main())
+    try:
+        run(main())
+    finally:
+        proxy.stop()
