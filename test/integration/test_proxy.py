@@ -37,12 +37,19 @@ class ProxyProcess:
     """pproxy as a child process; its verbose lines in a queue."""
 
     def __init__(self) -> None:
+        argv = [
+            "pproxy", "-v", "--auth", "0",
+            "-l", f"http+socks4+socks5://{HOST}:0/",
+            "-l", f"http+socks5://{HOST}:0/#{USER}:{PASSWORD}",
+        ]  # fmt: skip
+        # pproxy switches to uvloop when it can import it, and uvloop 0.21+
+        # refuses pproxy's get_event_loop(): keep it on asyncio's own loop.
+        launcher = (
+            "import runpy, sys; sys.modules['uvloop'] = None; "
+            f"sys.argv = {argv!r}; runpy.run_module('pproxy', run_name='__main__')"
+        )
         self.proc = subprocess.Popen(
-            [
-                sys.executable, "-u", "-m", "pproxy", "-v", "--auth", "0",
-                "-l", f"http+socks4+socks5://{HOST}:0/",
-                "-l", f"http+socks5://{HOST}:0/#{USER}:{PASSWORD}",
-            ],
+            [sys.executable, "-u", "-c", launcher],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
