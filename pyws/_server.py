@@ -30,6 +30,8 @@ import asyncio
 import errno
 import socket
 import ssl as ssl_module
+import threading
+from asyncio import selector_events
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -55,6 +57,10 @@ HEADERS_TIMEOUT = 60.0
 #: Bytes kept from a peer while an upgrade is being decided; reading pauses
 #: beyond it (Node's socket reads on up to its 16 KiB high-water mark).
 HOLD_LIMIT = 64 * 1024
+
+#: Size of the buffer request heads are read into (one per thread).
+_HEAD_READ = 16384
+_heads = threading.local()
 
 #: Seconds the accept loop rests after ``accept()`` failed for lack of file
 #: descriptors or memory (asyncio retries at once, up to 100 times a pass).
@@ -318,8 +324,22 @@ def is_upgrade_request(req: Request) -> bool:
     return "upgrade" in (t.strip().lower() for t in connection.split(","))
 
 
-class ServerHandshake(HoldingProtocol):
-    """Reads one HTTP request head and dispatches it (``port`` mode)."""
+def _read_view() -> memoryview:
+    """This thread's buffer for reading request heads (made on first use)."""
+    view: memoryview | None = getattr(_heads, "view", None)
+    if view is None:
+        view = _heads.view = memoryview(bytearray(_HEAD_READ))
+    return view
+
+
+class ServerHandshake(HoldingProtocol, asyncio.BufferedProtocol):
+    """Reads one HTTP request head and dispatches it (``port`` mode).
+
+    A ``BufferedProtocol``: the head is read into a small buffer shared by
+    the thread's handshakes, then copied out at its size; a plain
+    ``Protocol`` would have asyncio allocate (and the kernel map) 256 KiB
+    for each connection's first read.
+    """
 
     def __init__(
         self,
@@ -343,6 +363,12 @@ class ServerHandshake(HoldingProtocol):
         assert self.transport is not None
         self.track(self.transport, True)
         self.timer = self.loop.call_later(HEADERS_TIMEOUT, self._on_timeout)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return _read_view()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(_read_view()[:nbytes]))
 
     def _on_timeout(self) -> None:
         self.timer = None
@@ -455,6 +481,13 @@ class Listener:
         self._closed = False
         self._backoff: asyncio.TimerHandle | None = None
         self._in_streak = False
+        #: The selector loop's own transport factory (what its
+        #: ``connect_accepted_socket`` uses), when the loop is one.
+        self._make_transport: Callable[..., object] | None = (
+            getattr(loop, "_make_socket_transport", None)
+            if isinstance(loop, selector_events.BaseSelectorEventLoop)
+            else None
+        )
 
     def start(self) -> None:
         """Watch the socket (``NotImplementedError`` without ``add_reader``)."""
@@ -498,6 +531,16 @@ class Listener:
             self._start(conn)
 
     def _start(self, conn: socket.socket) -> None:
+        if self.ssl is None and self._make_transport is not None:
+            # Plain TCP on the stdlib's selector loop: the transport is made
+            # here and calls connection_made on the next turn, as
+            # connect_accepted_socket does, without its task, coroutine and
+            # waiter per connection.
+            try:
+                self._make_transport(conn, self.factory())
+            except OSError:  # pragma: no cover - the peer is gone already
+                conn.close()
+            return
         task = self.loop.create_task(self._connect(conn))
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)

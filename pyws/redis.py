@@ -164,6 +164,9 @@ class RedisFanout(NodeEventEmitter):
 
     Events: ``'ready'`` (subscribed, again after each reconnection),
     ``'error'(err)`` (see the module docs), ``'close'``.
+
+    Create it on the running loop (in a coroutine or a listener): its two
+    connections run as tasks there until :meth:`close`.
     """
 
     def __init__(
