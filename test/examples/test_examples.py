@@ -1,0 +1,329 @@
+"""Run each ported ws README example as a program, against real peers.
+
+Every program runs in a subprocess on 127.0.0.1 and a free port; the peers
+are pyws clients or servers in this process. Every wait is bounded by
+``TIMEOUT`` (scaled by ``PYWS_TEST_TIMEOUT_FACTOR``).
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyws
+from pyws import WebSocket, WebSocketServer
+
+HERE = Path(__file__).parent
+FACTOR = float(os.environ.get("PYWS_TEST_TIMEOUT_FACTOR", "1") or "1")
+TIMEOUT = 10.0 * FACTOR
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Program:
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+
+    def expect(self, text: str) -> str:
+        """Read stdout lines until one contains ``text`` (bounded)."""
+        deadline = time.monotonic() + TIMEOUT
+        assert self.proc.stdout is not None
+        os.set_blocking(self.proc.stdout.fileno(), True)
+        import selectors
+
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            while time.monotonic() < deadline:
+                if not sel.select(deadline - time.monotonic()):
+                    break
+                line = self.proc.stdout.readline()
+                if not line:
+                    break
+                self.lines.append(line)
+                if text in line:
+                    return line
+        raise AssertionError(f"no {text!r} in the output: {self.lines!r}")
+
+    def wait(self) -> int:
+        return self.proc.wait(TIMEOUT)
+
+
+@contextmanager
+def program(name: str, **env: str) -> Iterator[Program]:
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / name)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **env},
+    )
+    try:
+        yield Program(proc)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+async def connect(url: str, **options: Any) -> WebSocket:
+    """Connect once the program listens (it says nothing: ws's don't)."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        ws = WebSocket(url, **options)
+        ws.on("error", lambda err: None)
+        # a message may come in the same read as the handshake's response
+        ws.received = queue = asyncio.Queue()
+        ws.on(
+            "message", lambda data, is_binary, q=queue: q.put_nowait((data, is_binary))
+        )
+        opened = asyncio.ensure_future(pyws.once(ws, "open"))
+        closed = asyncio.ensure_future(pyws.once(ws, "close"))
+        done, _ = await asyncio.wait(
+            {opened, closed}, timeout=TIMEOUT, return_when="FIRST_COMPLETED"
+        )
+        if opened in done and opened.exception() is None:
+            closed.cancel()
+            return ws
+        if opened.done():
+            opened.exception()  # retrieved: a refused connection, retried
+        opened.cancel()
+        closed.cancel()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"cannot connect to {url}")
+        await asyncio.sleep(0.05)  # the program is still starting: retry
+
+
+def arun(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, TIMEOUT))
+
+
+async def message(ws: WebSocket) -> tuple[bytes, bool]:
+    data, is_binary = await asyncio.wait_for(ws.received.get(), TIMEOUT)
+    return data, is_binary
+
+
+def test_simple_server() -> None:
+    port = free_port()
+    with program("simple_server.py", PORT=str(port)) as prog:
+
+        async def main() -> None:
+            ws = await connect(f"ws://127.0.0.1:{port}/")
+            ws.send("hello")
+            assert await message(ws) == (b"something", False)
+            ws.close()
+            await asyncio.wait_for(pyws.once(ws, "close"), TIMEOUT)
+
+        arun(main())
+        prog.expect("received: hello")
+
+
+def test_text_and_binary_clients() -> None:
+    port = free_port()
+    with program("echo_server.py", PORT=str(port)) as echo:
+        echo.expect("listening")
+        url = f"ws://127.0.0.1:{port}/"
+        with program("text_client.py", URL=url) as prog:
+            prog.expect("received: something")
+            assert prog.wait() == 0
+        with program("binary_client.py", URL=url) as prog:
+            prog.expect("received: True [0.0, 0.5, 1.0, 1.5, 2.0]")
+            assert prog.wait() == 0
+
+
+def test_binary_data_is_float32_on_the_wire() -> None:
+    async def main() -> None:
+        wss = WebSocketServer(port=0, host="127.0.0.1")
+        await pyws.once(wss, "listening")
+        got: asyncio.Future[tuple[bytes, bool]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        wss.on(
+            "connection",
+            lambda ws: ws.on("message", lambda d, b: got.set_result((d, b))),
+        )
+        port = wss.address()["port"]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(HERE / "binary_client.py"),
+            env={**os.environ, "URL": f"ws://127.0.0.1:{port}/"},
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            data, is_binary = await asyncio.wait_for(got, TIMEOUT)
+            assert is_binary and data == array.array("f", [0, 0.5, 1, 1.5, 2]).tobytes()
+        finally:
+            proc.kill()
+            await proc.wait()
+            wss.close()
+
+    arun(main())
+
+
+def test_round_trip_time() -> None:
+    port = free_port()
+    with program("echo_server.py", PORT=str(port)) as echo:
+        echo.expect("listening")
+        with program(
+            "round_trip.py", URL=f"ws://127.0.0.1:{port}/", ROUNDS="2"
+        ) as prog:
+            prog.expect("connected")
+            prog.expect("Round-trip time: ")
+            prog.expect("Round-trip time: ")
+            prog.expect("disconnected")
+            assert prog.wait() == 0
+
+
+def test_broadcast() -> None:
+    for exclude in ("0", "1"):
+        port = free_port()
+        with program("broadcast_server.py", PORT=str(port), EXCLUDE_SELF=exclude):
+
+            async def main(port: int = port, exclude: str = exclude) -> None:
+                a = await connect(f"ws://127.0.0.1:{port}/")
+                b = await connect(f"ws://127.0.0.1:{port}/")
+                a.send(b"\x01\x02")
+                assert await message(b) == (b"\x01\x02", True)
+                if exclude == "1":
+                    b.send("from b")  # a gets this one, not its own
+                    assert await message(a) == (b"from b", False)
+                else:
+                    assert await message(a) == (b"\x01\x02", True)
+                a.close()
+                b.close()
+                await asyncio.wait_for(pyws.once(b, "close"), TIMEOUT)
+
+            arun(main())
+
+
+def test_ip_address() -> None:
+    for proxy in ("0", "1"):
+        port = free_port()
+        with program("ip_server.py", PORT=str(port), BEHIND_PROXY=proxy) as prog:
+
+            async def main(port: int = port) -> bytes:
+                ws = await connect(
+                    f"ws://127.0.0.1:{port}/",
+                    headers={"X-Forwarded-For": "203.0.113.7, 10.0.0.1"},
+                )
+                data, _ = await message(ws)
+                ws.close()
+                return data
+
+            got = arun(main()).decode()
+            if proxy == "1":
+                assert got == "203.0.113.7"
+            else:  # as Node: the server listens on "::", so IPv4 is mapped
+                assert got in ("::ffff:127.0.0.1", "127.0.0.1")
+            prog.expect(f"ip {got}")
+
+
+def test_heartbeat_server_terminates_a_silent_client() -> None:
+    port = free_port()
+    with program("heartbeat_server.py", PORT=str(port), INTERVAL="100") as prog:
+
+        async def main() -> None:
+            alive = await connect(f"ws://127.0.0.1:{port}/")
+            silent = await connect(f"ws://127.0.0.1:{port}/", autoPong=False)
+            code, _ = await asyncio.wait_for(pyws.once(silent, "close"), TIMEOUT)
+            assert code == 1006
+            assert alive.readyState == WebSocket.OPEN
+            alive.close()
+            await asyncio.wait_for(pyws.once(alive, "close"), TIMEOUT)
+
+        arun(main())
+        prog.expect("terminate")
+
+
+def test_heartbeat_client_terminates_when_pings_stop() -> None:
+    async def main() -> None:
+        wss = WebSocketServer(port=0, host="127.0.0.1")
+        await pyws.once(wss, "listening")
+        port = wss.address()["port"]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(HERE / "heartbeat_client.py"),
+            env={**os.environ, "URL": f"ws://127.0.0.1:{port}/", "INTERVAL": "100"},
+            stdout=subprocess.PIPE,
+        )
+        try:
+            ws, _ = await asyncio.wait_for(pyws.once(wss, "connection"), TIMEOUT)
+            for _ in range(3):  # pings keep it open past INTERVAL + 1000 ms
+                ws.ping()
+                await asyncio.wait_for(pyws.once(ws, "pong"), TIMEOUT)
+                await asyncio.sleep(0.5)  # the interval between pings
+            assert ws.readyState == WebSocket.OPEN
+            started = time.monotonic()
+            code, _ = await asyncio.wait_for(pyws.once(ws, "close"), TIMEOUT)
+            assert code == 1006 and time.monotonic() - started < TIMEOUT
+            assert proc.stdout is not None
+            out = await asyncio.wait_for(proc.stdout.read(), TIMEOUT)
+            assert b"closed 1006" in out
+            assert await asyncio.wait_for(proc.wait(), TIMEOUT) == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            wss.close()
+
+    arun(main())
+
+
+def test_client_authentication() -> None:
+    port = free_port()
+    with program("client_auth.py", PORT=str(port)) as prog:
+        prog.expect("listening")
+
+        async def main() -> int:
+            ws = await connect(f"ws://127.0.0.1:{port}/?token=secret")
+            ws.send("hi")
+            ws.close()
+            await asyncio.wait_for(pyws.once(ws, "close"), TIMEOUT)
+            bad = WebSocket(f"ws://127.0.0.1:{port}/?token=nope")
+            bad.on("error", lambda err: None)
+            _, res = await asyncio.wait_for(
+                pyws.once(bad, "unexpected-response"), TIMEOUT
+            )
+            return int(res.statusCode)
+
+        assert arun(main()) == 401
+        prog.expect("Received message hi from user alice")
+
+
+def test_multiple_servers() -> None:
+    port = free_port()
+    with program("multiple_servers.py", PORT=str(port)) as prog:
+        prog.expect("listening")
+
+        async def main() -> None:
+            for path in ("foo", "bar"):
+                ws = await connect(f"ws://127.0.0.1:{port}/{path}")
+                assert await message(ws) == (
+                    {"foo": b"wss1", "bar": b"wss2"}[path],
+                    False,
+                )
+                ws.close()
+            other = WebSocket(f"ws://127.0.0.1:{port}/baz")
+            (err,) = await asyncio.wait_for(pyws.once(other, "error"), TIMEOUT)
+            assert "socket hang up" in str(err)
+
+        arun(main())
