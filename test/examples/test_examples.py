@@ -327,3 +327,18 @@ def test_multiple_servers() -> None:
             assert "socket hang up" in str(err)
 
         arun(main())
+
+
+def test_streams_api() -> None:
+    port = free_port()
+    with program("echo_server.py", PORT=str(port)) as echo:
+        echo.expect("listening")
+        done = subprocess.run(
+            [sys.executable, str(HERE / "streams.py")],
+            input="hello\nwörld\n",
+            capture_output=True,
+            text=True,
+            env={**os.environ, "URL": f"ws://127.0.0.1:{port}/"},
+            timeout=TIMEOUT,
+        )
+        assert (done.returncode, done.stdout) == (0, "hello\nwörld\n")
