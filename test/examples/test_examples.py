@@ -11,6 +11,7 @@ import array
 import asyncio
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -18,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import pyws
 from pyws import WebSocket, WebSocketServer
@@ -342,3 +345,53 @@ def test_streams_api() -> None:
             timeout=TIMEOUT,
         )
         assert (done.returncode, done.stdout) == (0, "hello\nwörld\n")
+
+
+@pytest.fixture
+def certs(tmp_path: Path) -> dict[str, str]:
+    """A CA and a certificate for localhost and 127.0.0.1 (trustme)."""
+    trustme = pytest.importorskip("trustme")
+    pytest.importorskip("uvicorn", reason="uvicorn 0.55 needs Python 3.11+")
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost", "127.0.0.1")
+    paths = {
+        "CA": tmp_path / "ca.pem",
+        "CERT": tmp_path / "c.pem",
+        "KEY": tmp_path / "k.pem",
+    }
+    ca.cert_pem.write_to_path(str(paths["CA"]))
+    cert.cert_chain_pems[0].write_to_path(str(paths["CERT"]))
+    cert.private_key_pem.write_to_path(str(paths["KEY"]))
+    return {name: str(path) for name, path in paths.items()}
+
+
+def test_external_https_server(certs: dict[str, str]) -> None:
+    port = free_port()
+    with program(
+        "external_server.py", PORT=str(port), CERT=certs["CERT"], KEY=certs["KEY"]
+    ) as prog:
+
+        async def main() -> None:
+            ws = await connect(f"wss://127.0.0.1:{port}/", ca=certs["CA"])
+            assert await message(ws) == (b"something", False)
+            ws.send("hello")
+            # the app's own routes share the port
+            ctx = ssl.create_default_context(cafile=certs["CA"])
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, ssl=ctx, server_hostname="127.0.0.1"
+            )
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            response = await asyncio.wait_for(reader.read(), TIMEOUT)
+            writer.close()
+            assert response.startswith(b"HTTP/1.1 200")
+            assert response.endswith(b'{"app":"also here"}')
+            ws.close()
+            await asyncio.wait_for(pyws.once(ws, "close"), TIMEOUT)
+
+        arun(main())
+        prog.expect("received: hello")
+
+
+def test_ssl_server(certs: dict[str, str]) -> None:
+    with program("ssl_server.py", CERT=certs["CERT"], KEY=certs["KEY"]) as prog:
+        prog.expect("All glory to WebSockets!")
