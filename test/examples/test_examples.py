@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import array
 import asyncio
+import json
 import os
+import queue
 import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,28 +40,34 @@ def free_port() -> int:
 
 
 class Program:
+    """A running example; a thread collects its output lines."""
+
     def __init__(self, proc: subprocess.Popen[str]) -> None:
         self.proc = proc
         self.lines: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line)
+        self._queue.put("")  # the end of the output
 
     def expect(self, text: str) -> str:
-        """Read stdout lines until one contains ``text`` (bounded)."""
+        """Wait for an output line containing ``text`` (bounded)."""
         deadline = time.monotonic() + TIMEOUT
-        assert self.proc.stdout is not None
-        os.set_blocking(self.proc.stdout.fileno(), True)
-        import selectors
-
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            while time.monotonic() < deadline:
-                if not sel.select(deadline - time.monotonic()):
-                    break
-                line = self.proc.stdout.readline()
-                if not line:
-                    break
-                self.lines.append(line)
-                if text in line:
-                    return line
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if not line:
+                break
+            self.lines.append(line)
+            if text in line:
+                return line
         raise AssertionError(f"no {text!r} in the output: {self.lines!r}")
 
     def wait(self) -> int:
@@ -74,8 +83,9 @@ def program(name: str, **env: str) -> Iterator[Program]:
         text=True,
         env={**os.environ, **env},
     )
+    prog = Program(proc)
     try:
-        yield Program(proc)
+        yield prog
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -84,6 +94,7 @@ def program(name: str, **env: str) -> Iterator[Program]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        prog.reader.join(TIMEOUT)  # it reads to the end of the output
         assert proc.stdout is not None
         proc.stdout.close()
 
@@ -395,3 +406,29 @@ def test_external_https_server(certs: dict[str, str]) -> None:
 def test_ssl_server(certs: dict[str, str]) -> None:
     with program("ssl_server.py", CERT=certs["CERT"], KEY=certs["KEY"]) as prog:
         prog.expect("All glory to WebSockets!")
+
+
+def test_server_stats() -> None:
+    pytest.importorskip("uvicorn", reason="uvicorn 0.55 needs Python 3.11+")
+    port = free_port()
+    with program("server_stats.py", PORT=str(port)) as prog:
+        prog.expect(f"Listening on http://localhost:{port}")
+
+        async def main() -> None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            page = await asyncio.wait_for(reader.read(), TIMEOUT)
+            writer.close()
+            assert page.startswith(b"HTTP/1.1 200") and b"new WebSocket" in page
+            ws = await connect(f"ws://127.0.0.1:{port}/")
+            first, is_binary = await message(ws)
+            second, _ = await message(ws)
+            assert not is_binary
+            for data in (first, second):
+                assert json.loads(data)["rss"] > 0
+            ws.close()
+            await asyncio.wait_for(pyws.once(ws, "close"), TIMEOUT)
+
+        arun(main())
+        prog.expect("started client interval")
+        prog.expect("stopping client interval")
