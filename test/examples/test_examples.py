@@ -432,3 +432,58 @@ def test_server_stats() -> None:
         arun(main())
         prog.expect("started client interval")
         prog.expect("stopping client interval")
+
+
+async def http(port: int, method: str, path: str, cookie: str = "") -> bytes:
+    """One HTTP/1.1 request to 127.0.0.1; the whole response."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    extra = f"Cookie: {cookie}\r\n" if cookie else ""
+    writer.write(
+        f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+        f"Connection: close\r\n{extra}\r\n".encode()
+    )
+    response = await asyncio.wait_for(reader.read(), TIMEOUT)
+    writer.close()
+    await writer.wait_closed()
+    return response
+
+
+def test_express_session_parse() -> None:
+    pytest.importorskip("uvicorn", reason="uvicorn 0.55 needs Python 3.11+")
+    port = free_port()
+    with program("express_session_parse.py", PORT=str(port)) as prog:
+        prog.expect(f"Listening on http://localhost:{port}")
+
+        async def main() -> None:
+            anonymous = WebSocket(f"ws://127.0.0.1:{port}/")
+            anonymous.on("error", lambda err: None)
+            _, res = await asyncio.wait_for(
+                pyws.once(anonymous, "unexpected-response"), TIMEOUT
+            )
+            assert res.statusCode == 401
+            head, _, body = (await http(port, "POST", "/login")).partition(b"\r\n\r\n")
+            assert json.loads(body) == {"result": "OK", "message": "Session updated"}
+            (cookie,) = [
+                line.split(":", 1)[1].split(";")[0].strip()
+                for line in head.decode().split("\r\n")
+                if line.lower().startswith("set-cookie:")
+            ]
+            ws = await connect(f"ws://127.0.0.1:{port}/", headers={"Cookie": cookie})
+            closed = asyncio.ensure_future(pyws.once(ws, "close"))
+            ws.send("hello")
+            prog.expect("Received message hello from user ")
+            body = (await http(port, "DELETE", "/logout", cookie)).partition(
+                b"\r\n\r\n"
+            )[2]
+            assert json.loads(body)["message"] == "Session destroyed"
+            code, _ = await asyncio.wait_for(closed, TIMEOUT)
+            assert code == 1005  # ws.close() with no code
+            again = WebSocket(f"ws://127.0.0.1:{port}/", headers={"Cookie": cookie})
+            again.on("error", lambda err: None)
+            _, res = await asyncio.wait_for(
+                pyws.once(again, "unexpected-response"), TIMEOUT
+            )
+            assert res.statusCode == 401  # the session is gone
+
+        arun(main())
+        prog.expect("Destroying session")
