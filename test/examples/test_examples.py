@@ -487,3 +487,66 @@ def test_express_session_parse() -> None:
 
         arun(main())
         prog.expect("Destroying session")
+
+
+def test_proxy_client() -> None:
+    pytest.importorskip("pproxy", reason="pproxy is in the test extra")
+    port, proxy_port = free_port(), free_port()
+    argv = ["pproxy", "-v", "-l", f"http+socks5://127.0.0.1:{proxy_port}/"]
+    # pproxy on asyncio's own loop (uvloop 0.21+ refuses its get_event_loop())
+    launcher = (
+        "import runpy, sys; sys.modules['uvloop'] = None; "
+        f"sys.argv = {argv!r}; runpy.run_module('pproxy', run_name='__main__')"
+    )
+    proxy_proc = subprocess.Popen(
+        [sys.executable, "-u", "-c", launcher],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    proxy = Program(proxy_proc)
+    try:
+        proxy.expect("Serving on")
+        with program("echo_server.py", PORT=str(port)) as echo:
+            echo.expect("listening")
+            for scheme in ("http", "socks5"):
+                with program(
+                    "proxy_client.py",
+                    URL=f"ws://127.0.0.1:{port}/",
+                    PROXY=f"{scheme}://127.0.0.1:{proxy_port}",
+                ) as prog:
+                    prog.expect("received: through the proxy")
+                    assert prog.wait() == 0
+                assert f"127.0.0.1:{port}" in proxy.expect(" -> ")
+    finally:
+        proxy_proc.terminate()
+        proxy_proc.wait(TIMEOUT)
+        proxy.reader.join(TIMEOUT)
+        assert proxy_proc.stdout is not None
+        proxy_proc.stdout.close()
+
+
+def test_simple_server_with_verify_client() -> None:
+    port = free_port()
+    with program("verify_client_server.py", PORT=str(port)) as prog:
+
+        async def main() -> None:
+            ws = await connect(
+                f"ws://127.0.0.1:{port}/",
+                headers={"Authorization": "Bearer secret"},
+                origin="http://example.test",
+            )
+            assert await message(ws) == (b"something", False)
+            ws.send("hello")
+            ws.close()
+            await asyncio.wait_for(pyws.once(ws, "close"), TIMEOUT)
+            refused = WebSocket(f"ws://127.0.0.1:{port}/")
+            refused.on("error", lambda err: None)
+            _, res = await asyncio.wait_for(
+                pyws.once(refused, "unexpected-response"), TIMEOUT
+            )
+            assert (res.statusCode, res.headers["www-authenticate"]) == (401, "Bearer")
+
+        arun(main())
+        prog.expect("origin: http://example.test secure: False")
+        prog.expect("received: hello")
