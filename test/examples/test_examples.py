@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import queue
+import shutil
 import socket
 import ssl
 import subprocess
@@ -550,3 +551,47 @@ def test_simple_server_with_verify_client() -> None:
         arun(main())
         prog.expect("origin: http://example.test secure: False")
         prog.expect("received: hello")
+
+
+NODE_WS = HERE.parent / "interop" / "node_modules" / "ws"
+
+# ws's "Sending and receiving text data" client, in Node, against a port.
+NODE_TEXT_CLIENT = """
+const WebSocket = require(process.argv[1]);
+const ws = new WebSocket(process.argv[2]);
+ws.on('error', console.error);
+ws.on('open', function open() { ws.send('from node'); });
+ws.on('message', function message(data, isBinary) {
+  console.log('received: %s %s', data, isBinary);
+  ws.close();
+});
+"""
+
+
+@pytest.mark.interop
+def test_node_ws_client_against_ported_servers() -> None:
+    if shutil.which("node") is None or not NODE_WS.is_dir():
+        pytest.skip("needs node and npm ci --prefix test/interop")
+    for name in ("simple_server.py", "broadcast_server.py"):
+        port = free_port()
+        with program(name, PORT=str(port)) as prog:
+            deadline = time.monotonic() + TIMEOUT
+            while True:  # the program says nothing when it listens: retry
+                done = subprocess.run(
+                    [
+                        "node",
+                        "-e",
+                        NODE_TEXT_CLIENT,
+                        str(NODE_WS),
+                        f"ws://127.0.0.1:{port}/",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=TIMEOUT,
+                )
+                if "ECONNREFUSED" not in done.stderr or time.monotonic() > deadline:
+                    break
+            want = "something" if name == "simple_server.py" else "from node"
+            assert (done.returncode, done.stdout) == (0, f"received: {want} false\n")
+            if name == "simple_server.py":
+                prog.expect("received: from node")
