@@ -66,9 +66,7 @@ def with_session(handler):
 
 @with_session
 async def login(req):
-    #
-    # "Log in" user and set userId to session.
-    #
+    # a new user id in the session stands for a real login
     id = str(uuid.uuid4())
 
     print(f"Updating session for user {id}", flush=True)
@@ -94,9 +92,7 @@ app = Starlette(
     ]
 )
 
-#
-# Create an HTTP server.
-#
+# the HTTP server of the app
 PORT = int(os.environ.get("PORT", "8080"))
 server = uvicorn.Server(
     uvicorn.Config(app, host="127.0.0.1", port=PORT, log_level="warning")
@@ -130,9 +126,7 @@ def connection(ws, request):
     ws.on("error", print)
 
     def message(message):
-        #
-        # Here we can now use session parameters.
-        #
+        # the session's values are at hand here
         print(f"Received message {message.decode()} from user {userId}", flush=True)
 
     ws.on("message", message)
@@ -145,8 +139,5 @@ def connection(ws, request):
 
 wss.on("connection", connection)
 
-#
-# Start the server.
-#
 wss.on("listening", lambda: print(f"Listening on http://localhost:{PORT}", flush=True))
 pyws.run()

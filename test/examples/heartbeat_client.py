@@ -14,10 +14,8 @@ def heartbeat():
     global pingTimeout
     pyws.clearTimeout(pingTimeout)
 
-    # Use `WebSocket#terminate()`, which immediately destroys the connection,
-    # instead of `WebSocket#close()`, which waits for the close timer.
-    # Delay should be equal to the interval at which your server
-    # sends out pings plus a conservative assumption of the latency.
+    # terminate(), not close(): a dead link would keep close() waiting for
+    # closeTimeout. Wait one ping interval of the server plus some margin.
     pingTimeout = pyws.setTimeout(client.terminate, INTERVAL + 1000)
 
 

@@ -36,10 +36,7 @@ def memoryUsage():  # process.memoryUsage(): what Python can tell
 def connection(ws):
     def send_stats():
         def ignore(err):
-            #
-            # Ignore errors.
-            #
-            pass
+            pass  # a failed send is not worth reporting here
 
         ws.send(json.dumps(memoryUsage()), ignore)
 

@@ -38,14 +38,9 @@ wss.on("connection", connection)
 
 
 def listening():
-    #
-    # If the `rejectUnauthorized` option is not `False`, the server certificate
-    # is verified against a list of well-known CAs. An 'error' event is emitted
-    # if verification fails.
-    #
-    # The certificate used in this example is self-signed so `rejectUnauthorized`
-    # is set to `False`.
-    #
+    # The server's certificate is not signed by a CA the client trusts, so
+    # the client skips the check (rejectUnauthorized); otherwise the failed
+    # check would end in an 'error' event.
     ws = WebSocket(
         f"wss://localhost:{wss.address()['port']}", {"rejectUnauthorized": False}
     )
