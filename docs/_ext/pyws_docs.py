@@ -1,0 +1,72 @@
+"""Sphinx helpers for the pyws docs: generated pages and checks.
+
+At ``builder-inited`` this writes ``docs/_generated/`` (ignored by git):
+
+- ``ws-errors-table.md``: the ``WS_ERR_*`` table, from ``pyws.errors.WS_ERRORS``
+  (code, close status, class) and the receiver's own calls (the messages,
+  read from ``pyws/receiver.py`` and ``pyws/permessage_deflate.py`` with
+  ``ast``), with the "when" column below. A code in the table without a
+  "when", or the other way round, is a build warning (an error under -W).
+- ``closing-*.svg``: sequence diagrams of the saved ``scripts/compare``
+  traces in ``docs/_traces/`` (see ``seqdiagram.py``).
+- ``bench.svg``: the benchmark chart, from the README's benchmark table.
+
+At ``env-check-consistency`` it checks that every name in ``pyws.__all__``
+is documented in the API reference.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import benchchart
+import errtable
+import seqdiagram
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+import pyws
+
+logger = logging.getLogger(__name__)
+
+DOCS = Path(__file__).resolve().parent.parent
+ROOT = DOCS.parent
+OUT = DOCS / "_generated"
+
+
+def _write(path: Path, text: str) -> None:
+    # Unchanged files keep their mtime, so Sphinx does not rebuild for nothing.
+    if not path.exists() or path.read_text("utf-8") != text:
+        path.write_text(text, "utf-8")
+
+
+def generate(app: Sphinx) -> None:
+    OUT.mkdir(exist_ok=True)
+    for problem in errtable.problems():
+        logger.warning("docs: %s", problem)
+    _write(OUT / "ws-errors-table.md", errtable.errors_markdown())
+    for trace_path in sorted((DOCS / "_traces").glob("*.json")):
+        trace = json.loads(trace_path.read_text("utf-8"))
+        _write(OUT / f"{trace_path.stem}.svg", seqdiagram.trace_to_svg(trace))
+    table = benchchart.readme_table((ROOT / "README.md").read_text("utf-8"))
+    if not table:
+        logger.warning("docs: no benchmark table found in README.md")
+    else:
+        _write(OUT / "bench.svg", benchchart.chart_svg(table))
+
+
+def _check_all_documented(app: Sphinx, env: Any) -> None:
+    documented = set(env.domains["py"].objects)
+    missing = [n for n in pyws.__all__ if f"pyws.{n}" not in documented]
+    if missing:
+        logger.warning(
+            "pyws.__all__ names missing from the API reference: %s", ", ".join(missing)
+        )
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("builder-inited", generate)
+    app.connect("env-check-consistency", _check_all_documented)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
