@@ -13,7 +13,7 @@ work too. Closing and failing follow RFC 6455 section 7.
 
 from __future__ import annotations
 
-from . import extension, subprotocol
+from . import extension, inbox, subprotocol
 from ._emitter import MaxListenersExceededWarning
 from ._runtime import once, run
 from ._server import NodeSocket
@@ -31,6 +31,9 @@ from .constants import (
     ReadyState,
 )
 from .errors import (
+    ConnectionClosed,
+    ConnectionClosedError,
+    ConnectionClosedOK,
     HandshakeError,
     InflateError,
     NotOpenError,
@@ -61,6 +64,9 @@ __all__ = [
     "CONNECTING",
     "CloseCode",
     "CloseEvent",
+    "ConnectionClosed",
+    "ConnectionClosedError",
+    "ConnectionClosedOK",
     "EMPTY_BUFFER",
     "ErrorEvent",
     "Event",
@@ -91,6 +97,8 @@ __all__ = [
     "createWebSocketStream",
     "create_websocket_stream",
     "extension",
+    "inbox",
+    "log",
     "once",
     "read_upgrade_request",
     "run",

@@ -4,9 +4,14 @@
 synchronously (raising what ws throws), then connects on the loop. The
 handshake runs in :class:`ClientHandshake`, an ``asyncio.Protocol`` that
 writes the request, parses the response with a bounded parser, checks it
-(ws's messages) and hands the transport to the WebSocket, which switches it
-to framing with ``set_protocol``. ``handshakeTimeout`` bounds the whole
+(ws's messages) and hands the transport to its owner, which switches it to
+framing with ``set_protocol``. ``handshakeTimeout`` bounds the whole
 handshake, connecting included.
+
+The handshake knows its owner only through :class:`ClientOwner`: every
+outcome (opened, failed, dropped) and every event ws emits during the
+handshake (``'upgrade'``, ``'unexpected-response'``, ``'redirect'``) is one
+method call there. ``WebSocket`` implements it in :mod:`pyws.websocket`.
 
 Transport layer: imports the core and asyncio, not pyee.
 """
@@ -16,10 +21,10 @@ from __future__ import annotations
 import asyncio
 import errno
 import ssl as ssl_module
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Mapping
+from typing import Any, Protocol, cast
 from urllib.parse import unquote, urljoin, urlsplit
 
-from . import _runtime
 from . import extension as extension_mod
 from .errors import HandshakeError, RangeError, WsSyntaxError
 from .handshake import (
@@ -33,10 +38,65 @@ from .handshake import (
 )
 from .permessage_deflate import PerMessageDeflate, normalize_option
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .websocket import WebSocket
+__all__ = ["start_client", "ClientRequest", "ClientHandshake", "ClientOwner"]
 
-__all__ = ["start_client", "ClientRequest"]
+
+class ClientOwner(Protocol):
+    """What a :class:`ClientHandshake` reports to (a client ``WebSocket``).
+
+    Each method runs on the loop, at most in the order the handshake can
+    produce them; once ``handshake_opened``, ``handshake_failed`` or
+    ``handshake_dropped`` was called, nothing more is.
+    """
+
+    @property
+    def websocket(self) -> Any:
+        """The object user callbacks get as the WebSocket
+        (``finishRequest(req, ws)``)."""
+        ...
+
+    def listener_count(self, event: str) -> int:
+        """How many listeners the owner has for ``event``."""
+        ...
+
+    def handshake_upgrade(self, res: Response) -> bool:
+        """A 101 arrived (before any check): emit ``'upgrade'``. Return
+        False if a listener closed or terminated the WebSocket."""
+        ...
+
+    def handshake_unexpected_response(self, req: ClientRequest, res: Response) -> None:
+        """A non-101 response with an ``'unexpected-response'`` listener:
+        emit it; the listener decides what happens next."""
+        ...
+
+    def handshake_redirect(self, url: str, nxt: ClientHandshake) -> bool:
+        """Following a redirect: record ``url`` and ``nxt`` as the handshake
+        in progress, emit ``'redirect'(url, nxt.request)``. Return False if a
+        listener closed or terminated the WebSocket."""
+        ...
+
+    def handshake_opened(
+        self,
+        transport: asyncio.Transport,
+        loop: asyncio.AbstractEventLoop,
+        head: bytes,
+        protocol: str,
+        extension: PerMessageDeflate | None,
+        extensions_header: str,
+    ) -> None:
+        """The upgrade succeeded: take ``transport`` over (``head`` is what
+        followed the response head) and emit ``'open'``."""
+        ...
+
+    def handshake_failed(self, err: BaseException) -> None:
+        """The handshake failed: ``'error'`` then ``'close'`` 1006."""
+        ...
+
+    def handshake_dropped(self) -> None:
+        """``req.abort()`` from an ``'unexpected-response'`` listener:
+        ``'close'`` 1006 on the next turn, no ``'error'``."""
+        ...
+
 
 _SCHEMES = {
     "ws": "ws",
@@ -157,9 +217,20 @@ def _ssl_context(opts: dict[str, Any]) -> ssl_module.SSLContext:
     return ctx
 
 
-def start_client(ws: WebSocket, address: Any, protocols: Any) -> None:
-    """Validate synchronously (ws's throws), then start connecting."""
-    opts = ws._options
+def start_client(
+    owner: ClientOwner,
+    options: Mapping[str, Any],
+    address: Any,
+    protocols: Any,
+    loop: asyncio.AbstractEventLoop,
+) -> ClientHandshake:
+    """Validate synchronously (ws's throws), then start connecting.
+
+    Returns the handshake in progress; its ``target.href`` is the URL the
+    WebSocket reports. ``options`` are the parsed client options (the
+    handshake keeps its own copy: a redirect may drop credentials from it).
+    """
+    opts = dict(options)
     version = opts["protocolVersion"]
     if version not in (8, 13):
         raise RangeError(
@@ -173,12 +244,9 @@ def start_client(ws: WebSocket, address: Any, protocols: Any) -> None:
     pmd = normalize_option(opts.get("perMessageDeflate"))
     if pmd is not None:
         deflate = PerMessageDeflate(pmd, False, int(opts["maxPayload"]))
-    ws._url = target.href
-    loop = ws._get_loop()
-    _runtime.retain(ws, loop)
-    handshake = ClientHandshake(ws, loop, target, protocol_list, deflate, 0)
-    ws._handshake = handshake
+    handshake = ClientHandshake(owner, opts, loop, target, protocol_list, deflate, 0)
     handshake.start()
+    return handshake
 
 
 class ClientHandshake(asyncio.Protocol):
@@ -186,14 +254,16 @@ class ClientHandshake(asyncio.Protocol):
 
     def __init__(
         self,
-        ws: WebSocket,
+        owner: ClientOwner,
+        options: dict[str, Any],
         loop: asyncio.AbstractEventLoop,
         target: _Target,
         protocols: list[str],
         deflate: PerMessageDeflate | None,
         redirects: int,
     ) -> None:
-        self.ws = ws
+        self.owner = owner
+        self.options = options
         self.loop = loop
         self.target = target
         self.protocols = protocols
@@ -211,14 +281,14 @@ class ClientHandshake(asyncio.Protocol):
     # -- starting ----------------------------------------------------------
 
     def start(self) -> None:
-        opts = self.ws._options
+        opts = self.options
         timeout = opts.get("handshakeTimeout")
         if timeout is not None:
             self._timer = self.loop.call_later(timeout / 1000, self._on_timeout)
         self._task = self.loop.create_task(self._connect())
 
     async def _connect(self) -> None:
-        opts = self.ws._options
+        opts = self.options
         target = self.target
         try:
             if target.unix_path is not None:
@@ -254,7 +324,7 @@ class ClientHandshake(asyncio.Protocol):
         if self.done:
             self.transport.abort()
             return
-        opts = self.ws._options
+        opts = self.options
         offer = None
         if self.deflate is not None:
             offer = extension_mod.format({"permessage-deflate": self.deflate.offer()})
@@ -282,7 +352,7 @@ class ClientHandshake(asyncio.Protocol):
             return
         # ws: finishRequest(req, ws) replaces req.end(); it must call end().
         try:
-            finish(self.request, self.ws)
+            finish(self.request, self.owner.websocket)
         except Exception as exc:  # noqa: BLE001 - the user's callback failed
             self._fail(exc)
 
@@ -328,7 +398,7 @@ class ClientHandshake(asyncio.Protocol):
             self.transport.abort()
         elif self._task is not None:
             self._task.cancel()
-        self.ws._fail_handshake(err)
+        self.owner.handshake_failed(err)
 
     def abort(self) -> None:
         """``close()``/``terminate()`` while CONNECTING (the WebSocket reports)."""
@@ -347,23 +417,19 @@ class ClientHandshake(asyncio.Protocol):
         self._finish()
         if self.transport is not None:
             self.transport.abort()
-        ws = self.ws
-        ws._ready_state = ws.CLOSING
-        self.loop.call_soon(ws._emit_close)
+        self.owner.handshake_dropped()
 
     def _on_timeout(self) -> None:
         self._timer = None
         self._fail(HandshakeError("Opening handshake has timed out"))
 
     def _on_response(self, res: Response, tail: bytes) -> None:
-        ws = self.ws
         if res.statusCode != 101:
             self._on_other_response(res)
             return
         # ws emits 'upgrade' before checking anything; close()/terminate()
         # in a listener aborts and skips the checks.
-        ws._dispatch("upgrade", res)
-        if self.done or ws._ready_state is not ws.CONNECTING:
+        if not self.owner.handshake_upgrade(res) or self.done:
             return
         try:
             protocol, extensions = check_response(
@@ -389,35 +455,25 @@ class ClientHandshake(asyncio.Protocol):
         self._finish()
         transport = self.transport
         assert transport is not None
-        ws._handshake = None
-        ws._attach(
-            transport,
-            self.loop,
-            is_server=False,
-            head=tail,
-            protocol=protocol,
-            extension=extension,
-            extensions_header=names,
-            emit_open=True,
+        self.owner.handshake_opened(
+            transport, self.loop, tail, protocol, extension, names
         )
 
     def _on_other_response(self, res: Response) -> None:
-        ws = self.ws
-        opts = ws._options
+        opts = self.options
         location = res.headers.get("location")
         if opts.get("followRedirects") and 300 <= res.statusCode < 400 and location:
             self._redirect(str(location))
             return
-        if ws.listener_count("unexpected-response"):
+        if self.owner.listener_count("unexpected-response"):
             # ws does nothing else: the listener decides (req.abort(),
             # ws.close() or ws.terminate()).
-            ws._dispatch("unexpected-response", self.request, res)
+            self.owner.handshake_unexpected_response(self.request, res)
             return
         self._fail(HandshakeError(f"Unexpected server response: {res.statusCode}"))
 
     def _redirect(self, location: str) -> None:
-        ws = self.ws
-        opts = ws._options
+        opts = self.options
         if self.redirects >= opts["maxRedirects"]:
             self._fail(HandshakeError("Maximum redirects exceeded"))
             return
@@ -430,13 +486,10 @@ class ClientHandshake(asyncio.Protocol):
         self._finish()
         if self.transport is not None:
             self.transport.abort()
-        ws._url = target.href
-        nxt = ClientHandshake(
-            ws, self.loop, target, self.protocols, self.deflate, self.redirects + 1
-        )
+        owner = self.owner
         # Without a 'redirect' listener, credentials do not follow a hop to
         # another host or down from wss to ws (ws, after curl 7.77).
-        if not ws.listener_count("redirect"):
+        if not owner.listener_count("redirect"):
             same_host = (target.host, target.port) == (
                 self.target.host,
                 self.target.port,
@@ -448,9 +501,16 @@ class ClientHandshake(asyncio.Protocol):
                     for k, v in (opts.get("headers") or {}).items()
                     if k.lower() not in ("authorization", "cookie", "host")
                 }
-                ws._options = dict(opts, headers=headers, auth=None)
+                opts = dict(opts, headers=headers, auth=None)
                 target.auth = None
-        ws._handshake = nxt
-        ws._dispatch("redirect", target.href, nxt.request)
-        if ws._ready_state is ws.CONNECTING and not nxt.done:
+        nxt = ClientHandshake(
+            owner,
+            opts,
+            self.loop,
+            target,
+            self.protocols,
+            self.deflate,
+            self.redirects + 1,
+        )
+        if owner.handshake_redirect(target.href, nxt) and not nxt.done:
             nxt.start()

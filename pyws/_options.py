@@ -83,6 +83,8 @@ _COMMON = [
     Option("maxFragments", _INT, MAX_FRAGMENTS, nullable=False),
     Option("maxBufferedChunks", _INT, 262144, nullable=False),
     Option("maxPendingAutoPongs", _INT, MAX_PENDING_AUTO_PONGS, nullable=False),
+    # Python extra: unread messages that hold reading for recv()/async for.
+    Option("maxQueue", _INT, 16, nullable=False, check=_non_negative),
     Option("skipUTF8Validation", _BOOL, False, nullable=False),
 ]
 

@@ -30,7 +30,8 @@ import asyncio
 import os
 from asyncio import selector_events
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from typing import Protocol as TypingProtocol
 
 from .constants import ReadyState
 from .permessage_deflate import (
@@ -41,10 +42,7 @@ from .permessage_deflate import (
 from .protocol import Protocol
 from .sender import DeferredFrame
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .websocket import WebSocket
-
-__all__ = ["Connection"]
+__all__ = ["Connection", "ConnectionOwner"]
 
 OPEN = ReadyState.OPEN
 
@@ -68,6 +66,21 @@ _SOCKET_TRANSPORT: type | None = getattr(
 )
 
 SendCallback = Callable[[BaseException | None], object]
+
+
+class ConnectionOwner(TypingProtocol):
+    """What a :class:`Connection` reports to, besides the core's events.
+
+    The core's events (messages, pings, close frames, protocol errors) go to
+    the :class:`~pyws.protocol.Handler` given to the
+    :class:`~pyws.protocol.Protocol`; the connection itself tells its owner
+    only that the socket is gone. ``WebSocket`` implements this (through its
+    seam object in :mod:`pyws.websocket`), and so does any other I/O front
+    end that drives the core (the uvicorn protocol, for one).
+    """
+
+    def connection_closed(self) -> None:
+        """The socket is closed; the core is CLOSED. Called once."""
 
 
 def _gather_fd(transport: asyncio.BaseTransport) -> int:
@@ -99,18 +112,20 @@ class Connection(asyncio.BufferedProtocol):
 
     def __init__(
         self,
-        ws: WebSocket,
+        owner: ConnectionOwner,
         proto: Protocol,
         transport: asyncio.Transport,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
-        self.ws = ws
+        self.owner = owner
         self.proto = proto
         self.transport = transport
         self.loop = loop
         self.closed = False
         self.reading_paused = False
-        self._receiving = False
+        #: True while the core parses input: output queued by listeners is
+        #: flushed once, after the read, not per send().
+        self.receiving = False
         self._write_paused = False
         self._eof_written = False
         self._eof_due = False
@@ -142,20 +157,20 @@ class Connection(asyncio.BufferedProtocol):
         return self._read_buffer()
 
     def buffer_updated(self, nbytes: int) -> None:
-        self._receiving = True
+        self.receiving = True
         try:
             self._read_done(nbytes)
         finally:
-            self._receiving = False
+            self.receiving = False
         self.flush()
 
     def data_received(self, data: bytes) -> None:
         """Feed bytes read elsewhere (those that came with the HTTP head)."""
-        self._receiving = True
+        self.receiving = True
         try:
             self.proto.receive_data(data)
         finally:
-            self._receiving = False
+            self.receiving = False
         self.flush()
 
     def eof_received(self) -> bool:
@@ -164,11 +179,11 @@ class Connection(asyncio.BufferedProtocol):
         # closes now. Returning False makes asyncio close the transport once
         # our buffered output (an echoed close frame, say) is written.
         self.proto.receive_eof()
-        self._receiving = True  # flush but do not close: asyncio does it
+        self.receiving = True  # flush but do not close: asyncio does it
         try:
             self.flush()
         finally:
-            self._receiving = False
+            self.receiving = False
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -193,7 +208,7 @@ class Connection(asyncio.BufferedProtocol):
             )
             for cb in callbacks:
                 self.loop.call_soon(cb, err)
-        self.ws._on_connection_closed()
+        self.owner.connection_closed()
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -213,15 +228,15 @@ class Connection(asyncio.BufferedProtocol):
     def flush(self) -> None:
         """Write what the core queued; act on its closing decisions."""
         proto = self.proto
-        out: list[Any] = proto._out
+        out: list[Any] = proto.output
         if out and not self.closed:
-            if proto._deferred_in_out:
+            if proto.deferred_in_output:
                 out = proto.data_to_send()
                 if proto.deferred and not self._compressing:
                     self._compress_next()
                     out += proto.data_to_send()
             else:
-                proto._out = []
+                proto.output = []
             transport = self.transport
             if not out:
                 pass
@@ -387,7 +402,7 @@ class Connection(asyncio.BufferedProtocol):
                 transport.write_eof()
             else:
                 transport.close()
-        if proto.should_close and not self._receiving:
+        if proto.should_close and not self.receiving:
             self.transport.close()
         elif self.reading_paused and proto.receiver.done:
             # Input is discarded from here on (close frame received, or
@@ -424,9 +439,9 @@ class Connection(asyncio.BufferedProtocol):
     def _resume_receiver(self) -> None:
         if self.closed:
             return
-        self._receiving = True
+        self.receiving = True
         try:
             self.proto.receiver.resume()
         finally:
-            self._receiving = False
+            self.receiving = False
         self.flush()

@@ -12,6 +12,10 @@ Hierarchy::
         +-- RangeError (ValueError)    JS RangeError: a value out of range
         +-- WsSyntaxError (ValueError) JS SyntaxError: an unparsable value
         +-- NotOpenError               send/ping/pong while CLOSING/CLOSED
+        +-- ConnectionClosed           recv()/async for after the close
+            +-- ConnectionClosedOK     ... with 1000, 1001 or 1005
+            +-- ConnectionClosedError  ... with any other code (1006 on a
+                                       failure; the error is __cause__)
 
 Errors that mean "the caller misused pyws" are ``TypeError``/``ValueError``
 (or the ``RangeError``/``WsSyntaxError`` subclasses of ``ValueError``);
@@ -33,6 +37,10 @@ __all__ = [
     "RangeError",
     "WsSyntaxError",
     "NotOpenError",
+    "ConnectionClosed",
+    "ConnectionClosedOK",
+    "ConnectionClosedError",
+    "NORMAL_CLOSE_CODES",
     "WS_ERRORS",
     "protocol_error",
 ]
@@ -98,6 +106,37 @@ class NotOpenError(WebSocketError):
     In CONNECTING it is raised; in CLOSING or CLOSED it is passed to the
     callback, as ws does.
     """
+
+
+#: Close codes that end ``async for`` quietly: normal closure, going away,
+#: and a close frame without a code.
+NORMAL_CLOSE_CODES = frozenset((1000, 1001, 1005))
+
+
+class ConnectionClosed(WebSocketError):
+    """``recv()`` (or ``async for``) was asked for a message after the
+    connection closed and every queued message was read.
+
+    Attributes:
+        close_code: the code ``'close'`` reported (1006 when no close frame
+            came).
+        reason: the close reason, decoded as UTF-8.
+    """
+
+    def __init__(self, close_code: int, reason: str) -> None:
+        text = f"WebSocket closed with {close_code}"
+        super().__init__(f"{text}: {reason!r}" if reason else text)
+        self.close_code = close_code
+        self.reason = reason
+
+
+class ConnectionClosedOK(ConnectionClosed):
+    """Closed with 1000, 1001 or 1005: ``async for`` just stops."""
+
+
+class ConnectionClosedError(ConnectionClosed):
+    """Closed with any other code; after a failure the ``'error'`` is the
+    ``__cause__``."""
 
 
 _PFX = "Invalid WebSocket frame: "

@@ -10,6 +10,7 @@ becomes ``str``), :class:`CloseEvent` (``reason`` is ``str``,
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 __all__ = [
@@ -73,7 +74,7 @@ def _make_event(ws: Any, type: str, args: tuple[Any, ...]) -> Event:
     if type == "close":
         code, reason = args
         return CloseEvent(
-            ws, code, bytes(reason).decode(errors="replace"), ws._was_clean
+            ws, code, bytes(reason).decode(errors="replace"), ws.was_clean
         )
     if type == "error":
         return ErrorEvent(ws, args[0])
@@ -128,20 +129,28 @@ def remove_event_listener(ws: Any, type: str, listener: Any) -> None:
             return
 
 
+# The ``on*`` handlers of each target, kept here (not on the target) so that
+# this module owns its own state: target -> {type: wrapper}.
+_attribute_handlers: weakref.WeakKeyDictionary[Any, dict[str, _Wrapper]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def attribute_handler_property(type: str) -> property:
     """The ``on<type>`` attribute: get the handler or None; set replaces it."""
 
     def getter(ws: Any) -> Any:
-        w = ws._attr_handlers.get(type)
+        w = _attribute_handlers.get(ws, {}).get(type)
         return w.listener if w is not None else None
 
     def setter(ws: Any, handler: Any) -> None:
-        old = ws._attr_handlers.pop(type, None)
+        handlers = _attribute_handlers.setdefault(ws, {})
+        old = handlers.pop(type, None)
         if old is not None:
             ws.remove_listener(type, old)
         if callable(handler) or hasattr(handler, "handleEvent"):
             wrapper = _Wrapper(ws, type, handler, True)
-            ws._attr_handlers[type] = wrapper
+            handlers[type] = wrapper
             ws.on(type, wrapper)
 
     return property(getter, setter, doc=f"The ``on{type}`` event handler attribute.")

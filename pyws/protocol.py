@@ -17,9 +17,18 @@ handshake). It never touches a socket, a clock or an event loop:
   left it. Without a handler, events are collected for
   :meth:`Protocol.events_received`.
 
-The I/O layer reads the rest from attributes after each call: ``state``
-(CLOSING means "arm the close timer"), :attr:`Protocol.should_close`
-(close the socket now), :attr:`Protocol.abort_requested` (destroy the socket).
+The I/O layer reads the rest from public attributes after each call (this
+is the whole seam between the core and any I/O layer: the port-mode server,
+the client and the uvicorn protocol drive it the same way):
+
+- :attr:`Protocol.output`: the output queue. When
+  :attr:`Protocol.deferred_in_output` is 0 the I/O layer may take the list
+  whole (swap in a new empty one), which is what the hot path does; else
+  :meth:`Protocol.data_to_send` hands out what is ready, in order;
+- ``state`` (CLOSING means "arm the close timer"), :attr:`Protocol.should_close`
+  (close the socket now), :attr:`Protocol.abort_requested` (destroy the
+  socket), :attr:`Protocol.closing_phase` (a name for where the closing
+  handshake stands, for logs and tests).
 
 Every closing rule of RFC 6455 section 7 lives in this file:
 
@@ -154,14 +163,18 @@ class Protocol:
         self.abort_requested = False
         #: Auto-pongs queued since the I/O layer last reported a full flush.
         self.pending_auto_pongs = 0
-        self._out: list[bytes | Buffer | DeferredFrame] = []
+        #: Chunks to write, in order (:data:`EOF` = half-close here). The
+        #: I/O layer takes the whole list when :attr:`deferred_in_output` is
+        #: 0, else drains it with :meth:`data_to_send`.
+        self.output: list[bytes | Buffer | DeferredFrame] = []
         #: Data frames of at least this many bytes that need compressing are
         #: queued as :class:`~pyws.sender.DeferredFrame` for the I/O layer
         #: (0: compress inline). Once one is queued, later ones queue too.
         self.defer_threshold = 0
         #: Unresolved deferred frames, in queue order.
         self.deferred: list[DeferredFrame] = []
-        self._deferred_in_out = 0
+        #: How many unresolved deferred frames sit in :attr:`output`.
+        self.deferred_in_output = 0
         inflater: Inflater | None = extension
         deflater: Deflater | None = extension
         h = self.handler
@@ -220,23 +233,23 @@ class Protocol:
         Stops before the first :class:`~pyws.sender.DeferredFrame` that is
         not resolved yet: nothing overtakes a message being compressed.
         """
-        out = self._out
+        out = self.output
         if not out:
             return []
-        if not self._deferred_in_out:
-            self._out = []
+        if not self.deferred_in_output:
+            self.output = []
             return out  # type: ignore[return-value]
         ready: list[bytes | Buffer] = []
         for i, chunk in enumerate(out):
             if isinstance(chunk, DeferredFrame):
                 if chunk.chunks is None:
-                    self._out = out[i:]
+                    self.output = out[i:]
                     return ready
-                self._deferred_in_out -= 1
+                self.deferred_in_output -= 1
                 ready += chunk.chunks
             else:
                 ready.append(chunk)
-        self._out = []
+        self.output = []
         return ready
 
     def resolve_deferred(self, item: DeferredFrame, payload: bytes) -> None:
@@ -247,7 +260,7 @@ class Protocol:
 
     def pending_bytes(self) -> int:
         """Bytes queued here and not yet taken by :meth:`data_to_send`."""
-        return sum(len(c) for c in self._out)
+        return sum(len(c) for c in self.output)
 
     def events_received(self) -> list[tuple[Any, ...]]:
         """Return and clear the events a default :class:`Handler` recorded."""
@@ -275,16 +288,16 @@ class Protocol:
         )
         if defer and chunks and isinstance(chunks[0], DeferredFrame):
             self.deferred.append(chunks[0])
-            self._deferred_in_out += 1
-        self._out += chunks
+            self.deferred_in_output += 1
+        self.output += chunks
 
     def ping(self, data: Buffer = b"", mask: bool | None = None) -> None:
         """Queue a ping. The caller checks the state and the 125-byte limit."""
-        self._out += self.sender.ping(data, mask)
+        self.output += self.sender.ping(data, mask)
 
     def pong(self, data: Buffer = b"", mask: bool | None = None) -> None:
         """Queue a pong. The caller checks the state and the 125-byte limit."""
-        self._out += self.sender.pong(data, mask)
+        self.output += self.sender.pong(data, mask)
 
     def close(self, code: int | None = None, reason: bytes = b"") -> None:
         """Start the closing handshake (section 7.1.2).
@@ -322,15 +335,35 @@ class Protocol:
         self.receiver.stop()
         if self.state is OPEN:
             self.state = CLOSING
-        self._out = []
+        self.output = []
         self.deferred = []
-        self._deferred_in_out = 0
+        self.deferred_in_output = 0
         self.should_close = True
 
     def connection_closed(self) -> None:
         """The socket is closed: readyState CLOSED."""
         self.receiver.stop()
         self.state = CLOSED
+
+    @property
+    def closing_phase(self) -> str:
+        """Where the closing handshake stands: ``'open'``, ``'failing'``,
+        ``'close-sent'``, ``'close-received'``, ``'close-exchanged'``,
+        ``'terminated'`` (closing without any close frame: FIN or
+        terminate()) or ``'closed'``."""
+        if self.state is OPEN:
+            return "open"
+        if self.state is CLOSED:
+            return "closed"
+        if self.failed:
+            return "failing"
+        if self.close_sent and self.close_rcvd:
+            return "close-exchanged"
+        if self.close_sent:
+            return "close-sent"
+        if self.close_rcvd:
+            return "close-received"
+        return "terminated"
 
     @property
     def close_frame_exchanged(self) -> bool:
@@ -340,7 +373,7 @@ class Protocol:
     # -- internals -----------------------------------------------------------
 
     def _send_close(self, code: int | None, reason: bytes) -> None:
-        self._out += self.sender.close(code, reason)
+        self.output += self.sender.close(code, reason)
         self.close_sent = True
 
     def _maybe_half_close(self) -> None:
@@ -352,7 +385,7 @@ class Protocol:
             and (self.close_rcvd or self.failed)
             and not self.eof_sent
         ):
-            self._out.append(EOF)
+            self.output.append(EOF)
             self.eof_sent = True
 
     def _on_close_frame(self, code: int, reason: bytes) -> None:
@@ -375,5 +408,5 @@ class Protocol:
                 self.terminate()
             else:
                 self.pending_auto_pongs += 1
-                self._out += self.sender.pong(data)
+                self.output += self.sender.pong(data)
         self.handler.on_ping(data)

@@ -23,7 +23,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from .websocket import WebSocket
+from .websocket import WebSocket, loop_of, when_flushed
 
 __all__ = ["createWebSocketStream", "create_websocket_stream", "WebSocketStream"]
 
@@ -50,7 +50,7 @@ class WebSocketStream:
     def __init__(self, ws: WebSocket, high_water_mark: int) -> None:
         self.ws = ws
         self.high_water_mark = high_water_mark
-        loop = ws._get_loop()
+        loop = loop_of(ws)
         # StreamReader pauses its transport above 2 * limit.
         self._reader = asyncio.StreamReader(
             limit=max(1, high_water_mark // 2), loop=loop
@@ -127,18 +127,14 @@ class WebSocketStream:
             await ws.wait_open()
         if ws.readyState != WebSocket.OPEN:
             return
-        done: asyncio.Future[None] = ws._get_loop().create_future()
+        done: asyncio.Future[None] = loop_of(ws).create_future()
 
         def written(err: BaseException | None) -> None:
             if not done.done():
                 done.set_result(None)
 
-        conn = ws._conn
-        if conn is None or not ws.bufferedAmount:
-            return
-        conn.add_callback(written)
-        conn.flush()
-        await done
+        if when_flushed(ws, written):
+            await done
 
     def can_write_eof(self) -> bool:
         return True

@@ -13,6 +13,15 @@ done by :mod:`pyws.protocol` (sans-I/O) and :mod:`pyws._transport`
   transport: a user's bug never leaves a connection half-closed;
 - ``'error'`` is emitted at most once for protocol errors, always before
   ``'close'``; ``'close'`` exactly once, after the socket closed.
+
+The seam: the lower layers never touch a WebSocket's attributes. Each
+WebSocket has one :class:`_Seam` object, which is at once the core's
+:class:`~pyws.protocol.Handler`, the :class:`~pyws._transport.Connection`'s
+:class:`~pyws._transport.ConnectionOwner` and, for a client, the
+:class:`~pyws._client.ClientHandshake`'s :class:`~pyws._client.ClientOwner`.
+Sibling facade modules use the functions :func:`attach` (a server-side
+WebSocket becomes OPEN on an upgraded transport), :func:`loop_of` and
+:func:`when_flushed`.
 """
 
 from __future__ import annotations
@@ -23,17 +32,28 @@ from types import CoroutineType
 from typing import Any
 
 from . import _runtime
+from ._client import ClientHandshake, ClientRequest, start_client
 from ._emitter import NodeEventEmitter, report_exception
 from ._options import CLIENT_OPTIONS, parse_options
-from ._transport import Connection
+from ._transport import Connection, SendCallback
 from .buffer_util import Buffer
 from .constants import BINARY_TYPES, EMPTY_BUFFER, MAX_CLOSE_REASON, ReadyState
-from .errors import NotOpenError, ProtocolError, RangeError
+from .errors import (
+    ConnectionClosedOK,
+    HandshakeError,
+    NotOpenError,
+    ProtocolError,
+    RangeError,
+)
 from .event_target import attribute_handler_property
+from .handshake import Response
+from .inbox import Inbox, Message
+from .log import DEBUG, INFO, WARNING, ConnectionLog, frames_enabled
+from .permessage_deflate import PerMessageDeflate
 from .protocol import Protocol
 from .validation import is_valid_status_code
 
-__all__ = ["WebSocket"]
+__all__ = ["WebSocket", "attach", "loop_of", "when_flushed"]
 
 CONNECTING = ReadyState.CONNECTING
 OPEN = ReadyState.OPEN
@@ -71,17 +91,91 @@ def to_bytes(data: Any, what: str = "data") -> tuple[Buffer, bool]:
         ) from None
 
 
-class _Handler:
-    """Routes :class:`~pyws.protocol.Protocol` events to the WebSocket."""
+class _Seam:
+    """The one object through which the lower layers talk to a WebSocket.
 
-    __slots__ = ("on_message", "on_ping", "on_pong", "on_close_frame", "on_error")
+    - the core's :class:`~pyws.protocol.Handler`: ``on_message`` and the
+      other event methods are the WebSocket's own bound methods, so the
+      per-message path costs no extra call;
+    - the :class:`~pyws._transport.Connection`'s owner
+      (:meth:`connection_closed`);
+    - a client handshake's owner (:class:`~pyws._client.ClientOwner`).
+    """
+
+    __slots__ = (
+        "ws",
+        "on_message",
+        "on_ping",
+        "on_pong",
+        "on_close_frame",
+        "on_error",
+    )
 
     def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
         self.on_message = ws._on_message
         self.on_ping = ws._on_ping
         self.on_pong = ws._on_pong
         self.on_close_frame = ws._on_close_frame
         self.on_error = ws._on_protocol_error
+
+    # -- ConnectionOwner ---------------------------------------------------
+
+    def connection_closed(self) -> None:
+        self.ws._on_connection_closed()
+
+    # -- ClientOwner -------------------------------------------------------
+
+    @property
+    def websocket(self) -> WebSocket:
+        return self.ws
+
+    def listener_count(self, event: str) -> int:
+        return self.ws.listener_count(event)
+
+    def handshake_upgrade(self, res: Response) -> bool:
+        ws = self.ws
+        ws._dispatch("upgrade", res)
+        return ws._ready_state is CONNECTING
+
+    def handshake_unexpected_response(self, req: ClientRequest, res: Response) -> None:
+        self.ws._dispatch("unexpected-response", req, res)
+
+    def handshake_redirect(self, url: str, nxt: ClientHandshake) -> bool:
+        ws = self.ws
+        ws._url = url
+        ws._handshake = nxt
+        ws._dispatch("redirect", url, nxt.request)
+        return ws._ready_state is CONNECTING
+
+    def handshake_opened(
+        self,
+        transport: asyncio.Transport,
+        loop: asyncio.AbstractEventLoop,
+        head: bytes,
+        protocol: str,
+        extension: PerMessageDeflate | None,
+        extensions_header: str,
+    ) -> None:
+        ws = self.ws
+        ws._handshake = None
+        ws._open(
+            transport,
+            loop,
+            is_server=False,
+            head=head,
+            protocol=protocol,
+            extension=extension,
+            extensions_header=extensions_header,
+        )
+
+    def handshake_failed(self, err: BaseException) -> None:
+        self.ws._fail_handshake(err)
+
+    def handshake_dropped(self) -> None:
+        ws = self.ws
+        ws._ready_state = CLOSING
+        ws._get_loop().call_soon(ws._emit_close)
 
 
 class WebSocket(NodeEventEmitter):
@@ -129,6 +223,7 @@ class WebSocket(NodeEventEmitter):
         self._is_server = address is None
         self._conn: Connection | None = None
         self._proto: Protocol | None = None
+        self._seam = _Seam(self)
         self._after_close_amount = 0
         self._error_emitted = False
         self._close_emitted = False
@@ -136,20 +231,27 @@ class WebSocket(NodeEventEmitter):
         self._close_reason = EMPTY_BUFFER
         self._was_clean = False
         self._paused = False
-        self._handshake: Any = None  # the client handshake in progress
+        self._held = False  # reading held by the Inbox (backpressure)
+        self._inbox: Inbox | None = None
+        self._handshake: ClientHandshake | None = None  # client, in progress
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._attr_handlers: dict[str, Any] = {}
         if isinstance(protocols, Mapping) and options is None:
             protocols, options = None, protocols
         if address is None:
             # Server side: WebSocketServer attaches the socket (ws
             # ``new WebSocket(null, undefined, options)``).
             self._options = dict(options or {})
+            self._log = ConnectionLog("server")
             return
-        from ._client import start_client
-
         self._options = parse_options(CLIENT_OPTIONS, options, kwargs, "WebSocket")
-        start_client(self, address, protocols)
+        loop = self._get_loop()
+        handshake = start_client(self._seam, self._options, address, protocols, loop)
+        self._handshake = handshake
+        self._url = handshake.target.href
+        target = handshake.target
+        self._log = ConnectionLog("client", (target.host, target.port or ""))
+        self._log.log(DEBUG, "connecting to %r", self._url)
+        _runtime.retain(self, loop)
 
     # -- properties ------------------------------------------------------------
 
@@ -201,6 +303,12 @@ class WebSocket(NodeEventEmitter):
     def url(self) -> str | None:
         """The URL (client); ``None`` for server-side connections."""
         return self._url
+
+    @property
+    def was_clean(self) -> bool:
+        """Whether a close frame was both sent and received (the
+        ``wasClean`` of the WHATWG ``CloseEvent``); a pyws extra."""
+        return self._was_clean
 
     @property
     def isPaused(self) -> bool:  # noqa: N802
@@ -287,7 +395,7 @@ class WebSocket(NodeEventEmitter):
             proto.send(payload, not is_text)
         if cb is not None:
             conn.add_callback(cb)
-        if not conn._receiving:
+        if not conn.receiving:
             conn.flush()
 
     def ping(self, data: Any = None, mask: Any = None, cb: Any = None) -> None:
@@ -322,7 +430,7 @@ class WebSocket(NodeEventEmitter):
             proto.pong(payload, m)
         if cb is not None:
             conn.add_callback(cb)
-        if not conn._receiving:
+        if not conn.receiving:
             conn.flush()
 
     def _send_after_close(self, payload: Buffer, cb: Any) -> None:
@@ -374,7 +482,7 @@ class WebSocket(NodeEventEmitter):
         if state is OPEN:
             proto.close(None if code is None else int(code), reason_bytes)
             self._ready_state = proto.state
-        if not conn._receiving:
+        if not conn.receiving:
             conn.flush()
 
     def terminate(self) -> None:
@@ -406,8 +514,19 @@ class WebSocket(NodeEventEmitter):
         if self._ready_state in (CONNECTING, CLOSED):
             return
         self._paused = False
-        if self._conn is not None:
+        if self._conn is not None and not self._held:
             self._conn.resume_reading()
+
+    def _hold_reading(self, held: bool) -> None:
+        # The Inbox's backpressure, apart from the user's pause()/resume().
+        self._held = held
+        conn = self._conn
+        if conn is None:
+            return
+        if held:
+            conn.pause_reading()
+        elif not self._paused:
+            conn.resume_reading()
 
     # -- async helpers (Python extras) ----------------------------------------
 
@@ -444,6 +563,60 @@ class WebSocket(NodeEventEmitter):
             self.remove_listener("open", on_open)
             self.remove_listener("error", on_error)
             self.remove_listener("close", on_close)
+
+    # -- async iteration and context manager (Python extras) --------------------
+
+    def _get_inbox(self) -> Inbox:
+        inbox = self._inbox
+        if inbox is None:
+            max_queue = int(self._options.get("maxQueue", 16))
+            inbox = self._inbox = Inbox(
+                self, self._get_loop(), max_queue, self._hold_reading
+            )
+        return inbox
+
+    async def recv(self, timeout: float | None = None) -> Message:
+        """Wait for the next message: ``str`` for text, ``bytes`` for binary.
+
+        The first call starts queueing messages for ``recv()`` (see
+        :mod:`pyws.inbox`); call it, or enter ``async with``, before the
+        connection opens to see every message. ``timeout`` is in seconds,
+        as in asyncio (``asyncio.TimeoutError``; the message stays queued).
+        Raises :class:`~pyws.ConnectionClosedOK` after a normal close and
+        :class:`~pyws.ConnectionClosedError` after any other, once every
+        queued message was read.
+        """
+        return await self._get_inbox().get(timeout)
+
+    def __aiter__(self) -> WebSocket:
+        """``async for message in ws``: every message until a normal close
+        (then the loop ends); raises :class:`~pyws.ConnectionClosedError`
+        after an abnormal one."""
+        self._get_inbox()
+        return self
+
+    async def __anext__(self) -> Message:
+        try:
+            return await self._get_inbox().get()
+        except ConnectionClosedOK:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> WebSocket:
+        """``async with WebSocket(url) as ws``: queue messages for
+        ``recv()``/``async for`` from the start, wait for ``'open'`` (raises
+        the handshake error)."""
+        self._get_inbox()
+        await self.wait_open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close with 1000 (unless closing already) and wait for
+        ``'close'``; closeTimeout bounds the wait."""
+        if self._ready_state is OPEN:
+            self.close(1000)
+        elif self._ready_state is CONNECTING:
+            self.terminate()
+        await self.wait_closed()
 
     async def wait_closed(self, timeout: float | None = None) -> tuple[int, bytes]:
         """Wait for ``'close'``; return ``(code, reason)``."""
@@ -489,7 +662,7 @@ class WebSocket(NodeEventEmitter):
             self._loop = _runtime.get_loop()
         return self._loop
 
-    def _attach(
+    def _open(
         self,
         transport: asyncio.Transport,
         loop: asyncio.AbstractEventLoop,
@@ -497,19 +670,24 @@ class WebSocket(NodeEventEmitter):
         is_server: bool,
         head: bytes,
         protocol: str,
-        extension: Any,
+        extension: PerMessageDeflate | None,
         extensions_header: str,
-        emit_open: bool,
         before_head: Callable[[], None] | None = None,
     ) -> None:
-        """Become OPEN on ``transport`` (ws ``setSocket``)."""
+        """Become OPEN on ``transport`` (ws ``setSocket``) and emit
+        ``'open'``; then ``before_head()``, then feed ``head``."""
         opts = self._options
         self._loop = loop
         self._protocol = protocol or ""
         self._extensions = extensions_header
+        log = self._log
+        log.set_peer(transport.get_extra_info("peername"))
+        # The frame trace is decided once, here: off, it costs nothing.
+        trace = frames_enabled()
+        handler: Any = log.frame_handler(self._seam) if trace else self._seam
         proto = Protocol(
             is_server=is_server,
-            handler=_Handler(self),  # type: ignore[arg-type]
+            handler=handler,
             max_payload=int(opts.get("maxPayload", 104857600)),
             max_fragments=int(opts.get("maxFragments", 16384)),
             max_buffered_chunks=int(opts.get("maxBufferedChunks", 262144)),
@@ -522,11 +700,20 @@ class WebSocket(NodeEventEmitter):
             generate_mask=opts.get("generateMask"),
             extension=extension,
         )
+        if trace:
+            log.trace_output(proto)
         self._proto = proto
-        self._conn = Connection(self, proto, transport, loop)
+        self._conn = Connection(self._seam, proto, transport, loop)
         self._ready_state = OPEN
-        if emit_open:
-            self._dispatch("open")
+        log.log(INFO, "open")
+        if protocol or extensions_header:
+            log.log(
+                DEBUG,
+                "subprotocol %r, extensions %r",
+                protocol or None,
+                extensions_header or None,
+            )
+        self._dispatch("open")
         if before_head is not None:
             before_head()
         if head and not self._conn.closed:
@@ -564,6 +751,13 @@ class WebSocket(NodeEventEmitter):
         proto = self._proto
         assert proto is not None
         self._ready_state = proto.state
+        self._log.log(
+            WARNING,
+            "failing the connection: %s (%s, close %s sent)",
+            exc,
+            exc.code,
+            exc.status_code,
+        )
         if not self._error_emitted:
             self._error_emitted = True
             self._dispatch("error", exc)
@@ -581,6 +775,15 @@ class WebSocket(NodeEventEmitter):
             return
         self._close_emitted = True
         self._ready_state = CLOSED
+        log = self._log
+        if log.enabled(INFO):
+            log.log(
+                INFO,
+                "closed %s %r%s",
+                self._close_code,
+                bytes(self._close_reason).decode(errors="replace"),
+                " (clean)" if self._was_clean else "",
+            )
         self._dispatch("close", self._close_code, self._close_reason)
         _runtime.release(self)
 
@@ -589,14 +792,13 @@ class WebSocket(NodeEventEmitter):
         if self._ready_state is CLOSED:
             return
         self._ready_state = CLOSING
+        self._log.log(WARNING, "opening handshake failed: %s", err)
         if not self._error_emitted:
             self._error_emitted = True
             self._dispatch("error", err)
         self._emit_close()
 
     def _abort_handshake(self, message: str) -> None:
-        from .errors import HandshakeError
-
         handshake = self._handshake
         self._ready_state = CLOSING
         if handshake is not None:
@@ -635,3 +837,55 @@ def _send_options(options: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         if key not in _SEND_OPTIONS:
             raise TypeError(f"send(): unknown option {key!r}")
     return merged
+
+
+# -- the seam for sibling facade modules ----------------------------------------
+
+
+def attach(
+    ws: WebSocket,
+    transport: asyncio.Transport,
+    loop: asyncio.AbstractEventLoop,
+    *,
+    head: bytes,
+    protocol: str,
+    extension: PerMessageDeflate | None,
+    before_head: Callable[[], None] | None = None,
+) -> None:
+    """Make a server-side ``ws`` OPEN on an upgraded ``transport``.
+
+    Emits ``'open'``, runs ``before_head()`` (where the server adds the
+    client and runs the upgrade callback), feeds ``head`` (bytes that came
+    after the request head), then resumes reading unless a listener paused.
+    """
+    ws._open(
+        transport,
+        loop,
+        is_server=True,
+        head=head,
+        protocol=protocol,
+        extension=extension,
+        extensions_header="permessage-deflate" if extension is not None else "",
+        before_head=before_head,
+    )
+    conn = ws._conn
+    if conn is not None and not (ws._paused or ws._held) and not conn.closed:
+        transport.resume_reading()
+
+
+def loop_of(ws: WebSocket) -> asyncio.AbstractEventLoop:
+    """The loop ``ws`` lives on."""
+    return ws._get_loop()
+
+
+def when_flushed(ws: WebSocket, cb: SendCallback) -> bool:
+    """Call ``cb(None)`` once everything ``ws`` has queued is handed to the
+    kernel (``cb(err)`` if the socket closes first). Returns False, without
+    calling ``cb``, when nothing is buffered or ``ws`` is not open."""
+    conn = ws._conn
+    if conn is None or conn.closed or not ws.bufferedAmount:
+        return False
+    conn.add_callback(cb)
+    if not conn.receiving:
+        conn.flush()
+    return True

@@ -38,8 +38,9 @@ from .handshake import (
     response_lines,
     serialize_response,
 )
+from .log import INFO, server_logger
 from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
-from .websocket import WebSocket
+from .websocket import WebSocket, attach
 
 __all__ = ["WebSocketServer", "read_upgrade_request"]
 
@@ -54,6 +55,7 @@ _WS_OPTION_NAMES = (
     "allowSynchronousEvents",
     "autoPong",
     "closeTimeout",
+    "maxQueue",
 )
 
 _PROTOCOL_MSG = "Invalid Sec-WebSocket-Protocol header"
@@ -201,6 +203,11 @@ class WebSocketServer(NodeEventEmitter):
             self._dispatch("error", exc)
             return
         if self._state is RUNNING:
+            address = self.address()
+            if address is not None:
+                server_logger.info(
+                    "listening on %s port %s", address["address"], address["port"]
+                )
             self._dispatch("listening")
 
     def _track(self, transport: asyncio.Transport, add: bool) -> None:
@@ -259,6 +266,7 @@ class WebSocketServer(NodeEventEmitter):
         if self._server is None and self._sock is not None:
             self._sock.close()
         _runtime.release(self)
+        server_logger.info("server closed")
         self._dispatch("close")
 
     # -- upgrades ------------------------------------------------------------
@@ -359,6 +367,15 @@ class WebSocketServer(NodeEventEmitter):
         headers: Mapping[str, Any] | None = None,
     ) -> None:
         transport = nsock.transport
+        if server_logger.isEnabledFor(INFO):
+            server_logger.info(
+                "[%s:%s] handshake refused: %s %s",
+                nsock.remoteAddress,
+                nsock.remotePort,
+                status,
+                message or "",
+                extra={"peer": f"{nsock.remoteAddress}:{nsock.remotePort}"},
+            )
         if not transport.is_closing():
             transport.write(rejection_response(status, message, headers))
             transport.close()
@@ -527,19 +544,15 @@ class WebSocketServer(NodeEventEmitter):
             except Exception as exc:  # noqa: BLE001 - the user's bug
                 report_exception("Exception in a handleUpgrade callback", exc, self)
 
-        ws._attach(
+        attach(
+            ws,
             transport,
             self._loop,
-            is_server=True,
             head=head,
             protocol=protocol,
             extension=deflate,
-            extensions_header="permessage-deflate" if deflate is not None else "",
-            emit_open=True,
             before_head=before_head,
         )
-        if ws._conn is not None and not ws._paused:
-            ws._conn.transport.resume_reading()
 
     def _on_ws_close(self, ws: WebSocket) -> None:
         self._connections.discard(ws)

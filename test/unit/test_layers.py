@@ -1,8 +1,9 @@
 """The layer rule of STYLE.md ("Layout"): imports only point down.
 
-Each core module is parsed with ``ast`` (never imported, so a forbidden
-import cannot hide behind a lazy ``import`` inside a function: every
-``import`` statement in the file counts). Core modules are stdlib-only and
+Each module is parsed with ``ast`` (never imported, so a forbidden import
+cannot hide behind a lazy ``import`` inside a function or under ``if
+TYPE_CHECKING:``: every ``import`` statement in the file counts, so no
+upward reference exists even for the type checker). Core modules are stdlib-only and
 sans-I/O: no asyncio, pyee, socket, time or selectors, and nothing from the
 transport or facade layers. Transport modules must not import pyee.
 """
@@ -36,6 +37,8 @@ FACADE = [
     "websocket_server",
     "stream",
     "event_target",
+    "inbox",
+    "log",
     "_emitter",
     "_runtime",
     "__init__",
@@ -50,23 +53,16 @@ UPPER_LAYERS = set(TRANSPORT) | set(FACADE)
 CORE_THIRD_PARTY = {"httptools"}
 
 
-def imported_modules(module: str) -> list[tuple[int, str]]:
+def imported_modules(module: str, pkg: Path = PKG) -> list[tuple[int, str]]:
     """Every module an ``import`` statement of ``pyws/<module>.py`` names.
 
     Relative imports come back as ``pyws.<name>``; ``from . import x``
-    yields ``pyws.x``. Imports under ``if TYPE_CHECKING:`` are left out: they
-    never run.
+    yields ``pyws.x``. Imports under ``if TYPE_CHECKING:`` count like any
+    other: an upward type-only import is still an upward dependency.
     """
-    tree = ast.parse((PKG / f"{module}.py").read_text(), filename=f"{module}.py")
-    type_only: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for inner in node.body:
-                type_only.update(id(n) for n in ast.walk(inner))
+    tree = ast.parse((pkg / f"{module}.py").read_text(), filename=f"{module}.py")
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
-        if id(node) in type_only:
-            continue
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -90,12 +86,21 @@ def test_every_module_is_classified() -> None:
     assert on_disk == set(CORE) | set(TRANSPORT) | set(FACADE)
 
 
-def test_imported_modules_sees_every_form() -> None:
-    """The checker itself: every import form is found (so it can fail), and
-    type-only imports are not."""
+def test_imported_modules_sees_every_form(tmp_path: Path) -> None:
+    """The checker itself: every import form is found (so it can fail),
+    type-only and function-local imports included."""
     found = {name for _, name in imported_modules("websocket_server")}
     assert {"asyncio", "pyws._server", "pyws.extension", "inspect"} <= found
-    assert "pyws.websocket" not in {n for _, n in imported_modules("_transport")}
+    (tmp_path / "probe.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from .websocket import WebSocket\n"
+        "def f():\n"
+        "    import pyee\n"
+        "    from . import cli\n"
+    )
+    found = {name for _, name in imported_modules("probe", tmp_path)}
+    assert {"pyws.websocket", "pyee", "pyws.cli"} <= found
 
 
 @pytest.mark.parametrize("module", CORE)
@@ -125,16 +130,30 @@ def test_transport_does_not_import_pyee(module: str) -> None:
             bad.append(f"{module}.py:{line}: imports {name}")
         elif top == "pyws" and "." in name:
             sub = name.split(".")[1]
-            if sub in FACADE and sub != "_runtime":
-                # _runtime (loop choice, process life) has no pyee import and
-                # is shared by both upper layers; it is checked below.
+            if sub in FACADE:
                 bad.append(f"{module}.py:{line}: imports facade {name}")
     assert not bad, "\n".join(bad)
 
 
-def test_runtime_does_not_import_pyee() -> None:
-    """``_runtime`` is used by the transport, so it must not pull pyee in."""
-    assert not [n for _, n in imported_modules("_runtime") if n.startswith("pyee")]
+def test_no_private_reach_through_into_websocket() -> None:
+    """The seam: no other module touches a WebSocket's private attributes
+    (``ws._x``); they call :mod:`pyws.websocket`'s seam functions or the
+    owner interfaces instead."""
+    bad = []
+    for path in sorted(PKG.glob("*.py")):
+        if path.stem == "websocket":
+            continue
+        tree = ast.parse(path.read_text(), filename=path.name)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and isinstance(node.value, ast.Name)
+                and node.value.id in ("ws", "websocket")
+            ):
+                bad.append(f"{path.name}:{node.lineno}: {node.value.id}.{node.attr}")
+    assert not bad, "\n".join(bad)
 
 
 def _stdlib() -> frozenset[str]:
