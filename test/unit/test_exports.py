@@ -128,10 +128,14 @@ def test_error_classes() -> None:
     assert issubclass(pyws.MaxListenersExceededWarning, Warning)
 
 
-def test_version_matches_setup_cfg() -> None:
+def test_version_defined_once() -> None:
+    """setup.cfg reads the version from pyws.__version__ (no second copy),
+    and the installed distribution carries it."""
     import configparser
+    from importlib.metadata import version
     from pathlib import Path
 
     cfg = configparser.ConfigParser()
     cfg.read(Path(__file__).resolve().parents[2] / "setup.cfg")
-    assert pyws.__version__ == cfg["metadata"]["version"]
+    assert cfg["metadata"]["version"] == "attr: pyws.__version__"
+    assert version("pyws-node") == pyws.__version__
