@@ -3,16 +3,18 @@
 # what PyPI would check, and that the wheel works where pyws's sources are
 # not around.
 #
-#   bash scripts/release/check.sh [PYTHON]    # PYTHON: a venv's python with the
-#                                          # 'dist' extra (default: .venv/bin/python)
+#   bash scripts/release/check.sh [PYTHON]
+#
+# PYTHON: a virtualenv's python with the 'dist' extra installed (default:
+# .venv/bin/python). About a minute, most of it installing the test extra.
 #
 # Steps: python -m build (sdist, then a wheel built from that sdist);
 # auditwheel repair (needs patchelf) retags the wheel manylinux, or fails if
 # the C helper links against something a manylinux policy does not allow;
 # twine check --strict; the sdist must carry the tests, docs, changelog and
-# licence; the wheel, installed into a fresh virtualenv and imported from
-# outside the source tree, must load the compiled pyws.speedups.
-# The results are left in dist/.
+# licence; the wheel, installed with its 'test' extra into a fresh virtualenv
+# and imported from outside the source tree, must load the compiled
+# pyws.speedups and pass the sdist's unit tests. The results are left in dist/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -60,7 +62,7 @@ fi
 venv=$(mktemp -d)
 trap 'rm -rf "$venv"' EXIT
 "$PY" -m venv "$venv"
-"$venv/bin/python" -m pip install -q "$wheel"
+"$venv/bin/python" -m pip install -q "$wheel[test]"
 (cd "$venv" && env -u PYWS_NO_SPEEDUPS "$venv/bin/python" - <<'PYEOF'
 import os
 import sys
@@ -80,3 +82,11 @@ print(f"installed wheel OK: pyws {pyws.__version__}, speedups at {speedups.__fil
 PYEOF
 )
 "$venv/bin/pyws-node" --help >/dev/null
+
+# The sdist's own unit tests against the installed wheel: run from outside
+# the unpacked tree, so that neither pytest nor the tests' subprocesses can
+# import the sources instead of the wheel.
+tar xzf "$sdist" -C "$venv"
+src=$(echo "$venv"/pyws_node-*/)
+(cd "$venv" && env -u PYWS_NO_SPEEDUPS "$venv/bin/python" -m pytest -q -p no:cacheprovider \
+    -c "$src/setup.cfg" --rootdir "$src" "$src/test/unit" "$src/test/docs")
