@@ -57,6 +57,26 @@ def generate(app: Sphinx) -> None:
         _write(OUT / "bench.svg", benchchart.chart_svg(table))
 
 
+def _constant_docs(
+    app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: list[str]
+) -> None:
+    """Give a constant re-exported by ``pyws`` its ``#:`` comment.
+
+    autodoc reads ``#:`` comments from the module a name is documented in
+    (``pyws/__init__.py``), not from ``pyws/constants.py`` where they are
+    written, and falls back to the docstring of the value's type ("str(object)
+    -> str ..."). This puts the comment from ``pyws.constants`` in its place.
+    """
+    if what != "data" or not name.startswith("pyws."):
+        return
+    from sphinx.pycode import ModuleAnalyzer
+
+    docs = ModuleAnalyzer.for_module("pyws.constants").find_attr_docs()
+    comment = docs.get(("", name.rsplit(".", 1)[1]))
+    if comment:
+        lines[:] = [line for line in comment if line is not None]
+
+
 def _check_all_documented(app: Sphinx, env: Any) -> None:
     documented = set(env.domains["py"].objects)
     missing = [n for n in pyws.__all__ if f"pyws.{n}" not in documented]
@@ -68,5 +88,6 @@ def _check_all_documented(app: Sphinx, env: Any) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", generate)
+    app.connect("autodoc-process-docstring", _constant_docs)
     app.connect("env-check-consistency", _check_all_documented)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
