@@ -7,17 +7,24 @@ chart shows, per scenario, each implementation's CPU time per message
 relative to pyws (pyws = 1; longer bars cost more CPU).
 
     python docs/_ext/benchchart.py README.md > bench.svg
+    python docs/_ext/benchchart.py scripts/bench/results/bench-....json > bench.svg
+
+A results file of ``scripts/bench/run.py --json`` gives the same chart from
+that run's medians (:func:`results_rows`); the docs build uses the newest one
+in ``scripts/bench/results/`` when there is one, else the README's table.
 
 Standard library only; the docs build calls :func:`chart_svg`.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
+from typing import Any
 
 FONT = (
     "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif' "
@@ -49,6 +56,27 @@ def readme_table(readme: str) -> list[Row]:
             if match and float(match.group(1)) > 0:
                 ratios[name] = float(match.group(1))
         rows.append((cells[0], cells[1], ratios))
+    return rows
+
+
+def results_rows(data: dict[str, Any]) -> list[Row]:
+    """Rows from a ``scripts/bench/run.py --json`` file, as the README's.
+
+    ``data["median"]`` maps each scenario to ``{implementation: figures}``;
+    every scenario with a CPU time per message for pyws gives a row (idle
+    memory has none), with pyws's figure divided by each other one's.
+    """
+    rows: list[Row] = []
+    for scenario, impls in data.get("median", {}).items():
+        base = impls.get("pyws", {}).get("cpu_us")
+        if not base:
+            continue
+        ratios = {}
+        for name, fig in impls.items():
+            other = fig.get("cpu_us") if isinstance(fig, dict) else None
+            if name != "pyws" and other:
+                ratios[name] = float(base) / float(other)
+        rows.append((scenario, f"{float(base):.1f} us", ratios))
     return rows
 
 
@@ -122,13 +150,17 @@ def _order(rows: list[Row]) -> Callable[[str], int]:
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(
-            "usage: python docs/_ext/benchchart.py README.md > bench.svg",
+            "usage: python docs/_ext/benchchart.py README.md|RESULTS.json > bench.svg",
             file=sys.stderr,
         )
         return 2
-    rows = readme_table(Path(argv[1]).read_text("utf-8"))
+    text = Path(argv[1]).read_text("utf-8")
+    if argv[1].endswith(".json"):
+        rows = results_rows(json.loads(text))
+    else:
+        rows = readme_table(text)
     if not rows:
-        print("no table under '## Benchmark'", file=sys.stderr)
+        print(f"no benchmark figures in {argv[1]}", file=sys.stderr)
         return 1
     sys.stdout.write(chart_svg(rows))
     return 0

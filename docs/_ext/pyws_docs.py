@@ -9,7 +9,10 @@ At ``builder-inited`` this writes ``docs/_generated/`` (ignored by git):
   "when", or the other way round, is a build warning (an error under -W).
 - ``closing-*.svg``: sequence diagrams of the saved ``scripts/compare``
   traces in ``docs/_traces/`` (see ``seqdiagram.py``).
-- ``bench.svg``: the benchmark chart, from the README's benchmark table.
+- ``bench.svg``: the benchmark chart, from the newest
+  ``scripts/bench/results/*.json`` if there is one (a local run; the folder is
+  not committed), else from the README's benchmark table; ``bench-source.md``
+  says which.
 
 At ``env-check-consistency`` it checks that every name in ``pyws.__all__``
 is documented in the API reference.
@@ -50,11 +53,18 @@ def generate(app: Sphinx) -> None:
     for trace_path in sorted((DOCS / "_traces").glob("*.json")):
         trace = json.loads(trace_path.read_text("utf-8"))
         _write(OUT / f"{trace_path.stem}.svg", seqdiagram.trace_to_svg(trace))
-    table = benchchart.readme_table((ROOT / "README.md").read_text("utf-8"))
+    results = sorted((ROOT / "scripts" / "bench" / "results").glob("*.json"))
+    if results:
+        source = f"`scripts/bench/results/{results[-1].name}` (a local run)"
+        table = benchchart.results_rows(json.loads(results[-1].read_text("utf-8")))
+    else:
+        source = "the table of the README's Benchmark section"
+        table = benchchart.readme_table((ROOT / "README.md").read_text("utf-8"))
     if not table:
-        logger.warning("docs: no benchmark table found in README.md")
+        logger.warning("docs: no benchmark figures in %s", source)
     else:
         _write(OUT / "bench.svg", benchchart.chart_svg(table))
+    _write(OUT / "bench-source.md", f"The chart is drawn from {source}.\n")
 
 
 def _constant_docs(

@@ -159,6 +159,21 @@ class TestBenchChart:
             "websockets: 2.50x pyws's CPU per message",
         ]
 
+    def test_results_json_gives_the_same_rows(self) -> None:
+        """A ``run.py --json`` file: pyws's CPU per message over each other's."""
+        data = {
+            "median": {
+                "echo 16 B": {
+                    "pyws": {"rate": 1.0, "cpu_us": 2.6},
+                    "websockets": {"rate": 1.0, "cpu_us": 13.0},
+                    "Node ws": {"error": "node not found"},
+                },
+                "idle memory": {"pyws": {"kib_per_conn": 8.0}},
+            }
+        }
+        rows = benchchart.results_rows(data)
+        assert rows == [("echo 16 B", "2.6 us", {"websockets": pytest.approx(0.2)})]
+
     def test_the_readme_has_a_table(self) -> None:
         rows = benchchart.readme_table((ROOT / "README.md").read_text("utf-8"))
         assert rows and all(r[2] for r in rows)
