@@ -10,6 +10,7 @@ wire step, the chart one bar per figure of the README table. No event loop.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -177,3 +178,16 @@ class TestBenchChart:
     def test_the_readme_has_a_table(self) -> None:
         rows = benchchart.readme_table((ROOT / "README.md").read_text("utf-8"))
         assert rows and all(r[2] for r in rows)
+
+
+class TestPages:
+    BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
+
+    @pytest.mark.parametrize(
+        "path",
+        sorted((ROOT / "docs").rglob("*.md")),
+        ids=lambda p: str(p.relative_to(ROOT / "docs")),
+    )
+    def test_python_examples_compile(self, path: Path) -> None:
+        for block in self.BLOCK.findall(path.read_text("utf-8")):
+            compile(block, str(path), "exec")
