@@ -25,11 +25,18 @@ from typing import Any, TypeVar
 
 import pyee
 
-__all__ = ["NodeEventEmitter", "MaxListenersExceededWarning", "report_exception"]
+__all__ = [
+    "NodeEventEmitter",
+    "MaxListenersExceededWarning",
+    "NO_LISTENER",
+    "report_exception",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _NO_LISTENER: Any = object()
+#: ``on(event)`` / ``once(event)`` without a listener: the decorator form.
+NO_LISTENER = _NO_LISTENER
 
 #: Node's ``EventEmitter.defaultMaxListeners``.
 DEFAULT_MAX_LISTENERS = 10

@@ -39,10 +39,11 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import pyws
 from pyws.constants import CLOSE_TIMEOUT, CloseCode, ReadyState
+from pyws.typing import ClientOptions, ServerOptions
 
 __all__ = ["build_parser", "main", "format_message", "LineSplitter"]
 
@@ -574,7 +575,7 @@ async def _run_connect(args: argparse.Namespace, out: Out, log: Out) -> int:
     if args.handshake_timeout is not None:
         options["handshakeTimeout"] = args.handshake_timeout
     try:
-        ws = pyws.WebSocket(args.url, list(args.protocol), options)
+        ws = pyws.WebSocket(args.url, list(args.protocol), cast(ClientOptions, options))
     except (ValueError, TypeError) as exc:
         # ws's synchronous throws: SyntaxError (bad URL or subprotocol),
         # RangeError, TypeError.
@@ -661,7 +662,7 @@ class _EchoServer:
                 self.log(f"server error: {_error_text(err)}")
 
         try:
-            wss = pyws.WebSocketServer(options)
+            wss = pyws.WebSocketServer(cast(ServerOptions, options))
         except (ValueError, TypeError, OSError) as exc:
             self.log(f"error: {exc}")
             return EXIT_ERROR

@@ -27,15 +27,18 @@ WebSocket becomes OPEN on an upgraded transport), :func:`loop_of` and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import CoroutineType
 from typing import Any
 
+from typing_extensions import Unpack
+
 from . import _runtime
 from ._client import ClientHandshake, ClientRequest, start_client
-from ._emitter import NodeEventEmitter, report_exception
+from ._emitter import report_exception
 from ._options import CLIENT_OPTIONS, parse_options
 from ._transport import Connection, SendCallback
+from ._ws_events import WebSocketEvents
 from .buffer_util import Buffer
 from .constants import BINARY_TYPES, EMPTY_BUFFER, MAX_CLOSE_REASON, ReadyState
 from .errors import (
@@ -51,6 +54,8 @@ from .inbox import Inbox, Message
 from .log import DEBUG, INFO, WARNING, ConnectionLog, frames_enabled
 from .permessage_deflate import PerMessageDeflate
 from .protocol import Protocol
+from .typing import ClientOptions, Data, SendOptions
+from .typing import SendCallback as UserSendCallback
 from .validation import is_valid_status_code
 
 __all__ = ["WebSocket", "attach", "loop_of", "when_flushed"]
@@ -178,7 +183,7 @@ class _Seam:
         ws._get_loop().call_soon(ws._emit_close)
 
 
-class WebSocket(NodeEventEmitter):
+class WebSocket(WebSocketEvents):
     """A WebSocket connection: ``WebSocket(address, protocols, options)``.
 
     As a client, pass the URL (``ws://``, ``wss://``, ``http://``,
@@ -209,10 +214,10 @@ class WebSocket(NodeEventEmitter):
 
     def __init__(
         self,
-        address: Any,
-        protocols: Any = None,
-        options: Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        address: str | None,
+        protocols: str | Sequence[str] | ClientOptions | None = None,
+        options: ClientOptions | None = None,
+        **kwargs: Unpack[ClientOptions],
     ) -> None:
         super().__init__()
         self._ready_state = CONNECTING
@@ -240,7 +245,7 @@ class WebSocket(NodeEventEmitter):
         if address is None:
             # Server side: WebSocketServer attaches the socket (ws
             # ``new WebSocket(null, undefined, options)``).
-            self._options = dict(options or {})
+            self._options: dict[str, Any] = dict(options or {})
             self._log = ConnectionLog("server")
             return
         self._options = parse_options(CLIENT_OPTIONS, options, kwargs, "WebSocket")
@@ -326,10 +331,10 @@ class WebSocket(NodeEventEmitter):
 
     def send(
         self,
-        data: Any = None,
-        options: Any = None,
-        cb: Callable[[BaseException | None], object] | None = None,
-        **kwargs: Any,
+        data: Data = None,
+        options: SendOptions | bool | UserSendCallback | None = None,
+        cb: UserSendCallback | None = None,
+        **kwargs: Unpack[SendOptions],
     ) -> None:
         """Send a message: ``send(data[, options][, cb])`` as in ws.
 
@@ -338,16 +343,17 @@ class WebSocket(NodeEventEmitter):
         (dict or keywords). ``cb(err)`` runs once the data was handed over.
         """
         # The echo hot path: keep this short (no copies, few calls).
-        if options is not None and type(options) is not dict:
-            if callable(options) and cb is None:
-                options, cb = None, options
-            elif isinstance(options, bool):
+        options_: Any = options  # the checks below narrow it by hand
+        if options_ is not None and type(options_) is not dict:
+            if callable(options_) and cb is None:
+                options_, cb = None, options_
+            elif isinstance(options_, bool):
                 # ws.on('message', ws.send) passes isBinary here; ws spreads
                 # it into its options object, where it adds nothing.
-                options = None
-            elif not isinstance(options, Mapping):
+                options_ = None
+            elif not isinstance(options_, Mapping):
                 raise TypeError(
-                    f"send() options must be a dict, not {type(options).__name__}"
+                    f"send() options must be a dict, not {type(options_).__name__}"
                 )
         state = self._ready_state
         if state is CONNECTING:
@@ -355,18 +361,18 @@ class WebSocket(NodeEventEmitter):
         # send(data, {binary: isBinary}), the usual echo, takes a short way.
         binary_only = False
         if kwargs:
-            options = _send_options(options, kwargs)
-        elif options:
-            if len(options) == 1 and "binary" in options:
+            options_ = _send_options(options_, kwargs)
+        elif options_:
+            if len(options_) == 1 and "binary" in options_:
                 binary_only = True
-            elif not options.keys() <= _SEND_OPTIONS:
-                options = _send_options(options, kwargs)
+            elif not options_.keys() <= _SEND_OPTIONS:
+                options_ = _send_options(options_, kwargs)
         t = type(data)
         if t is bytes:
-            payload: Buffer = data
+            payload: Buffer = data  # type: ignore[assignment]
             is_text = False
         elif t is str:
-            payload = data.encode()
+            payload = data.encode()  # type: ignore[union-attr]
             is_text = True
         else:
             payload, is_text = to_bytes(data)
@@ -377,32 +383,42 @@ class WebSocket(NodeEventEmitter):
         proto = self._proto
         assert conn is not None and proto is not None
         if binary_only:
-            binary = options["binary"]
+            binary = options_["binary"]
             proto.send(payload, not is_text if binary is None else bool(binary))
-        elif options:
+        elif options_:
             # ws: {binary: typeof data !== 'string', fin: true, compress: true,
             # mask: !isServer, ...options}, each read for its truthiness.
-            binary = options.get("binary")
-            mask = options.get("mask")
+            binary = options_.get("binary")
+            mask = options_.get("mask")
             proto.send(
                 payload,
                 not is_text if binary is None else bool(binary),
-                bool(options.get("fin", True)),
-                bool(options.get("compress", True)),
+                bool(options_.get("fin", True)),
+                bool(options_.get("compress", True)),
                 None if mask is None else bool(mask),
             )
         else:
             proto.send(payload, not is_text)
         if cb is not None:
-            conn.add_callback(cb)
+            conn.add_callback(cb)  # type: ignore[arg-type]
         if not conn.receiving:
             conn.flush()
 
-    def ping(self, data: Any = None, mask: Any = None, cb: Any = None) -> None:
+    def ping(
+        self,
+        data: Data | UserSendCallback = None,
+        mask: bool | UserSendCallback | None = None,
+        cb: UserSendCallback | None = None,
+    ) -> None:
         """Send a ping: ``ping([data[, mask]][, cb])``."""
         self._control("ping", data, mask, cb)
 
-    def pong(self, data: Any = None, mask: Any = None, cb: Any = None) -> None:
+    def pong(
+        self,
+        data: Data | UserSendCallback = None,
+        mask: bool | UserSendCallback | None = None,
+        cb: UserSendCallback | None = None,
+    ) -> None:
         """Send a pong: ``pong([data[, mask]][, cb])``."""
         self._control("pong", data, mask, cb)
 
@@ -447,7 +463,9 @@ class WebSocket(NodeEventEmitter):
 
     # -- closing ---------------------------------------------------------------
 
-    def close(self, code: Any = None, reason: Any = None) -> None:
+    def close(
+        self, code: int | None = None, reason: str | bytes | bytearray | None = None
+    ) -> None:
         """Start the closing handshake: ``close([code[, reason]])``.
 
         Raises ``TypeError`` for an invalid code or reason type and

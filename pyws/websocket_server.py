@@ -22,13 +22,16 @@ import asyncio
 import inspect
 import socket as socket_module
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
+
+from typing_extensions import Unpack
 
 from . import _runtime
 from . import extension as extension_mod
-from ._emitter import NodeEventEmitter, report_exception
+from ._emitter import report_exception
 from ._options import SERVER_OPTIONS, parse_options
 from ._server import HoldingProtocol, NodeSocket, ServerHandshake
+from ._server_events import WebSocketServerEvents
 from .handshake import (
     Request,
     RequestParser,
@@ -40,6 +43,7 @@ from .handshake import (
 )
 from .log import INFO, server_logger
 from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
+from .typing import ClientOptions, ServerOptions
 from .websocket import WebSocket, attach
 
 __all__ = ["WebSocketServer", "read_upgrade_request"]
@@ -93,7 +97,7 @@ def _arity(fn: Callable[..., Any]) -> int:
     )
 
 
-class WebSocketServer(NodeEventEmitter):
+class WebSocketServer(WebSocketServerEvents):
     """A WebSocket server: ``WebSocketServer(options[, callback])``.
 
     Events: ``'connection'(ws, req)``, ``'listening'``, ``'headers'(lines,
@@ -103,9 +107,9 @@ class WebSocketServer(NodeEventEmitter):
 
     def __init__(
         self,
-        options: Mapping[str, Any] | None = None,
-        callback: Callable[..., Any] | None = None,
-        **kwargs: Any,
+        options: ServerOptions | None = None,
+        callback: Callable[[], object] | None = None,
+        **kwargs: Unpack[ServerOptions],
     ) -> None:
         super().__init__()
         opts = parse_options(SERVER_OPTIONS, options, kwargs, "WebSocketServer")
@@ -530,7 +534,7 @@ class WebSocketServer(NodeEventEmitter):
         head = head + bytes(holder.buffer)
         holder.buffer.clear()
         cls = self.options["WebSocket"] or WebSocket
-        ws = cls(None, None, self._ws_options)
+        ws = cls(None, None, cast(ClientOptions, self._ws_options))
         self._handshaking.discard(transport)
         self._connections.add(ws)
         _runtime.retain(ws, self._loop)
