@@ -48,6 +48,22 @@ from .permessage_deflate import PerMessageDeflate
 from .receiver import Receiver
 from .sender import Sender
 from .stream import WebSocketStream, create_websocket_stream, createWebSocketStream
+from .timers import (
+    Immediate,
+    Timeout,
+    clear_immediate,
+    clear_interval,
+    clear_timeout,
+    clearImmediate,
+    clearInterval,
+    clearTimeout,
+    set_immediate,
+    set_interval,
+    set_timeout,
+    setImmediate,
+    setInterval,
+    setTimeout,
+)
 from .websocket import WebSocket
 from .websocket_server import WebSocketServer, read_upgrade_request
 
@@ -72,6 +88,7 @@ __all__ = [
     "Event",
     "GUID",
     "HandshakeError",
+    "Immediate",
     "InflateError",
     "MaxListenersExceededWarning",
     "MessageEvent",
@@ -88,12 +105,19 @@ __all__ = [
     "Response",
     "Sender",
     "Server",
+    "Timeout",
     "WebSocket",
     "WebSocketError",
     "WebSocketServer",
     "WebSocketStream",
     "WsSyntaxError",
     "__version__",
+    "clearImmediate",
+    "clearInterval",
+    "clearTimeout",
+    "clear_immediate",
+    "clear_interval",
+    "clear_timeout",
     "createWebSocketStream",
     "create_websocket_stream",
     "extension",
@@ -102,5 +126,11 @@ __all__ = [
     "once",
     "read_upgrade_request",
     "run",
+    "setImmediate",
+    "setInterval",
+    "setTimeout",
+    "set_immediate",
+    "set_interval",
+    "set_timeout",
     "subprotocol",
 ]

@@ -26,6 +26,7 @@ from typing import Any, Protocol, cast
 from urllib.parse import unquote, urljoin, urlsplit
 
 from . import extension as extension_mod
+from ._callbacks import fit
 from .errors import HandshakeError, RangeError, WsSyntaxError
 from .handshake import (
     HTTPParseError,
@@ -352,7 +353,7 @@ class ClientHandshake(asyncio.Protocol):
             return
         # ws: finishRequest(req, ws) replaces req.end(); it must call end().
         try:
-            finish(self.request, self.owner.websocket)
+            fit(finish, 2)(self.request, self.owner.websocket)
         except Exception as exc:  # noqa: BLE001 - the user's callback failed
             self._fail(exc)
 

@@ -21,9 +21,12 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from types import CoroutineType
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pyee
+
+from . import _runtime
+from ._callbacks import fit
 
 __all__ = [
     "NodeEventEmitter",
@@ -72,9 +75,22 @@ def _check_listener(listener: Any) -> None:
 class NodeEventEmitter(pyee.EventEmitter):
     """``pyee.EventEmitter`` with Node's method names and a fast ``emit``.
 
+    A listener is called with as many leading arguments as it accepts
+    (Node's convention: ``ws.on('pong', lambda: ...)`` works); this is
+    decided when it is added (see :mod:`pyws._callbacks`). A listener that
+    has ``*args``, or takes every argument of a hot event (``_event_args``),
+    is stored and called as is.
+
     Differences from Node, by pyee's design: adding the same listener twice
     registers it once; there is no ``'removeListener'`` event.
     """
+
+    #: Events only pyws emits, on a hot path, with how many arguments: a
+    #: listener taking at least that many is stored as is. Any other event
+    #: may be emitted by user code with extra arguments (ws's README emits
+    #: ``'connection'`` with three), so every listener with a fixed number
+    #: of parameters gets the adapter there.
+    _event_args: ClassVar[dict[str, int]] = {}
 
     def __init__(self) -> None:
         super().__init__()
@@ -100,10 +116,15 @@ class NodeEventEmitter(pyee.EventEmitter):
 
     def _dispatch(self, event: str, *args: Any) -> None:
         """Emit an event pyws raises on its own (from socket callbacks and
-        timers); a listener's exception, or an ``'error'`` nobody listens
-        to, goes to the loop's exception handler instead of escaping."""
+        timers); a listener's exception goes to the loop's exception handler
+        instead of escaping. An ``'error'`` nobody listens to ends
+        :func:`pyws.run` with that error (see ``_runtime.uncaught``), or,
+        when pyws.run() is not driving the loop, goes to the handler too."""
         try:
             if event == "error" and not self._events.get("error"):
+                # Node throws it: under pyws.run() the process ends with it.
+                if _runtime.uncaught(args[0] if args else None):
+                    return
                 report_exception(
                     f"Unhandled 'error' event on a pyws {type(self).__name__}",
                     args[0],
@@ -138,6 +159,10 @@ class NodeEventEmitter(pyee.EventEmitter):
     def _add_event_handler(
         self, event: Any, k: Callable[..., Any], v: Callable[..., Any]
     ) -> None:
+        # pyee's on(), add_listener() and decorator pass the listener twice;
+        # fit it to the event's arguments once, here.
+        if v is k:
+            v = fit(k, self._event_args.get(event))
         if "newListener" in self._events:
             self.emit("newListener", event, k)
         super()._add_event_handler(event, k, v)
@@ -172,10 +197,32 @@ class NodeEventEmitter(pyee.EventEmitter):
         """Add a one-time ``listener``; return the emitter (Node). Without a
         listener, return a decorator (pyee)."""
         if listener is _NO_LISTENER:
-            return super().once(event)
+
+            def decorator(f: F) -> F:
+                self._add_once(event, f)
+                return f
+
+            return decorator
         _check_listener(listener)
-        super().once(event, listener)
+        self._add_once(event, listener)
         return self
+
+    def _add_once(self, event: Any, f: Callable[..., Any]) -> None:
+        call = fit(f, self._event_args.get(event))
+
+        def once_wrapper(*args: Any, **kwargs: Any) -> Any:
+            # Removed before it runs (Node); a no-op if removed meanwhile.
+            with self._lock:
+                table = self._events.get(event)
+                if table is None or table.get(f) is not once_wrapper:
+                    return None
+                del table[f]
+                if not table:
+                    del self._events[event]
+            return call(*args, **kwargs)
+
+        once_wrapper.listener = f  # type: ignore[attr-defined]  # Node's rawListeners
+        self._add_event_handler(event, f, once_wrapper)
 
     def prepend_listener(self, event: Any, listener: Callable[..., Any]) -> Any:
         """Add ``listener`` before the others; return the emitter."""

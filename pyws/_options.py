@@ -24,6 +24,7 @@ from typing import Any
 
 from .constants import (
     CLOSE_TIMEOUT,
+    HIGH_WATER_MARK,
     MAX_FRAGMENTS,
     MAX_PAYLOAD,
     MAX_PENDING_AUTO_PONGS,
@@ -65,6 +66,10 @@ def _non_negative(v: Any) -> str | None:
     return "must be >= 0" if v < 0 else None
 
 
+def _positive(v: Any) -> str | None:
+    return "must be > 0" if v <= 0 else None
+
+
 def _port(v: Any) -> str | None:
     return "must be >= 0 and <= 65535" if not 0 <= v <= 65535 else None
 
@@ -86,6 +91,14 @@ _COMMON = [
     # Python extra: unread messages that hold reading for recv()/async for.
     Option("maxQueue", _INT, 16, nullable=False, check=_non_negative),
     Option("skipUTF8Validation", _BOOL, False, nullable=False),
+    # pyws extras (not in ws): the heartbeat, off by default (0), and the
+    # send() high-water mark.
+    Option("pingInterval", _NUM, 0, nullable=False, check=_non_negative),
+    Option("pingTimeout", _NUM, None, check=_positive),
+    Option("highWaterMark", _INT, HIGH_WATER_MARK, nullable=False, check=_positive),
+    # pyws's opt-in limits (ws has none; 0: off, as ws behaves).
+    Option("maxBufferedAmount", _INT, 0, nullable=False, check=_non_negative),
+    Option("incompleteMessageTimeout", _NUM, 0, nullable=False, check=_non_negative),
 ]
 
 CLIENT_OPTIONS: dict[str, Option] = {
@@ -131,6 +144,10 @@ SERVER_OPTIONS: dict[str, Option] = {
         Option("verifyClient", _CALL, None, type_text="callable"),
         Option("WebSocket", (type,), None, type_text="a WebSocket subclass"),
         Option("ssl", None, None),  # an ssl.SSLContext: serve wss:// (Python extra)
+        # port mode: Node's server.maxConnections, and a bound on sockets
+        # still in their opening handshake (a pyws extra); None: no limit.
+        Option("maxConnections", _INT, None, check=_non_negative),
+        Option("maxPendingHandshakes", _INT, None, check=_non_negative),
     ]
 }
 

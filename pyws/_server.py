@@ -9,7 +9,13 @@
   answers a plain HTTP request with 426 as ws's own HTTP server does, and
   hands an upgrade request to ``WebSocketServer.handleUpgrade``.
 - :class:`HoldingProtocol`: keeps bytes that arrive while an upgrade is
-  being decided (an async ``verifyClient``), so none are lost.
+  being decided (an async ``verifyClient``), so none are lost; a FIN from
+  the peer meanwhile destroys the socket, as ws does.
+- :class:`Listener`: the accept loop of a ``port``-mode server. It refuses
+  sockets beyond ``maxConnections`` / ``maxPendingHandshakes`` and, when
+  ``accept()`` runs out of descriptors (EMFILE, ENFILE), stops accepting
+  for :data:`ACCEPT_BACKOFF` seconds instead of spinning, reporting the
+  condition once per streak.
 
 Transport layer: imports the core and asyncio, not pyee.
 """
@@ -17,17 +23,41 @@ Transport layer: imports the core and asyncio, not pyee.
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
+import ssl as ssl_module
 from collections.abc import Callable
 from typing import Any, cast
 
 from .handshake import HTTPParseError, Request, RequestParser
 
-__all__ = ["NodeSocket", "ServerHandshake", "HoldingProtocol", "HEADERS_TIMEOUT"]
+__all__ = [
+    "ACCEPT_BACKOFF",
+    "HEADERS_TIMEOUT",
+    "HOLD_LIMIT",
+    "HoldingProtocol",
+    "Listener",
+    "NodeSocket",
+    "ServerHandshake",
+]
 
 #: Seconds a client has to send its whole request head (Node's
 #: ``server.headersTimeout`` default is 60 s).
 HEADERS_TIMEOUT = 60.0
+
+#: Bytes kept from a peer while an upgrade is being decided; reading pauses
+#: beyond it (Node's socket reads on up to its 16 KiB high-water mark).
+HOLD_LIMIT = 64 * 1024
+
+#: Seconds the accept loop rests after ``accept()`` failed for lack of file
+#: descriptors or memory (asyncio retries at once, up to 100 times a pass).
+ACCEPT_BACKOFF = 0.25
+
+#: ``accept()`` calls per readiness event, as asyncio's loop (its backlog).
+_ACCEPTS_PER_EVENT = 100
+
+#: The errors that mean "no resources for a new socket right now".
+_RESOURCE_ERRNOS = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM))
 
 _UPGRADE_REQUIRED = (
     b"HTTP/1.1 426 Upgrade Required\r\n"
@@ -54,9 +84,27 @@ class HoldingProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
+        if len(self.buffer) >= HOLD_LIMIT and self.transport is not None:
+            self.transport.pause_reading()
+
+    def keep_reading(self) -> None:
+        """Read on while the upgrade is decided, so a FIN is seen (up to
+        :data:`HOLD_LIMIT` bytes are kept; reading pauses beyond)."""
+        transport = self.transport
+        if (
+            transport is not None
+            and not transport.is_closing()
+            and len(self.buffer) < HOLD_LIMIT
+        ):
+            transport.resume_reading()
 
     def eof_received(self) -> bool:
-        return True  # keep the transport open; the owner decides
+        # The peer ended before the upgrade completed: ws destroys such a
+        # socket (its completeUpgrade finds it no longer readable) and emits
+        # no 'connection'; the owner sees ``lost`` when it decides.
+        if self.transport is not None:
+            self.transport.abort()
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
@@ -190,7 +238,7 @@ class ServerHandshake(HoldingProtocol):
     def data_received(self, data: bytes) -> None:
         parser = self.parser
         if parser is None:
-            self.buffer += data
+            super().data_received(data)
             return
         transport = self.transport
         assert transport is not None
@@ -221,6 +269,15 @@ class ServerHandshake(HoldingProtocol):
             return
         self.on_upgrade(req, nsock, parser.tail, self)
 
+    def eof_received(self) -> bool:
+        if self.parser is not None:
+            # The peer ended before a complete head: close at once (Node
+            # does), not after HEADERS_TIMEOUT in CLOSE-WAIT.
+            self._stop_timer()
+            self.parser = None
+            return False  # asyncio closes the transport
+        return super().eof_received()
+
     def _stop_timer(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
@@ -231,3 +288,127 @@ class ServerHandshake(HoldingProtocol):
         if self.transport is not None:
             self.track(self.transport, False)
         super().connection_lost(exc)
+
+
+class Listener:
+    """The accept loop of a ``port``-mode server, on the loop's selector.
+
+    asyncio's own loop (``create_server``) reports every failed ``accept()``
+    and, on EMFILE, schedules a retry for each of up to 100 attempts per
+    readiness event: a server out of descriptors spins and floods its log.
+    This one stops watching the socket for :data:`ACCEPT_BACKOFF` seconds,
+    reports the condition once per streak of failures (``report``, else the
+    loop's exception handler), and resumes. New sockets are refused (closed at once, as
+    Node does beyond ``server.maxConnections``) while ``admit()`` says no.
+
+    Args:
+        loop: the running loop (it must support ``add_reader``).
+        sock: the bound, listening, non-blocking socket.
+        factory: makes the protocol of each accepted connection.
+        admit: called before each accepted socket is set up; ``False``
+            refuses it.
+        ssl: an ``SSLContext`` for ``wss://``, else ``None``.
+        report: called with a message and the ``OSError`` when ``accept()``
+            fails (once per streak of resource errors).
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        factory: Callable[[], asyncio.Protocol],
+        admit: Callable[[], bool],
+        ssl: ssl_module.SSLContext | None = None,
+        report: Callable[[str, OSError], object] | None = None,
+    ) -> None:
+        self.loop = loop
+        self.report = report or self._report
+        self.sock = sock
+        self.factory = factory
+        self.admit = admit
+        self.ssl = ssl
+        #: Sockets accepted and not yet handed to their protocol (TLS).
+        self.pending: set[asyncio.Task[Any]] = set()
+        #: Sockets refused by ``admit``, and ``accept()`` resource failures.
+        self.refused = 0
+        self.resource_errors = 0
+        self._serving = False
+        self._closed = False
+        self._backoff: asyncio.TimerHandle | None = None
+        self._in_streak = False
+
+    def start(self) -> None:
+        """Watch the socket (``NotImplementedError`` without ``add_reader``)."""
+        self.loop.add_reader(self.sock.fileno(), self._on_readable)
+        self._serving = True
+
+    def close(self) -> None:
+        """Stop accepting and close the listening socket."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._backoff is not None:
+            self._backoff.cancel()
+            self._backoff = None
+        if self._serving:
+            self.loop.remove_reader(self.sock.fileno())
+            self._serving = False
+        self.sock.close()
+
+    def _on_readable(self) -> None:
+        for _ in range(_ACCEPTS_PER_EVENT):
+            try:
+                conn, _addr = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except ConnectionAbortedError:
+                continue
+            except OSError as exc:
+                if exc.errno in _RESOURCE_ERRNOS:
+                    self._rest(exc)
+                else:
+                    self.report("accept() failed", exc)
+                return
+            if self._in_streak:
+                self._in_streak = False
+            if not self.admit():
+                self.refused += 1
+                conn.close()
+                continue
+            conn.setblocking(False)
+            self._start(conn)
+
+    def _start(self, conn: socket.socket) -> None:
+        task = self.loop.create_task(self._connect(conn))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _connect(self, conn: socket.socket) -> None:
+        try:
+            await self.loop.connect_accepted_socket(self.factory, conn, ssl=self.ssl)
+        except (OSError, ssl_module.SSLError, asyncio.TimeoutError):
+            # A failed TLS handshake or a peer gone first: nothing to serve.
+            conn.close()
+
+    def _rest(self, exc: OSError) -> None:
+        self.resource_errors += 1
+        self.loop.remove_reader(self.sock.fileno())
+        self._serving = False
+        if not self._in_streak:
+            self._in_streak = True
+            self.report(
+                f"accept() failed ({errno.errorcode.get(exc.errno or 0)}): "
+                f"not accepting for {ACCEPT_BACKOFF * 1000:.0f} ms at a time "
+                "until it succeeds",
+                exc,
+            )
+        self._backoff = self.loop.call_later(ACCEPT_BACKOFF, self._resume)
+
+    def _report(self, message: str, exc: OSError) -> None:
+        self.loop.call_exception_handler({"message": message, "exception": exc})
+
+    def _resume(self) -> None:
+        self._backoff = None
+        if not self._closed and not self._serving:
+            self.loop.add_reader(self.sock.fileno(), self._on_readable)
+            self._serving = True

@@ -19,7 +19,21 @@ decided happens:
 - half-close is ``write_eof()`` (``close()`` on TLS, which cannot half-close);
 - write flow control: send callbacks fire once the data is accepted and the
   transport is not over its high-water mark; ``bufferedAmount`` is the
-  transport's buffer plus anything not yet handed to it.
+  transport's buffer plus anything not yet handed to it;
+- backpressure (``highWaterMark``): the transport's own flow control is set
+  to the mark, so crossing it costs nothing per message (asyncio checks its
+  buffer on every write anyway): ``pause_writing`` sets :attr:`over_mark`,
+  ``resume_writing`` (at a quarter of the mark) clears it and tells the
+  owner (``'drain'``). :meth:`Connection.check_buffered` is the one place
+  that compares ``bufferedAmount`` with its bounds: the mark when the
+  transport cannot tell (output not handed over yet, send callbacks
+  pending), and the opt-in hard limit ``maxBufferedAmount``;
+- the heartbeat (``pingInterval`` / ``pingTimeout``): one timer per
+  connection, driven by the sans-I/O :class:`~pyws.heartbeat.Heartbeat`;
+  while it is on, each read sets a flag (nothing per read when off);
+- the opt-in ``incompleteMessageTimeout``: after each read the receiver
+  says whether a frame or a fragmented message is incomplete and since
+  which read; one timer per connection fails it when that lasts too long.
 
 Transport layer: imports the core and asyncio, never pyee.
 """
@@ -28,12 +42,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from asyncio import selector_events
 from collections.abc import Callable
 from typing import Any
 from typing import Protocol as TypingProtocol
 
 from .constants import ReadyState
+from .errors import protocol_error
+from .heartbeat import DEAD, PING, Heartbeat
 from .permessage_deflate import (
     COMPRESS_ASYNC_THRESHOLD,
     DEFLATE_CLOSED_MESSAGE,
@@ -58,6 +75,14 @@ if "SC_IOV_MAX" in getattr(os, "sysconf_names", {}):
     _IOV_MAX = 1024 if _IOV_MAX <= 0 else min(_IOV_MAX, 1024)
 _HAS_WRITEV = hasattr(os, "writev")
 
+try:  # FIONREAD: bytes waiting unread in the kernel (Unix)
+    import fcntl
+    import termios
+
+    _FIONREAD: int | None = termios.FIONREAD
+except ImportError:  # pragma: no cover - Windows
+    _FIONREAD = None
+
 # The stdlib's plain TCP transport: its write() sends at once when its
 # buffer is empty, so sending on its socket ourselves at that point keeps
 # the byte order. Other transports (TLS, uvloop, pipes) are written through.
@@ -81,6 +106,32 @@ class ConnectionOwner(TypingProtocol):
 
     def connection_closed(self) -> None:
         """The socket is closed; the core is CLOSED. Called once."""
+
+    # Optional (looked up with getattr when needed, so other owners need not
+    # implement them):
+    #
+    # def connection_closing(self) -> None:
+    #     """The connection decided on its own to close (the heartbeat's
+    #     verdict): the core left OPEN; the socket closes next."""
+    #
+    # def connection_drained(self) -> None:
+    #     """bufferedAmount fell back under the high-water mark after
+    #     having reached it (``'drain'``)."""
+
+
+def _unread_bytes(transport: asyncio.BaseTransport) -> int:
+    """Bytes the kernel holds unread on the transport's socket, -1 if
+    unknown."""
+    if _FIONREAD is None:  # pragma: no cover - Windows
+        return -1
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return -1
+    try:
+        raw = fcntl.ioctl(sock.fileno(), _FIONREAD, b"\0\0\0\0")
+    except (OSError, ValueError):
+        return -1
+    return int.from_bytes(raw, sys.byteorder)
 
 
 def _gather_fd(transport: asyncio.BaseTransport) -> int:
@@ -110,12 +161,24 @@ class Connection(asyncio.BufferedProtocol):
     arrived after the HTTP head.
     """
 
+    # Defaults on the class: an instance gets its own only when it uses the
+    # feature (no memory per idle connection).
+    #: ``highWaterMark`` in bytes (0: no mark; asyncio's defaults).
+    high_water_mark = 0
+    #: bufferedAmount reached the mark and has not fallen back under.
+    over_mark = False
+    #: The heartbeat, when ``pingInterval`` is set (:meth:`start_heartbeat`).
+    heartbeat: Heartbeat | None = None
+    heartbeat_timer: asyncio.TimerHandle | None = None
+    _heard = False
+
     def __init__(
         self,
         owner: ConnectionOwner,
         proto: Protocol,
         transport: asyncio.Transport,
         loop: asyncio.AbstractEventLoop,
+        high_water_mark: int = 0,
     ) -> None:
         self.owner = owner
         self.proto = proto
@@ -143,7 +206,18 @@ class Connection(asyncio.BufferedProtocol):
         self._read_buffer = proto.receiver.get_buffer
         self._read_done = proto.receiver.buffer_updated
         self._fd = _gather_fd(transport)
+        #: maxBufferedAmount (0: off), checked after each write.
+        self._max_buffered = max(0, int(proto.max_buffered_amount))
+        #: incompleteMessageTimeout in seconds (0: off), checked per read.
+        self._incomplete_s = max(0.0, proto.incomplete_message_timeout_ms / 1000)
+        self._incomplete_timer: asyncio.TimerHandle | None = None
+        self._frame_since: float | None = None  # read that began the frame
+        self._message_since: float | None = None  # ... the fragmented message
+        self._messages_seen = 0
         transport.set_protocol(self)
+        if high_water_mark:
+            self.high_water_mark = high_water_mark
+            self._set_limits()
 
     # -- asyncio.Protocol ------------------------------------------------------
 
@@ -162,6 +236,8 @@ class Connection(asyncio.BufferedProtocol):
             self._read_done(nbytes)
         finally:
             self.receiving = False
+        if self._incomplete_s:
+            self._check_incomplete()
         self.flush()
 
     def data_received(self, data: bytes) -> None:
@@ -171,6 +247,8 @@ class Connection(asyncio.BufferedProtocol):
             self.proto.receive_data(data)
         finally:
             self.receiving = False
+        if self._incomplete_s:
+            self._check_incomplete()
         self.flush()
 
     def eof_received(self) -> bool:
@@ -193,6 +271,10 @@ class Connection(asyncio.BufferedProtocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._stop_heartbeat()
+        if self._incomplete_timer is not None:
+            self._incomplete_timer.cancel()
+            self._incomplete_timer = None
         proto = self.proto
         compressing = bool(proto.deferred)
         proto.connection_closed()
@@ -212,6 +294,11 @@ class Connection(asyncio.BufferedProtocol):
 
     def pause_writing(self) -> None:
         self._write_paused = True
+        if self._drain_watch:
+            # The limits are at 0 for send callbacks: measure.
+            self.check_buffered()
+        elif self.high_water_mark:
+            self.over_mark = True
 
     def resume_writing(self) -> None:
         self._write_paused = False
@@ -220,8 +307,61 @@ class Connection(asyncio.BufferedProtocol):
             # The buffer is empty: every byte queued so far is in the kernel.
             self._drain_watch = False
             if not self.closed:
-                self.transport.set_write_buffer_limits()
+                self._set_limits()
         self._fire_callbacks()
+        if self.over_mark:
+            self.check_buffered()
+
+    def _set_limits(self) -> None:
+        mark = self.high_water_mark
+        if mark:
+            # asyncio pauses above ``high`` and resumes at or below ``low``.
+            self.transport.set_write_buffer_limits(high=mark - 1, low=mark // 4)
+        else:
+            self.transport.set_write_buffer_limits()
+
+    def check_buffered(self) -> None:
+        """Compare ``bufferedAmount`` with its bounds: the one place where
+        output held for the peer meets a limit.
+
+        - ``maxBufferedAmount`` (opt-in hard limit), after each flush while
+          it is set: past it the peer is not reading; what is queued cannot
+          reach it, so the connection is failed (``'error'`` with
+          ``WS_ERR_BUFFERED_AMOUNT_EXCEEDED``, status 1008 queued for the
+          record) and the socket destroyed at once, which frees the queue;
+          ``'close'`` then reports 1006.
+        - ``highWaterMark``: its fast path is the transport's flow control
+          (``pause_writing`` / ``resume_writing``); this measures when the
+          transport cannot tell: output not handed over yet (messages being
+          compressed), send callbacks pending (the transport's limits are at
+          0 then), or already over the mark (back at a quarter of it:
+          ``'drain'``).
+        """
+        if self.closed:
+            return
+        amount = self.buffered_amount()
+        limit = self._max_buffered
+        if limit and amount > limit and not self.proto.failed:
+            self.proto.fail(
+                protocol_error(
+                    "WS_ERR_BUFFERED_AMOUNT_EXCEEDED",
+                    f"Max buffered amount exceeded: {amount} bytes queued for a "
+                    f"peer that does not read (maxBufferedAmount {limit})",
+                )
+            )
+            self.abort()
+            return
+        mark = self.high_water_mark
+        if not mark:
+            return
+        if not self.over_mark:
+            if amount >= mark:
+                self.over_mark = True
+        elif not self._write_paused and amount <= mark // 4:
+            self.over_mark = False
+            drained = getattr(self.owner, "connection_drained", None)
+            if drained is not None:
+                drained()
 
     # -- output ----------------------------------------------------------------
 
@@ -259,6 +399,8 @@ class Connection(asyncio.BufferedProtocol):
                 proto.pending_auto_pongs = 0
         if self._callbacks and not self._write_paused and not proto.deferred:
             self._callbacks_when_written()
+        if self._max_buffered or self.over_mark or self._drain_watch or proto.deferred:
+            self.check_buffered()
         if proto.state is not OPEN:
             self._closing()
 
@@ -380,11 +522,73 @@ class Connection(asyncio.BufferedProtocol):
             n += self.transport.get_write_buffer_size()
         return n
 
+    # -- incompleteMessageTimeout ----------------------------------------------
+
+    def _check_incomplete(self) -> None:
+        """After a read: note since when a frame or a fragmented message has
+        been incomplete, and arm the timer if it is not armed."""
+        receiver = self.proto.receiver
+        reads = receiver.partial_frame_reads
+        fragmented = receiver.in_fragmented_message
+        if not reads and not fragmented:
+            self._frame_since = self._message_since = None
+            if self._incomplete_timer is not None:
+                self._incomplete_timer.cancel()
+                self._incomplete_timer = None
+            return
+        now = self.loop.time()
+        if not reads:
+            self._frame_since = None
+        elif reads == 1 or self._frame_since is None:
+            self._frame_since = now  # this frame began in this read
+        if not fragmented:
+            self._message_since = None
+        elif (
+            self._message_since is None
+            or receiver.fragmented_messages != self._messages_seen
+        ):
+            self._message_since = now
+            self._messages_seen = receiver.fragmented_messages
+        if self._incomplete_timer is None:
+            self._incomplete_timer = self.loop.call_at(
+                now + self._incomplete_s, self._on_incomplete_timeout
+            )
+
+    def _on_incomplete_timeout(self) -> None:
+        self._incomplete_timer = None
+        if self.closed or self.proto.receiver.done:
+            return
+        since = [t for t in (self._frame_since, self._message_since) if t is not None]
+        if not since:
+            return
+        now = self.loop.time()
+        deadline = min(since) + self._incomplete_s
+        if self.reading_paused:
+            # The application paused reading: not the peer's delay.
+            deadline = now + self._incomplete_s
+            self._frame_since = self._message_since = now
+        if deadline > now:
+            self._incomplete_timer = self.loop.call_at(
+                deadline, self._on_incomplete_timeout
+            )
+            return
+        what = "A frame" if self._frame_since is not None else "A message"
+        self.proto.fail(
+            protocol_error(
+                "WS_ERR_INCOMPLETE_MESSAGE_TIMEOUT",
+                f"{what} stayed incomplete for more than "
+                f"{self._incomplete_s * 1000:g} ms (incompleteMessageTimeout)",
+            )
+        )
+        self.flush()
+
     # -- closing ---------------------------------------------------------------
 
     def _closing(self) -> None:
         if self.closed:
             return
+        if self.heartbeat_timer is not None:
+            self._stop_heartbeat()
         proto = self.proto
         if proto.abort_requested:
             self.abort()
@@ -410,6 +614,70 @@ class Connection(asyncio.BufferedProtocol):
             # 7.1.7; ws resumes the socket the same way).
             self.reading_paused = False
             self.transport.resume_reading()
+
+    # -- heartbeat ---------------------------------------------------------
+
+    def start_heartbeat(self, interval_ms: float, timeout_ms: float) -> None:
+        """Ping every ``interval_ms``; terminate if the peer stays silent
+        ``timeout_ms`` after a ping (see :mod:`pyws.heartbeat`)."""
+        if self.closed or self.heartbeat is not None:
+            return
+        hb = Heartbeat(interval_ms, timeout_ms)
+        self.heartbeat = hb
+        # Only now does each read cost something: one flag.
+        self.buffer_updated = self._buffer_updated_heard  # type: ignore[method-assign]
+        receiver = self.proto.receiver
+        on_pong = receiver.on_pong
+        loop = self.loop
+
+        def pong(data: bytes) -> None:
+            hb.on_pong(data, loop.time())
+            on_pong(data)
+
+        receiver.on_pong = pong
+        self.heartbeat_timer = loop.call_at(hb.start(loop.time()), self._on_heartbeat)
+
+    def _buffer_updated_heard(self, nbytes: int) -> None:
+        self._heard = True
+        Connection.buffer_updated(self, nbytes)
+
+    def _stop_heartbeat(self) -> None:
+        if self.heartbeat_timer is not None:
+            self.heartbeat_timer.cancel()
+            self.heartbeat_timer = None
+
+    def _on_heartbeat(self) -> None:
+        self.heartbeat_timer = None
+        proto = self.proto
+        hb = self.heartbeat
+        if self.closed or hb is None or proto.state is not OPEN:
+            return
+        heard = self._heard
+        visible = True
+        if not heard:
+            # A paused connection, or a listener that held the loop, may
+            # leave the peer's answer unread in the kernel: count it.
+            unread = _unread_bytes(self.transport)
+            if unread > 0:
+                heard = True
+            elif self.reading_paused and (
+                unread < 0 or self.transport.get_extra_info("sslcontext") is not None
+            ):
+                # Paused TLS may hold decrypted input we cannot see.
+                visible = False
+        action, deadline = hb.on_timer(self.loop.time(), heard, visible)
+        if action is DEAD:
+            proto.terminate()
+            closing = getattr(self.owner, "connection_closing", None)
+            if closing is not None:
+                closing()
+            self.abort()
+            return
+        if action is PING:
+            self._heard = False
+            proto.ping(hb.payload)
+            self.flush()
+        self.heartbeat_timer = self.loop.call_at(deadline, self._on_heartbeat)
 
     def _on_close_timeout(self) -> None:
         self._timer = None

@@ -23,8 +23,11 @@ transports).
 
 This module sits on top of the facade: it uses only pyws's public API
 (:class:`pyws.WebSocket`, :class:`pyws.WebSocketServer`) and
-:mod:`pyws.constants`. It must not import the core (receiver, sender,
-protocol, ...) or transport modules, and nothing in pyws may import it.
+:mod:`pyws.constants`, and :func:`pyws._printable.printable`, through which
+every line it writes passes (peers choose message text, close reasons and
+paths: their control characters are escaped). It must not import the core
+(receiver, sender, protocol, ...) or transport modules, and nothing in pyws
+may import it.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO, cast
 
 import pyws
+from pyws._printable import printable
 from pyws.constants import CLOSE_TIMEOUT, CloseCode, ReadyState
 from pyws.typing import ClientOptions, ServerOptions
 
@@ -93,7 +97,8 @@ class _Output:
             stamp = datetime.datetime.now().strftime("%H:%M:%S.%f")[:-3]
             text = f"{stamp} {text}"
         try:
-            stream.write(text + "\n")
+            # Peers choose message text, reasons, paths: no raw controls.
+            stream.write(printable(text) + "\n")
             stream.flush()
         except (BrokenPipeError, ValueError):
             # The reader is gone (``| head``) or the stream was closed.
@@ -560,6 +565,13 @@ class _ClientSession:
             ws.terminate()
 
 
+def _heartbeat_options(args: argparse.Namespace, options: dict[str, Any]) -> None:
+    if args.ping_interval is not None:
+        options["pingInterval"] = args.ping_interval
+    if args.ping_timeout is not None:
+        options["pingTimeout"] = args.ping_timeout
+
+
 async def _run_connect(args: argparse.Namespace, out: Out, log: Out) -> int:
     loop = asyncio.get_running_loop()
     options: dict[str, Any] = {
@@ -572,6 +584,7 @@ async def _run_connect(args: argparse.Namespace, out: Out, log: Out) -> int:
         options["origin"] = args.origin
     if args.max_payload is not None:
         options["maxPayload"] = args.max_payload
+    _heartbeat_options(args, options)
     if args.handshake_timeout is not None:
         options["handshakeTimeout"] = args.handshake_timeout
     try:
@@ -648,6 +661,7 @@ class _EchoServer:
             options["handleProtocols"] = _protocol_chooser(args.protocol)
         if args.max_payload is not None:
             options["maxPayload"] = args.max_payload
+        _heartbeat_options(args, options)
 
         listening: asyncio.Future[None] = self.loop.create_future()
 
@@ -740,19 +754,9 @@ class _EchoServer:
             ws.close(CloseCode.GOING_AWAY, "server shutting down")
 
     async def _shutdown(self, wss: Any) -> None:
-        """Close every connection with 1001, then the server (ws 8.x's
-        ``wss.close()`` leaves connections open and reports ``'close'`` only
-        once they are gone)."""
-        for ws in list(self.clients):
-            if ws.readyState == ReadyState.OPEN:
-                ws.close(CloseCode.GOING_AWAY, "server shutting down")
-        done: asyncio.Future[None] = self.loop.create_future()
-
-        def on_closed(err: object = None) -> None:
-            if not done.done():
-                done.set_result(None)
-
-        wss.close(on_closed)
+        """``wss.shutdown()``: every connection closed with 1001 after what
+        was queued, then the server (a second Ctrl-C terminates)."""
+        done = wss.shutdown(CloseCode.GOING_AWAY, "server shutting down")
         limit = self.args.close_timeout / 1000 + _CLOSE_GRACE_S
         try:
             await asyncio.wait_for(asyncio.shield(done), limit)
@@ -844,6 +848,19 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         type=_int,
         metavar="N",
         help="maxPayload in bytes; 0 means no limit (default: 100 MiB)",
+    )
+    parser.add_argument(
+        "--ping-interval",
+        type=_positive_ms,
+        metavar="MS",
+        help="heartbeat: ping every MS milliseconds (pingInterval; default: off)",
+    )
+    parser.add_argument(
+        "--ping-timeout",
+        type=_positive_ms,
+        metavar="MS",
+        help="heartbeat: drop a peer silent MS ms after a ping "
+        "(pingTimeout; default: the interval)",
     )
     parser.add_argument(
         "--hex",

@@ -44,6 +44,13 @@ MAX_FRAGMENTS = 16384
 #: Default ``maxPendingAutoPongs`` (ws 8.23).
 MAX_PENDING_AUTO_PONGS = 60
 
+#: Default ``highWaterMark`` (pyws extra): ``send()`` returns False once
+#: ``bufferedAmount`` reaches it. 64 KiB: asyncio's own default write-buffer
+#: limit and Node 22's stream default; larger marks bought neither
+#: throughput nor CPU in scripts/bench/backpressure.py, only memory (see the
+#: README, "Running a server in production").
+HIGH_WATER_MARK = 64 * 1024
+
 #: Default ``maxRedirects``.
 MAX_REDIRECTS = 10
 

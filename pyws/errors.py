@@ -171,6 +171,18 @@ WS_ERRORS: dict[str, tuple[int, bool, type[ProtocolError]]] = {
     ),
     "WS_ERR_INVALID_UTF8": (CloseCode.INVALID_DATA, True, ProtocolError),
     "WS_ERR_INVALID_CLOSE_CODE": (CloseCode.PROTOCOL_ERROR, True, FrameRangeError),
+    # pyws's opt-in limits (ws has none): maxBufferedAmount and
+    # incompleteMessageTimeout.
+    "WS_ERR_BUFFERED_AMOUNT_EXCEEDED": (
+        CloseCode.POLICY_VIOLATION,
+        False,
+        ProtocolError,
+    ),
+    "WS_ERR_INCOMPLETE_MESSAGE_TIMEOUT": (
+        CloseCode.POLICY_VIOLATION,
+        False,
+        ProtocolError,
+    ),
 }
 
 

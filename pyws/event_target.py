@@ -13,6 +13,8 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from ._callbacks import fit
+
 __all__ = [
     "Event",
     "MessageEvent",
@@ -84,20 +86,19 @@ def _make_event(ws: Any, type: str, args: tuple[Any, ...]) -> Event:
 class _Wrapper:
     """The emitter listener behind an EventTarget listener."""
 
-    __slots__ = ("ws", "type", "listener", "attribute")
+    __slots__ = ("ws", "type", "listener", "attribute", "call")
 
     def __init__(self, ws: Any, type: str, listener: Any, attribute: bool) -> None:
         self.ws = ws
         self.type = type
         self.listener = listener
         self.attribute = attribute
+        # A listener may ignore the event (Node: ``() => ...``); decided now.
+        handle = getattr(listener, "handleEvent", None)
+        self.call = fit(handle if handle is not None else listener, 1)
 
     def __call__(self, *args: Any) -> Any:
-        event = _make_event(self.ws, self.type, args)
-        listener = self.listener
-        if hasattr(listener, "handleEvent"):
-            return listener.handleEvent(event)
-        return listener(event)
+        return self.call(_make_event(self.ws, self.type, args))
 
 
 def _wrappers(ws: Any, type: str) -> list[_Wrapper]:

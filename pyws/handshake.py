@@ -35,7 +35,7 @@ import http
 import os
 import re
 from collections.abc import Iterable, KeysView, Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
 import httptools
 
@@ -354,12 +354,20 @@ class _Stop(Exception):
     """Raised from a parser callback to stop llhttp at the end of a head."""
 
 
+class _InvalidVersion(Exception):
+    """The start line has no ``HTTP/1.x`` version (llhttp let it through)."""
+
+    def __str__(self) -> str:
+        return "Invalid HTTP version"
+
+
 _M = TypeVar("_M", Request, Response)
 
 _ERROR_CODES: dict[type[Exception], str] = {
     httptools.HttpParserInvalidMethodError: "HPE_INVALID_METHOD",
     httptools.HttpParserInvalidURLError: "HPE_INVALID_URL",
     httptools.HttpParserInvalidStatusError: "HPE_INVALID_STATUS",
+    _InvalidVersion: "HPE_INVALID_VERSION",
 }
 
 
@@ -413,7 +421,12 @@ class _HeadParser(Generic[_M]):
         pos = self._msg_pos
         while pos < len(buf) and buf[pos] in b"\r\n":
             pos += 1
-        return buf.index(b"\r\n\r\n", pos) + 4
+        end = buf.find(b"\r\n\r\n", pos)
+        if end < 0:
+            # llhttp ended a head that has no CRLFCRLF (an HTTP/0.9 line
+            # such as "GET /\n"): not a head Node would answer.
+            self._fail(_InvalidVersion())
+        return end + 4
 
     def _build(self) -> _M:
         raise NotImplementedError
@@ -451,6 +464,9 @@ class _HeadParser(Generic[_M]):
             if not self._stopped:
                 self._fail(exc)
         if self._stopped:
+            if self._parser().get_http_version()[:2] == "0.":
+                # HTTP/0.9 (llhttp reports 0.9 or 0.0): no headers, no upgrade.
+                self._fail(_InvalidVersion())
             end = self._head_end()
             self.tail = bytes(self._buf[end:]) + bytes(data[room:])
             self._message = message = self._build()
@@ -460,7 +476,7 @@ class _HeadParser(Generic[_M]):
             self._fail(None)
         return None
 
-    def _fail(self, exc: Exception | None) -> None:
+    def _fail(self, exc: Exception | None) -> NoReturn:
         if exc is None or self._overflow:
             error = HTTPParseError("Header overflow", 431, "HPE_HEADER_OVERFLOW")
         else:
@@ -647,10 +663,22 @@ def _js_number(value: str | None) -> float:
     return float(text.replace("Infinity", "inf"))
 
 
+def _host_count(req: Request) -> int:
+    """How many ``Host`` lines the request has (``rawHeaders`` keeps them
+    all; :class:`Headers` keeps only the first)."""
+    raw = getattr(req, "rawHeaders", None)
+    if not raw:
+        return 1 if req.headers.get("host") is not None else 0
+    return sum(1 for name in raw[::2] if name.lower() == "host")
+
+
 def check_request(req: Request, *, deflate_enabled: bool) -> ClientOffer:
     """Run ws's checks on an upgrade request, in ws's order.
 
-    These are rows 1-4, 6 and 7 of ws-api.md section 5 (``handleUpgrade``
+    First the two checks ws leaves to Node's HTTP server (RFC 6455 section
+    4.2.1): HTTP/1.1 or later (400 ``Invalid HTTP version``) and exactly one
+    non-empty ``Host`` (400 ``Missing or invalid Host header``). Then
+    rows 1-4, 6 and 7 of ws-api.md section 5 (``handleUpgrade``
     in ws's ``lib/websocket-server.js``; RFC 6455 section 4.2.1). The path
     test (5), ``verifyClient`` (8, 9) and the server state (11) belong to the
     server; the permessage-deflate acceptance of row 7 belongs to
@@ -669,6 +697,18 @@ def check_request(req: Request, *, deflate_enabled: bool) -> ClientOffer:
             status, body and extra headers.
     """
     headers = req.headers
+    # RFC 6455 section 4.2.1 items 1 and 2: HTTP/1.1 or later, with a Host.
+    # ws leaves both to Node's HTTP server, which answers 400 to an HTTP/1.1
+    # request without Host (Node 20+); pyws also refuses HTTP/1.0 and a
+    # repeated Host, which Node would let through to the upgrade.
+    http_version = (
+        getattr(req, "httpVersionMajor", 1),
+        getattr(req, "httpVersionMinor", 1),
+    )
+    if http_version < (1, 1):
+        raise ServerHandshakeRejection(400, "Invalid HTTP version")
+    if _host_count(req) != 1 or not headers.get_str("host"):
+        raise ServerHandshakeRejection(400, "Missing or invalid Host header")
     if req.method != "GET":
         raise ServerHandshakeRejection(405, "Invalid HTTP method")
 

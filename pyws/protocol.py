@@ -121,6 +121,13 @@ class Protocol:
         max_pending_auto_pongs: a ping arriving while this many auto-pongs
             are still unflushed requests an abort (ws 8.23); ``<= 0``: off.
         close_timeout_ms: how long the I/O layer may wait during closing.
+        max_buffered_amount: bytes of output the I/O layer may hold for a
+            peer that does not read before it fails the connection
+            (``WS_ERR_BUFFERED_AMOUNT_EXCEEDED``); ``<= 0``: no limit.
+        incomplete_message_timeout_ms: how long a frame or a fragmented
+            message may stay incomplete before the I/O layer fails the
+            connection (``WS_ERR_INCOMPLETE_MESSAGE_TIMEOUT``); ``<= 0``:
+            no limit.
         generate_mask: ws's ``generateMask`` (tests pin masks with it).
         extension: the negotiated permessage-deflate object, or ``None``.
     """
@@ -139,6 +146,8 @@ class Protocol:
         auto_pong: bool = True,
         max_pending_auto_pongs: int = MAX_PENDING_AUTO_PONGS,
         close_timeout_ms: int = CLOSE_TIMEOUT,
+        max_buffered_amount: int = 0,
+        incomplete_message_timeout_ms: float = 0,
         generate_mask: Callable[[bytearray], object] | None = None,
         extension: Any = None,
     ) -> None:
@@ -147,6 +156,8 @@ class Protocol:
         self.auto_pong = auto_pong
         self.max_pending_auto_pongs = max_pending_auto_pongs
         self.close_timeout_ms = close_timeout_ms
+        self.max_buffered_amount = max_buffered_amount
+        self.incomplete_message_timeout_ms = incomplete_message_timeout_ms
         self.extension = extension
         self.state = OPEN
         #: Close code and reason to report in ``'close'`` (section 7.1.5).

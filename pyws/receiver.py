@@ -144,6 +144,7 @@ class Receiver:
         "_partial_checked",
         "done",
         "_held",
+        "fragmented_messages",
     )
 
     def __init__(
@@ -210,6 +211,10 @@ class Receiver:
         #: later byte is ignored.
         self.done = False
         self._held = False
+        #: Fragmented messages begun so far (counted at their first frame,
+        #: so a whole message in one frame costs nothing): tells the I/O
+        #: layer's incompleteMessageTimeout that a new message started.
+        self.fragmented_messages = 0
 
     # -- input ---------------------------------------------------------------
 
@@ -391,6 +396,21 @@ class Receiver:
         """Bytes received but not parsed yet."""
         return self._rlen - self._rpos
 
+    @property
+    def partial_frame_reads(self) -> int:
+        """How many reads the incomplete frame at the front of the input
+        has spanned: 1 when it began in the latest read, more when it is
+        older; 0 when no frame is incomplete or input is held back (a
+        deferral, not the peer, keeps it then)."""
+        if self._rlen == self._rpos or self._held or self.done:
+            return 0
+        return self._chunks
+
+    @property
+    def in_fragmented_message(self) -> bool:
+        """Whether a fragmented message has begun and not ended."""
+        return bool(self._frag_opcode) and not self.done
+
     # -- the parse loop --------------------------------------------------------
 
     def _fail(self, code: str, message: str) -> None:
@@ -529,6 +549,7 @@ class Receiver:
                     if not fin:
                         self._frag_opcode = opcode
                         self._frag_count = 0
+                        self.fragmented_messages += 1
                 else:
                     opcode = self._frag_opcode
                 self._message_length += length

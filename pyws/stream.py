@@ -10,9 +10,10 @@ for ``asyncio.open_connection`` can run over a WebSocket:
   ``'close'`` ends the stream (``read()`` returns ``b''``), its ``'error'``
   is raised by the next read;
 - writing: ``write()`` sends each chunk as a binary message (after
-  ``'open'``: earlier chunks wait, as in ws); ``drain()`` waits until the
-  socket took what was sent; ``write_eof()`` (ws ``end()``) starts the
-  closing handshake; ``close()`` (ws ``destroy()``) terminates.
+  ``'open'``: earlier chunks wait, as in ws); ``drain()`` waits while the
+  WebSocket is over its ``highWaterMark`` (send-side backpressure);
+  ``write_eof()`` (ws ``end()``) starts the closing handshake; ``close()``
+  (ws ``destroy()``) terminates.
 
 Facade layer.
 """
@@ -23,7 +24,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from .websocket import WebSocket, loop_of, when_flushed
+from .errors import NotOpenError
+from .websocket import WebSocket, loop_of
 
 __all__ = ["createWebSocketStream", "create_websocket_stream", "WebSocketStream"]
 
@@ -121,20 +123,19 @@ class WebSocketStream:
             self.write(chunk)
 
     async def drain(self) -> None:
-        """Wait until what was written has been handed to the socket."""
+        """Wait while the WebSocket is over its ``highWaterMark`` (the
+        WebSocket's option; the stream's own ``highWaterMark`` bounds unread
+        input) until its ``'drain'``; return at once under it, as
+        ``StreamWriter.drain`` does."""
         ws = self.ws
         if ws.readyState == WebSocket.CONNECTING:
             await ws.wait_open()
         if ws.readyState != WebSocket.OPEN:
             return
-        done: asyncio.Future[None] = loop_of(ws).create_future()
-
-        def written(err: BaseException | None) -> None:
-            if not done.done():
-                done.set_result(None)
-
-        if when_flushed(ws, written):
-            await done
+        try:
+            await ws.drain()
+        except NotOpenError:
+            return  # closed meanwhile: 'close' ends the stream
 
     def can_write_eof(self) -> bool:
         return True

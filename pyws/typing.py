@@ -83,6 +83,16 @@ class _CommonOptions(TypedDict, total=False):
     max_queue: int
     skipUTF8Validation: bool
     skip_utf8_validation: bool
+    pingInterval: int | float
+    ping_interval: int | float
+    pingTimeout: int | float | None
+    ping_timeout: int | float | None
+    highWaterMark: int
+    high_water_mark: int
+    maxBufferedAmount: int
+    max_buffered_amount: int
+    incompleteMessageTimeout: int | float
+    incomplete_message_timeout: int | float
     ssl: ssl.SSLContext | None
 
 
@@ -141,3 +151,7 @@ class ServerOptions(_CommonOptions, total=False):
     verify_client: Callable[..., Any] | None
     WebSocket: type | None
     websocket: type | None
+    maxConnections: int | None
+    max_connections: int | None
+    maxPendingHandshakes: int | None
+    max_pending_handshakes: int | None

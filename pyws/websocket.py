@@ -28,19 +28,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from types import CoroutineType
-from typing import Any
+from types import CoroutineType, MappingProxyType
+from typing import Any, ClassVar
 
 from typing_extensions import Unpack
 
 from . import _runtime
+from ._callbacks import fit
 from ._client import ClientHandshake, ClientRequest, start_client
 from ._emitter import report_exception
 from ._options import CLIENT_OPTIONS, parse_options
 from ._transport import Connection, SendCallback
 from ._ws_events import WebSocketEvents
 from .buffer_util import Buffer
-from .constants import BINARY_TYPES, EMPTY_BUFFER, MAX_CLOSE_REASON, ReadyState
+from .constants import (
+    BINARY_TYPES,
+    EMPTY_BUFFER,
+    HIGH_WATER_MARK,
+    MAX_CLOSE_REASON,
+    ReadyState,
+)
 from .errors import (
     ConnectionClosedOK,
     HandshakeError,
@@ -129,6 +136,20 @@ class _Seam:
     def connection_closed(self) -> None:
         self.ws._on_connection_closed()
 
+    def connection_closing(self) -> None:
+        # The heartbeat's verdict: no answer within pingTimeout.
+        ws = self.ws
+        ws._log.log(
+            WARNING,
+            "no answer to a ping within pingTimeout (%s ms): terminated",
+            ws._options.get("pingTimeout") or ws._options.get("pingInterval"),
+        )
+        if ws._proto is not None and ws._ready_state is OPEN:
+            ws._ready_state = ws._proto.state
+
+    def connection_drained(self) -> None:
+        self.ws._on_drain()
+
     # -- ClientOwner -------------------------------------------------------
 
     @property
@@ -197,13 +218,17 @@ class WebSocket(WebSocketEvents):
     Events: ``'open'``, ``'message'(data, isBinary)``, ``'ping'(data)``,
     ``'pong'(data)``, ``'close'(code, reason)``, ``'error'(err)``,
     ``'upgrade'(res)``, ``'unexpected-response'(req, res)``,
-    ``'redirect'(url, req)``.
+    ``'redirect'(url, req)``, and the pyws extra ``'drain'`` (see
+    :meth:`send`).
     """
 
     CONNECTING = CONNECTING
     OPEN = OPEN
     CLOSING = CLOSING
     CLOSED = CLOSED
+
+    # 'message' listeners taking (data, isBinary) run without an adapter.
+    _event_args: ClassVar[dict[str, int]] = {"message": 2}
 
     # WHATWG attribute handlers (ws's EventTarget): get the handler or None;
     # assigning replaces the previous one.
@@ -236,6 +261,9 @@ class WebSocket(WebSocketEvents):
         self._close_reason = EMPTY_BUFFER
         self._was_clean = False
         self._paused = False
+        # Made on the first drain() that has to wait (saves a list per idle
+        # connection).
+        self._drain_waiters: list[asyncio.Future[None]] | None = None
         self._held = False  # reading held by the Inbox (backpressure)
         self._inbox: Inbox | None = None
         self._handshake: ClientHandshake | None = None  # client, in progress
@@ -244,8 +272,13 @@ class WebSocket(WebSocketEvents):
             protocols, options = None, protocols
         if address is None:
             # Server side: WebSocketServer attaches the socket (ws
-            # ``new WebSocket(null, undefined, options)``).
-            self._options: dict[str, Any] = dict(options or {})
+            # ``new WebSocket(null, undefined, options)``). A server passes
+            # one read-only mapping that all its connections share.
+            self._options: Mapping[str, Any] = (
+                options
+                if isinstance(options, MappingProxyType)
+                else dict(options or {})
+            )
             self._log = ConnectionLog("server")
             return
         self._options = parse_options(CLIENT_OPTIONS, options, kwargs, "WebSocket")
@@ -327,6 +360,24 @@ class WebSocket(WebSocketEvents):
         """The ``closeTimeout`` option, in milliseconds."""
         return int(self._options.get("closeTimeout", 30000))
 
+    @property
+    def latency(self) -> float | None:
+        """The last round-trip time the heartbeat measured, in ms (from
+        queuing a ping to reading its pong, so a busy loop adds to it);
+        ``None`` without ``pingInterval`` or before the first answer. A pyws
+        extra."""
+        conn = self._conn
+        if conn is None or conn.heartbeat is None:
+            return None
+        return conn.heartbeat.latency_ms
+
+    @property
+    def highWaterMark(self) -> int:  # noqa: N802
+        """The ``highWaterMark`` option in bytes (a pyws extra)."""
+        return int(self._options.get("highWaterMark", HIGH_WATER_MARK))
+
+    high_water_mark = highWaterMark
+
     # -- sending ---------------------------------------------------------------
 
     def send(
@@ -335,12 +386,21 @@ class WebSocket(WebSocketEvents):
         options: SendOptions | bool | UserSendCallback | None = None,
         cb: UserSendCallback | None = None,
         **kwargs: Unpack[SendOptions],
-    ) -> None:
+    ) -> bool:
         """Send a message: ``send(data[, options][, cb])`` as in ws.
 
         ``str`` goes out as text, bytes-like as binary (unless ``binary`` says
         otherwise). Options: ``binary``, ``compress``, ``fin``, ``mask``
         (dict or keywords). ``cb(err)`` runs once the data was handed over.
+
+        Returns (a pyws extra: ws returns ``undefined``) ``True`` while
+        ``bufferedAmount`` is under ``highWaterMark``, ``False`` once it
+        reached it (the message is queued all the same, as with Node's
+        ``writable.write()``); ``'drain'`` follows when it fell back to a
+        quarter of the mark (``await ws.drain()`` waits for that). Also
+        ``False`` when the connection is not OPEN (nothing was queued).
+        Messages sent by listeners while pyws dispatches one read are
+        counted when that read is done.
         """
         # The echo hot path: keep this short (no copies, few calls).
         options_: Any = options  # the checks below narrow it by hand
@@ -378,7 +438,7 @@ class WebSocket(WebSocketEvents):
             payload, is_text = to_bytes(data)
         if state is not OPEN:
             self._send_after_close(payload, cb)
-            return
+            return False
         conn = self._conn
         proto = self._proto
         assert conn is not None and proto is not None
@@ -400,9 +460,10 @@ class WebSocket(WebSocketEvents):
         else:
             proto.send(payload, not is_text)
         if cb is not None:
-            conn.add_callback(cb)  # type: ignore[arg-type]
+            conn.add_callback(fit(cb, 1))
         if not conn.receiving:
             conn.flush()
+        return not conn.over_mark
 
     def ping(
         self,
@@ -445,7 +506,7 @@ class WebSocket(WebSocketEvents):
         else:
             proto.pong(payload, m)
         if cb is not None:
-            conn.add_callback(cb)
+            conn.add_callback(fit(cb, 1))
         if not conn.receiving:
             conn.flush()
 
@@ -459,7 +520,7 @@ class WebSocket(WebSocketEvents):
             err = NotOpenError(
                 f"WebSocket is not open: readyState {int(state)} ({name})"
             )
-            self._get_loop().call_soon(cb, err)
+            self._get_loop().call_soon(fit(cb, 1), err)
 
     # -- closing ---------------------------------------------------------------
 
@@ -535,6 +596,15 @@ class WebSocket(WebSocketEvents):
         if self._conn is not None and not self._held:
             self._conn.resume_reading()
 
+    def _on_stop_signal(self) -> None:
+        """SIGTERM / SIGINT in :func:`pyws.run`: close with 1001 (a server's
+        own connections are closed by its shutdown, first)."""
+        state = self._ready_state
+        if state is CONNECTING:
+            self.terminate()
+        elif state is OPEN:
+            self.close(1001)
+
     def _hold_reading(self, held: bool) -> None:
         # The Inbox's backpressure, apart from the user's pause()/resume().
         self._held = held
@@ -547,6 +617,39 @@ class WebSocket(WebSocketEvents):
             conn.resume_reading()
 
     # -- async helpers (Python extras) ----------------------------------------
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait until ``bufferedAmount`` is back under ``highWaterMark``
+        (after :meth:`send` returned ``False``); return at once when it is
+        under. Raises :class:`~pyws.NotOpenError` if the connection closes
+        first (or is closed), ``asyncio.TimeoutError`` after ``timeout``
+        seconds."""
+        conn = self._conn
+        if self._ready_state is CONNECTING or conn is None:
+            raise NotOpenError("WebSocket is not open: readyState 0 (CONNECTING)")
+        if conn.closed or self._ready_state is CLOSED:
+            raise NotOpenError("WebSocket is not open: readyState 3 (CLOSED)")
+        if not conn.over_mark:
+            return
+        fut: asyncio.Future[None] = self._get_loop().create_future()
+        if self._drain_waiters is None:
+            self._drain_waiters = []
+        self._drain_waiters.append(fut)
+        try:
+            await asyncio.wait_for(fut, timeout)
+        finally:
+            if self._drain_waiters and fut in self._drain_waiters:
+                self._drain_waiters.remove(fut)
+
+    def _on_drain(self) -> None:
+        waiters = self._drain_waiters
+        if waiters:
+            self._drain_waiters = None
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+        if "drain" in self._events:
+            self._dispatch("drain")
 
     async def wait_open(self, timeout: float | None = None) -> None:
         """Wait for ``'open'`` (raises the handshake error if it failed)."""
@@ -715,13 +818,26 @@ class WebSocket(WebSocketEvents):
             auto_pong=bool(opts.get("autoPong", True)),
             max_pending_auto_pongs=int(opts.get("maxPendingAutoPongs", 60)),
             close_timeout_ms=opts.get("closeTimeout", 30000),
+            max_buffered_amount=int(opts.get("maxBufferedAmount", 0)),
+            incomplete_message_timeout_ms=opts.get("incompleteMessageTimeout", 0),
             generate_mask=opts.get("generateMask"),
             extension=extension,
         )
         if trace:
             log.trace_output(proto)
         self._proto = proto
-        self._conn = Connection(self._seam, proto, transport, loop)
+        conn = Connection(
+            self._seam,
+            proto,
+            transport,
+            loop,
+            high_water_mark=int(opts.get("highWaterMark", HIGH_WATER_MARK)),
+        )
+        self._conn = conn
+        interval = opts.get("pingInterval") or 0
+        if interval > 0:
+            timeout = opts.get("pingTimeout") or interval
+            conn.start_heartbeat(interval, timeout)
         self._ready_state = OPEN
         log.log(INFO, "open")
         if protocol or extensions_header:
@@ -781,6 +897,14 @@ class WebSocket(WebSocketEvents):
             self._dispatch("error", exc)
 
     def _on_connection_closed(self) -> None:
+        waiters = self._drain_waiters
+        if waiters:
+            self._drain_waiters = None
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_exception(
+                        NotOpenError("WebSocket was closed before the buffer drained")
+                    )
         proto = self._proto
         if proto is not None:
             self._close_code = proto.close_code

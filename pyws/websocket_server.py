@@ -22,16 +22,20 @@ import asyncio
 import inspect
 import socket as socket_module
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, cast
 
 from typing_extensions import Unpack
 
 from . import _runtime
 from . import extension as extension_mod
+from ._callbacks import fit
 from ._emitter import report_exception
 from ._options import SERVER_OPTIONS, parse_options
-from ._server import HoldingProtocol, NodeSocket, ServerHandshake
+from ._server import HoldingProtocol, Listener, NodeSocket, ServerHandshake
 from ._server_events import WebSocketServerEvents
+from .constants import MAX_CLOSE_REASON, CloseCode
+from .errors import RangeError
 from .handshake import (
     Request,
     RequestParser,
@@ -44,6 +48,7 @@ from .handshake import (
 from .log import INFO, server_logger
 from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
 from .typing import ClientOptions, ServerOptions
+from .validation import is_valid_status_code
 from .websocket import WebSocket, attach
 
 __all__ = ["WebSocketServer", "read_upgrade_request"]
@@ -60,6 +65,11 @@ _WS_OPTION_NAMES = (
     "autoPong",
     "closeTimeout",
     "maxQueue",
+    "pingInterval",
+    "pingTimeout",
+    "highWaterMark",
+    "maxBufferedAmount",
+    "incompleteMessageTimeout",
 )
 
 _PROTOCOL_MSG = "Invalid Sec-WebSocket-Protocol header"
@@ -103,6 +113,9 @@ class WebSocketServer(WebSocketServerEvents):
     Events: ``'connection'(ws, req)``, ``'listening'``, ``'headers'(lines,
     req)``, ``'error'(err)``, ``'close'``, ``'wsClientError'(err, socket,
     req)``.
+
+    Besides ws's :meth:`close`, :meth:`shutdown` (a pyws extra) closes every
+    client (1001) and then the server: the graceful stop for deploys.
     """
 
     def __init__(
@@ -136,12 +149,16 @@ class WebSocketServer(WebSocketServerEvents):
         self.options = opts
         self._state = RUNNING
         self._loop = _runtime.get_loop()
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.AbstractServer | Listener | None = None
+        self._listening = False
+        self._listen_error: OSError | None = None
         self._sock: socket_module.socket | None = None
         self._handshaking: set[asyncio.Transport] = set()
         self._connections: set[WebSocket] = set()
+        self._shutdown_future: asyncio.Future[None] | None = None
         self.clients: set[WebSocket] | None = set() if opts["clientTracking"] else None
-        self._ws_options = {k: opts[k] for k in _WS_OPTION_NAMES}
+        # Shared, read-only, by every connection of this server.
+        self._ws_options = MappingProxyType({k: opts[k] for k in _WS_OPTION_NAMES})
         if opts["port"] is not None:
             if callback is not None:
                 self.on("listening", callback)
@@ -189,6 +206,7 @@ class WebSocketServer(WebSocketServerEvents):
         except OSError as exc:
             # Node emits the listen error on the server, asynchronously.
             self._state = CLOSED
+            self._listen_error = exc
             self._loop.call_soon(self._dispatch, "error", exc)
             return
         self._sock = sock
@@ -197,22 +215,53 @@ class WebSocketServer(WebSocketServerEvents):
 
     async def _serve(self, sock: socket_module.socket) -> None:
         loop = self._loop
+
+        def factory() -> ServerHandshake:
+            return ServerHandshake(self._on_http_upgrade, loop, self._track)
+
+        if self._state is not RUNNING:
+            return  # closed before the loop ran: _maybe_closed closes sock
+        listener = Listener(
+            loop, sock, factory, self._admit, self.options["ssl"], self._accept_failed
+        )
         try:
-            self._server = await loop.create_server(
-                lambda: ServerHandshake(self._on_http_upgrade, loop, self._track),
-                sock=sock,
-                ssl=self.options.get("ssl"),
-            )
-        except OSError as exc:  # pragma: no cover - bind/listen already passed
-            self._dispatch("error", exc)
-            return
+            listener.start()
+            self._server = listener
+            # One more turn of the loop, as create_server took: code that
+            # awaits once(wss, 'listening') in a task registers first.
+            await asyncio.sleep(0)
+        except NotImplementedError:  # pragma: no cover - a loop without add_reader
+            try:
+                self._server = await loop.create_server(
+                    factory, sock=sock, ssl=self.options["ssl"]
+                )
+            except OSError as exc:  # bind/listen already passed
+                self._dispatch("error", exc)
+                return
         if self._state is RUNNING:
             address = self.address()
             if address is not None:
                 server_logger.info(
                     "listening on %s port %s", address["address"], address["port"]
                 )
+            self._listening = True
             self._dispatch("listening")
+
+    def _accept_failed(self, message: str, exc: OSError) -> None:
+        # Once per streak of EMFILE/ENFILE (the listener backs off meanwhile).
+        server_logger.warning("%s: %s", message, exc)
+
+    def _admit(self) -> bool:
+        """Whether the listener may set up one more accepted socket."""
+        opts = self.options
+        limit = opts["maxPendingHandshakes"]
+        handshaking = len(self._handshaking)
+        if isinstance(self._server, Listener):
+            handshaking += len(self._server.pending)
+        if limit is not None and handshaking >= limit:
+            return False
+        limit = opts["maxConnections"]
+        return limit is None or handshaking + len(self._connections) < limit
 
     def _track(self, transport: asyncio.Transport, add: bool) -> None:
         if add:
@@ -220,6 +269,42 @@ class WebSocketServer(WebSocketServerEvents):
         else:
             self._handshaking.discard(transport)
             self._maybe_closed()
+
+    # -- async context manager (Python extra) ----------------------------------
+
+    async def __aenter__(self) -> WebSocketServer:
+        """``async with WebSocketServer(port=...) as wss``: wait until it
+        listens (raises the listen error, e.g. EADDRINUSE)."""
+        if self._listen_error is not None:
+            # Raised here, so the 'error' still queued for emission counts
+            # as handled.
+            self.once("error", lambda err: None)
+            raise self._listen_error
+        if self.options["port"] is not None and not self._listening:
+            fut: asyncio.Future[None] = self._loop.create_future()
+
+            def listening() -> None:
+                if not fut.done():
+                    fut.set_result(None)
+
+            def error(err: BaseException) -> None:
+                if not fut.done():
+                    fut.set_exception(err)
+
+            self.once("listening", listening)
+            self.once("error", error)
+            try:
+                await fut
+            finally:
+                self.remove_listener("listening", listening)
+                self.remove_listener("error", error)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Shut down gracefully (:meth:`shutdown`: every client closed with
+        1001 after what was queued, then the listener); returns once
+        ``'close'`` was emitted."""
+        await self.shutdown()
 
     def address(self) -> dict[str, Any] | None:
         """``{'address', 'family', 'port'}`` of the listening socket; ``None``
@@ -240,7 +325,9 @@ class WebSocketServer(WebSocketServerEvents):
         once the last connection has closed."""
         if cb is not None:
             if self._state is CLOSED:
-                self._loop.call_soon(cb, RuntimeError("The server is not running"))
+                self._loop.call_soon(
+                    fit(cb, 1), RuntimeError("The server is not running")
+                )
                 self._loop.call_soon(self._dispatch, "close")
                 return
             self.once("close", cb)
@@ -257,10 +344,87 @@ class WebSocketServer(WebSocketServerEvents):
             pass
         self._loop.call_soon(self._maybe_closed)
 
+    def shutdown(
+        self, code: Any = None, reason: Any = None, cb: Any = None
+    ) -> asyncio.Future[None]:
+        """Close every client, then the server: ``shutdown([code[, reason]][,
+        cb])`` (a pyws extra; ws 8's :meth:`close` leaves clients open).
+
+        In order: stop accepting (the listening socket is closed, so new
+        connections are refused at once and a load balancer moves on;
+        upgrades not completed yet, an async ``verifyClient`` pending
+        included, are dropped); start the closing handshake (RFC 6455
+        section 7.1.1) on every connection with ``code`` (default 1001,
+        Going Away) and ``reason``, each close frame queued after the
+        messages already sent, which go out first; wait until every TCP
+        connection is closed (the client answered and closed, or
+        ``closeTimeout`` destroyed the socket); then emit ``'close'``.
+        Messages that arrive before a client's close frame are still
+        delivered (``'message'``).
+
+        ``cb()`` is called with the ``'close'`` event; the returned
+        ``asyncio.Future`` resolves at the same time. Calling it again
+        returns the same future. Raises ``TypeError`` / ``RangeError`` for
+        an invalid code or reason, as ``WebSocket.close`` does.
+        """
+        if callable(code) and reason is None and cb is None:
+            code, cb = None, code
+        elif callable(reason) and cb is None:
+            reason, cb = None, reason
+        if code is None:
+            code = CloseCode.GOING_AWAY
+        if not is_valid_status_code(code):
+            raise TypeError("First argument must be a valid error code number")
+        if reason is None:
+            reason = b""
+        if isinstance(reason, str):
+            reason = reason.encode()
+        if not isinstance(reason, (bytes, bytearray, memoryview)):
+            raise TypeError("Second argument must be a string or a Uint8Array")
+        if len(reason) > MAX_CLOSE_REASON:
+            raise RangeError("The message must not be greater than 123 bytes")
+        fut = self._shutdown_future
+        if fut is None:
+            fut = self._shutdown_future = self._loop.create_future()
+
+            def closed(*_: Any) -> None:
+                if not fut.done():
+                    fut.set_result(None)
+
+            if self._state is CLOSED:
+                self._loop.call_soon(closed)
+            else:
+                self.once("close", closed)
+        if cb is not None:
+            if fut.done() or self._state is CLOSED:
+                self._loop.call_soon(cb)
+            else:
+                self.once("close", cb)
+        if self._state is CLOSED:
+            return fut
+        if self._state is RUNNING:
+            self._state = CLOSING
+            if self._server is not None:
+                self._server.close()
+        for transport in list(self._handshaking):
+            # No WebSocket yet: nothing to close gracefully.
+            transport.close()
+        for ws in list(self._connections):
+            if ws.readyState == WebSocket.OPEN:
+                ws.close(int(code), bytes(reason))
+        self._loop.call_soon(self._maybe_closed)
+        return fut
+
+    def _on_stop_signal(self) -> None:
+        """SIGTERM / SIGINT in :func:`pyws.run`: :meth:`shutdown`."""
+        self.shutdown()
+
     def _maybe_closed(self) -> None:
         if self._state is not CLOSING:
             return
-        if self.options["noServer"]:
+        if self._shutdown_future is not None:
+            pending = bool(self._connections or self._handshaking)
+        elif self.options["noServer"]:
             pending = bool(self.clients)
         else:
             pending = bool(self._connections or self._handshaking)
@@ -308,6 +472,7 @@ class WebSocketServer(WebSocketServerEvents):
         replaced), or a :class:`NodeSocket`.
         """
         head = bytes(head or b"")
+        cb = fit(cb, 2)
         if isinstance(socket, NodeSocket):
             if socket.upgraded:
                 raise RuntimeError(
@@ -430,9 +595,9 @@ class WebSocketServer(WebSocketServerEvents):
             return
         info = VerifyInfo(origin=offer.origin, secure=nsock.encrypted, req=req)
         if _arity(verify) == 2:
-            # The answer may come later: hold the input back meanwhile (a
-            # synchronous upgrade never pauses the socket).
-            nsock.transport.pause_reading()
+            # The answer may come later: keep what arrives meanwhile (up to
+            # HOLD_LIMIT) and watch for a FIN, as Node's socket does.
+            holder.keep_reading()
             done = False
 
             def verified(
@@ -459,13 +624,13 @@ class WebSocketServer(WebSocketServerEvents):
                     self._abort(nsock, 500)
             return
         try:
-            result = verify(info)
+            result = fit(verify, 1)(info)
         except Exception as exc:  # noqa: BLE001 - the user's bug
             report_exception("Exception in verifyClient", exc, self)
             self._abort(nsock, 500)
             return
         if inspect.isawaitable(result):
-            nsock.transport.pause_reading()
+            holder.keep_reading()
             self._loop.create_task(
                 self._await_verify(result, req, nsock, head, cb, holder, offer, deflate)
             )
@@ -517,7 +682,7 @@ class WebSocketServer(WebSocketServerEvents):
             hook = self.options["handleProtocols"]
             if hook is not None:
                 try:
-                    chosen = hook(offer.protocols, req)
+                    chosen = fit(hook, 2)(offer.protocols, req)
                 except Exception as exc:  # noqa: BLE001 - the user's bug
                     report_exception("Exception in handleProtocols", exc, self)
                     self._abort(nsock, 500)

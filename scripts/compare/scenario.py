@@ -35,6 +35,7 @@ _ACTIONS = (
     "pause",
     "resume",
     "log_state",
+    "shutdown",
 )
 _STEPS = (
     "send_frame",

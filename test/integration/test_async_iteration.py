@@ -200,3 +200,53 @@ def test_max_queue_option_is_checked() -> None:
         pyws.WebSocket("ws://127.0.0.1:1/", maxQueue="16")
     with pytest.raises(ValueError, match="max_queue"):
         pyws.WebSocket("ws://127.0.0.1:1/", max_queue=-1)
+
+
+def test_server_async_with_listens_then_shuts_down(arun: Any) -> None:
+    """``async with WebSocketServer(...)``: listening inside; on exit every
+    client gets 1001 and the server emits 'close'."""
+
+    async def main() -> None:
+        async with pyws.WebSocketServer(port=0, host=HOST) as wss:
+            address = wss.address()
+            assert address is not None
+            closed = arun.event(wss, "close")
+            async with pyws.WebSocket(f"ws://{HOST}:{address['port']}/") as ws:
+                ending = asyncio.ensure_future(ws.wait_closed())
+                assert ws.readyState == ws.OPEN
+            assert ws.readyState == ws.CLOSED
+            assert (await ending)[0] == 1000
+        await arun.within(closed, "the server's close")
+
+    arun(main())
+
+
+def test_server_async_with_shuts_down_open_clients_with_1001(arun: Any) -> None:
+    async def main() -> None:
+        ws: pyws.WebSocket | None = None
+        async with pyws.WebSocketServer(port=0, host=HOST) as wss:
+            address = wss.address()
+            assert address is not None
+            ws = pyws.WebSocket(f"ws://{HOST}:{address['port']}/")
+            ws.__aiter__()
+            await arun.within(ws.wait_open(), "open")
+        assert ws is not None
+        code, _ = await arun.within(ws.wait_closed(), "the client's close")
+        assert code == 1001
+        with pytest.raises(pyws.ConnectionClosedOK):
+            await ws.recv()
+
+    arun(main())
+
+
+def test_server_async_with_raises_the_listen_error(arun: Any) -> None:
+    async def main() -> None:
+        async with pyws.WebSocketServer(port=0, host=HOST) as first:
+            address = first.address()
+            assert address is not None
+            taken = pyws.WebSocketServer(port=address["port"], host=HOST)
+            with pytest.raises(OSError):
+                async with taken:
+                    pass
+
+    arun(main())

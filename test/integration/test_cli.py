@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from helpers.rawpeer import RawPeer, RawServer
 
 import pyws
 from pyws.cli import LineSplitter, build_parser, format_message
@@ -799,3 +800,99 @@ def test_connect_to_listen() -> None:
         assert await stop_listen(server) == 0
 
     run(main())
+
+
+# --------------------------------------------------------------------------
+# Peers' control characters (issue 9): escaped, printable Unicode kept
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\r\nFAKE: line \u202eévil 🙂"
+ESCAPED = r"\x1b]0;pwned\x07\x1b[2J\r\nFAKE: line \u202eévil 🙂"
+
+
+def test_connect_escapes_the_server_s_control_characters() -> None:
+    async def main() -> None:
+        def on_connection(ws: Any, req: Any) -> None:
+            ws.send(HOSTILE)
+            ws.close(4000, "bye\x1b[2J\nnext")
+
+        wss, port = await start_server(on_connection)
+        cli = await Cli.start("connect", f"ws://127.0.0.1:{port}/")
+        assert await cli.finish() == 1  # 4000 is not a clean close code
+        assert cli.stdout_lines == [ESCAPED]
+        assert re.search(r"closed: 4000 bye\\x1b\[2J\\nnext$", cli.stderr, re.M)
+        assert "\x1b" not in cli.stderr and "\x1b" not in "".join(cli.stdout_lines)
+        await close_server(wss)
+
+    run(main())
+
+
+def test_listen_escapes_the_client_s_control_characters() -> None:
+    async def main() -> None:
+        server, port, _ = await start_listen()
+        ws = await open_client(f"ws://127.0.0.1:{port}/")
+        ws.send(HOSTILE)
+        await server.expect_stdout(r"^\[1\] " + re.escape(ESCAPED) + "$")
+        closed = event(ws, "close")
+        ws.close(4000, "x\r\n12:00:00.000 [2] connected from forged")
+        await within(closed, "client close")
+        await server.expect_stderr(r"\[1\] closed: 4000 x\\r\\n12:00:00\.000 \[2\]")
+        assert await stop_listen(server) == 0
+        assert not any(
+            "forged" in line and "[1]" not in line for line in server.stderr_lines
+        )
+
+    run(main())
+
+
+# --------------------------------------------------------------------------
+# Heartbeat options (--ping-interval, --ping-timeout)
+
+
+class TestHeartbeatOptions:
+    def test_listen_drops_a_client_that_never_answers(self) -> None:
+        async def main() -> None:
+            cli, port, _ = await start_listen(
+                "--ping-interval", "150", "--ping-timeout", "150"
+            )
+            peer = await RawPeer.connect("127.0.0.1", port)
+            ping = await peer.wait_frame(0x9, timeout=TIMEOUT)
+            assert len(ping.payload) == 4
+            await cli.expect_stderr(r"\[1\] closed: 1006")
+            await peer.wait_eof(timeout=TIMEOUT)
+            assert peer.close_frames() == []
+            peer.close()
+            assert await stop_listen(cli) == 0
+
+        run(main())
+
+    def test_connect_drops_a_server_that_never_answers(self) -> None:
+        async def main() -> None:
+            async with await RawServer.start() as raw:
+                cli = await Cli.start(
+                    "connect",
+                    "--ping-interval",
+                    "150",
+                    f"ws://127.0.0.1:{raw.port}/",
+                )
+                peer = await raw.accept(timeout=TIMEOUT)
+                ping = await peer.wait_frame(0x9, timeout=TIMEOUT)
+                assert ping.masked
+                # The timeout defaults to the interval: 1006, exit status 1.
+                assert await cli.finish() == 1
+                assert re.search(r"closed: 1006", cli.stderr)
+
+        run(main())
+
+    @pytest.mark.parametrize("value", ["0", "-5", "soon"])
+    def test_non_positive_or_bad_values_are_usage_errors(self, value: str) -> None:
+        with pytest.raises(SystemExit) as info:
+            build_parser().parse_args(["listen", "0", "--ping-interval", value])
+        assert info.value.code == 2
+
+    def test_values_reach_the_options(self) -> None:
+        args = build_parser().parse_args(
+            ["connect", "--ping-interval", "1000", "--ping-timeout", "250", "ws://x/"]
+        )
+        assert (args.ping_interval, args.ping_timeout) == (1000, 250)
+        args = build_parser().parse_args(["listen", "0"])
+        assert (args.ping_interval, args.ping_timeout) == (None, None)

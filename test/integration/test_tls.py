@@ -97,3 +97,61 @@ def test_wss_rejects_an_unknown_certificate(cert: tuple[Path, Path]) -> None:
         await asyncio.wait_for(closed, scaled(5))
 
     asyncio.run(main())
+
+
+def test_heartbeat_keeps_a_paused_tls_connection(cert: tuple[Path, Path]) -> None:
+    """Paused TLS: the pongs may sit decrypted inside the TLS layer, where
+    the kernel's count of unread bytes cannot see them; the heartbeat gives
+    no verdict then, and the pongs count once reading resumes."""
+    key, crt = cert
+
+    async def main() -> None:
+        server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_ctx.load_cert_chain(crt, key)
+        wss = pyws.WebSocketServer(
+            port=0,
+            host="127.0.0.1",
+            ssl=server_ctx,
+            pingInterval=scaled(0.1) * 1000,
+            pingTimeout=scaled(0.1) * 1000,
+        )
+        await pyws.once(wss, "listening", scaled(5))
+        port = wss.address()["port"]  # type: ignore[index]
+        connected = asyncio.ensure_future(pyws.once(wss, "connection", scaled(5)))
+        client = pyws.WebSocket(f"wss://127.0.0.1:{port}/", ca=str(crt))
+        pings: list[bytes] = []
+        client.on("ping", pings.append)  # autoPong answers each one
+        await client.wait_open(scaled(5))
+        ws, _req = await connected
+        conn = ws._conn
+        assert conn is not None
+        # Count the heartbeat's timer firings (each gives a verdict, or none).
+        fired: list[asyncio.Future[None]] = [
+            asyncio.get_running_loop().create_future() for _ in range(4)
+        ]
+        on_heartbeat = conn._on_heartbeat
+
+        def counted() -> None:
+            on_heartbeat()
+            for fut in fired:
+                if not fut.done():
+                    fut.set_result(None)
+                    break
+
+        conn._on_heartbeat = counted  # type: ignore[method-assign]
+        ws.pause()
+        await asyncio.wait_for(asyncio.gather(*fired), scaled(5))
+        # One ping, answered; three timeouts passed without a verdict.
+        assert len(pings) == 1
+        assert ws.readyState == pyws.OPEN
+        pong = asyncio.ensure_future(pyws.once(ws, "pong", scaled(5)))
+        ws.resume()
+        await pong
+        assert ws.latency is not None
+        client.close()
+        await client.wait_closed(scaled(5))
+        closed = asyncio.get_running_loop().create_future()
+        wss.close(lambda *a: closed.set_result(None))
+        await asyncio.wait_for(closed, scaled(5))
+
+    asyncio.run(main())

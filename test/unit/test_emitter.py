@@ -37,10 +37,11 @@ def noop(*args: Any) -> None:
 def test_events_table_layout(cls: type[pyee.EventEmitter]) -> None:
     ee = cls()
 
-    def a() -> None:
+    # *args listeners: NodeEventEmitter stores them unadapted, as pyee does.
+    def a(*args: Any) -> None:
         pass
 
-    def b() -> None:
+    def b(*args: Any) -> None:
         pass
 
     ee.on("x", a)
@@ -354,3 +355,119 @@ def test_async_listener_exception_goes_to_the_loop_handler() -> None:
     reports = asyncio.run(main())
     assert len(reports) == 1
     assert isinstance(reports[0]["exception"], KeyError)
+
+
+# -- part 3: listener arity (Node's call convention) --------------------------
+
+
+def test_listeners_get_as_many_leading_arguments_as_they_take() -> None:
+    ee = NodeEventEmitter()
+    got: list[tuple[Any, ...]] = []
+    ee.on("e", lambda: got.append(()))
+    ee.on("e", lambda a: got.append((a,)))
+    ee.on("e", lambda a, b, c=None: got.append((a, b, c)))
+    ee.on("e", lambda *args: got.append(args))
+    assert ee.emit("e", 1, 2, 3, 4)
+    assert got == [(), (1,), (1, 2, 3), (1, 2, 3, 4)]
+
+
+@pytest.mark.parametrize(
+    "add", ["on", "once", "prependListener", "prependOnceListener", "addListener"]
+)
+def test_every_way_of_adding_fits_the_listener(add: str) -> None:
+    ee = NodeEventEmitter()
+    got: list[str] = []
+
+    def heartbeat() -> None:
+        got.append("beat")
+
+    getattr(ee, add)("pong", heartbeat)
+    ee.emit("pong", b"data")
+    assert got == ["beat"]
+    # Removal by the original function still works.
+    getattr(ee, add)("pong", heartbeat)
+    ee.off("pong", heartbeat)
+    assert ee.listenerCount("pong") == 0
+    ee.emit("pong", b"data")
+    assert got == ["beat"]
+
+
+def test_decorator_forms_fit_the_listener() -> None:
+    ee = NodeEventEmitter()
+    got: list[Any] = []
+
+    @ee.on("x")
+    def first(a: Any) -> None:
+        got.append(("on", a))
+
+    @ee.once("x")
+    def second() -> None:
+        got.append("once")
+
+    ee.emit("x", 1, 2)
+    ee.emit("x", 3, 4)
+    assert got == [("on", 1), "once", ("on", 3)]
+    assert ee.listeners("x") == [first]  # the originals, as added
+
+
+def test_once_wrapper_removes_itself_before_running() -> None:
+    ee = NodeEventEmitter()
+    counts: list[int] = []
+
+    def listener() -> None:
+        counts.append(ee.listenerCount("x"))
+        ee.emit("x", "again")  # does not run the listener twice
+
+    ee.once("x", listener)
+    ee.emit("x", "first")
+    assert counts == [0]
+    raw = ee.rawListeners("x")
+    assert raw == []
+
+
+def test_listener_taking_every_argument_is_stored_as_is() -> None:
+    class Hot(NodeEventEmitter):
+        _event_args = {"message": 2}
+
+    ee = Hot()
+
+    def two(data: Any, is_binary: bool) -> None:
+        pass
+
+    def one(data: Any) -> None:
+        pass
+
+    ee.on("message", two)
+    ee.on("message", one)
+    ee.on("other", noop)
+    assert ee._events["message"][two] is two  # no adapter on the hot path
+    assert ee._events["message"][one] is not one
+    assert ee._events["other"][noop] is noop  # *args: no adapter
+
+
+def test_user_emit_with_extra_arguments_reaches_fixed_listeners() -> None:
+    # ws's README: wss.emit('connection', ws, request, client) while other
+    # listeners take (ws, request).
+    ee = NodeEventEmitter()
+    got: list[Any] = []
+    ee.on("connection", lambda ws, req: got.append((ws, req)))
+    ee.emit("connection", "ws", "req", "client")
+    assert got == [("ws", "req")]
+
+
+def test_async_listener_with_fewer_parameters_runs() -> None:
+    async def main() -> list[str]:
+        ee = NodeEventEmitter()
+        got: list[str] = []
+        done = asyncio.get_running_loop().create_future()
+
+        async def listener() -> None:
+            got.append("ran")
+            done.set_result(None)
+
+        ee.on("x", listener)
+        ee.emit("x", 1, 2)
+        await asyncio.wait_for(done, 5)
+        return got
+
+    assert asyncio.run(main()) == ["ran"]

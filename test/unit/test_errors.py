@@ -38,11 +38,15 @@ EXPECTED: dict[str, tuple[int, bool, bool]] = {
     "WS_ERR_TOO_MANY_BUFFERED_PARTS": (1008, False, True),
     "WS_ERR_INVALID_UTF8": (1007, True, False),
     "WS_ERR_INVALID_CLOSE_CODE": (1002, True, True),
+    # pyws's opt-in limits (issue 9); ws has no counterpart.
+    "WS_ERR_BUFFERED_AMOUNT_EXCEEDED": (1008, False, False),
+    "WS_ERR_INCOMPLETE_MESSAGE_TIMEOUT": (1008, False, False),
 }
 
 
 class TestTable:
-    """ws-api.md 7.1: the twelve codes doc/ws.md lists, no more, no less."""
+    """ws-api.md 7.1: the twelve codes doc/ws.md lists and pyws's two
+    opt-in limits, no more, no less."""
 
     def test_same_codes_as_ws(self) -> None:
         assert set(WS_ERRORS) == set(EXPECTED)

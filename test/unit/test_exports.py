@@ -66,6 +66,21 @@ EXPECTED = {
     "run",
     "once",
     "__version__",
+    # Node's timers on pyws's loop (pyws.timers)
+    "setTimeout",
+    "setInterval",
+    "setImmediate",
+    "clearTimeout",
+    "clearInterval",
+    "clearImmediate",
+    "set_timeout",
+    "set_interval",
+    "set_immediate",
+    "clear_timeout",
+    "clear_interval",
+    "clear_immediate",
+    "Timeout",
+    "Immediate",
 }
 
 

@@ -275,6 +275,11 @@ class TestRequestParser:
             (b"GET / HTTP/9\r\n\r\n", None),
             (b"GET /a b HTTP/1.1\r\n\r\n", None),
             (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", "HPE_INVALID_METHOD"),
+            # HTTP/0.9 lines llhttp ends without a CRLFCRLF (found by fuzzing:
+            # this used to raise ValueError from the head-end search).
+            (b"GET /\n\r\n", "HPE_INVALID_VERSION"),
+            (b"GET /\r\n\r\n", "HPE_INVALID_VERSION"),
+            (b"GET /x\n\r\nabc", "HPE_INVALID_VERSION"),
         ],
     )
     def test_malformed(self, data: bytes, code: str | None) -> None:
@@ -544,6 +549,44 @@ class TestCheckRequest:
         req = make_request(Sec_WebSocket_Protocol="", Sec_WebSocket_Extensions=";")
         with pytest.raises(ServerHandshakeRejection, match="Protocol"):
             check_request(req, deflate_enabled=True)
+
+    @pytest.mark.parametrize(
+        ("head", "body"),
+        [
+            # RFC 6455 section 4.2.1 item 1: HTTP/1.1 or higher.
+            (UPGRADE_REQUEST.replace(b"HTTP/1.1", b"HTTP/1.0"), "Invalid HTTP version"),
+            # Item 2: a Host header (Node 20+ answers 400 without one) ...
+            (
+                UPGRADE_REQUEST.replace(b"Host: server.example.com\r\n", b""),
+                "Missing or invalid Host header",
+            ),
+            (
+                UPGRADE_REQUEST.replace(b"Host: server.example.com", b"Host:"),
+                "Missing or invalid Host header",
+            ),
+            # ... and only one (Node would keep the first).
+            (
+                UPGRADE_REQUEST[:-2] + b"hOsT: other.example\r\n\r\n",
+                "Missing or invalid Host header",
+            ),
+        ],
+    )
+    def test_http_version_and_host(self, head: bytes, body: str) -> None:
+        req = parse_request(head)
+        with pytest.raises(ServerHandshakeRejection) as exc_info:
+            check_request(req, deflate_enabled=False)
+        exc = exc_info.value
+        assert (exc.status, exc.message, exc.client_error) == (400, body, True)
+        assert exc.response() == (
+            b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+            b"Content-Type: text/html\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n{body}".encode()
+        )
+
+    def test_host_and_version_come_before_ws_checks(self) -> None:
+        head = UPGRADE_REQUEST.replace(b"GET", b"PUT").replace(b"HTTP/1.1", b"HTTP/1.0")
+        with pytest.raises(ServerHandshakeRejection, match="HTTP version"):
+            check_request(parse_request(head), deflate_enabled=False)
 
 
 class TestRejectionResponse:

@@ -29,7 +29,10 @@ CORE = [
     "sender",
     "handshake",
     "protocol",
+    "heartbeat",
     "_options",
+    "_printable",
+    "_callbacks",
 ]
 TRANSPORT = ["_transport", "_client", "_server"]
 FACADE = [
@@ -44,6 +47,7 @@ FACADE = [
     "log",
     "_emitter",
     "_runtime",
+    "timers",
     "__init__",
     "__main__",
     "cli",

@@ -79,6 +79,10 @@ COMMON_DEFAULTS = {
     "maxBufferedChunks": 262144,
     "maxPendingAutoPongs": 60,
     "skipUTF8Validation": False,
+    # pyws extras: the heartbeat is off, the high-water mark 64 KiB.
+    "pingInterval": 0,
+    "pingTimeout": None,
+    "highWaterMark": 64 * 1024,
 }
 
 
@@ -233,6 +237,11 @@ def test_none_is_rejected_for_non_nullable_options() -> None:
         (SERVER_OPTIONS, {"backlog": -1}, "backlog"),
         (CLIENT_OPTIONS, {"closeTimeout": -1}, "closeTimeout"),
         (CLIENT_OPTIONS, {"handshakeTimeout": -5}, "handshakeTimeout"),
+        (CLIENT_OPTIONS, {"pingInterval": -1}, "pingInterval"),
+        (CLIENT_OPTIONS, {"ping_timeout": 0}, "ping_timeout"),
+        (SERVER_OPTIONS, {"pingTimeout": -3}, "pingTimeout"),
+        (SERVER_OPTIONS, {"highWaterMark": 0}, "highWaterMark"),
+        (CLIENT_OPTIONS, {"high_water_mark": -1}, "high_water_mark"),
     ],
 )
 def test_out_of_range_is_a_value_error(
@@ -248,6 +257,34 @@ def test_out_of_range_through_constructors() -> None:
         WebSocketServer(port=65536)
     with pytest.raises(ValueError, match="close_timeout"):
         WebSocket(URL, close_timeout=-1)
+
+
+def test_operations_options_in_both_spellings() -> None:
+    for table, where in ((CLIENT_OPTIONS, "WebSocket"), (SERVER_OPTIONS, "S")):
+        a = parse_options(
+            table,
+            {"pingInterval": 1000, "pingTimeout": 500, "highWaterMark": 4096},
+            {},
+            where,
+        )
+        b = parse_options(
+            table,
+            None,
+            {"ping_interval": 1000, "ping_timeout": 500, "high_water_mark": 4096},
+            where,
+        )
+        assert a == b
+        assert (a["pingInterval"], a["pingTimeout"], a["highWaterMark"]) == (
+            1000,
+            500,
+            4096,
+        )
+    with pytest.raises(TypeError, match="ping_interval"):
+        parse_options(
+            CLIENT_OPTIONS, {"pingInterval": 1}, {"ping_interval": 2}, "WebSocket"
+        )
+    with pytest.raises(TypeError, match="highWaterMark"):
+        parse_options(CLIENT_OPTIONS, {"highWaterMark": 1.5}, {}, "WebSocket")
 
 
 def test_limits_at_or_below_zero_are_accepted() -> None:

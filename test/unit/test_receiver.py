@@ -1121,3 +1121,54 @@ class TestCompressed:
         (exc,) = rec.errors
         assert exc.status_code == 1007
         assert rec.r.done
+
+
+class TestIncompleteState:
+    """What the I/O layer's incompleteMessageTimeout reads after each read:
+    ``partial_frame_reads``, ``in_fragmented_message``, ``fragmented_messages``
+    (issue 9)."""
+
+    @ROLES
+    def test_partial_frame_reads(self, is_server: bool) -> None:
+        r = Rec(is_server)
+        frame = peer(is_server, 2, b"0123456789")
+        assert r.r.partial_frame_reads == 0
+        r.feed(frame[:3])
+        assert r.r.partial_frame_reads == 1  # began in this read
+        r.feed(frame[3:5])
+        assert r.r.partial_frame_reads == 2  # the same frame, older
+        # The frame completes and the next one begins in the same read.
+        r.feed(frame[5:] + frame[:4])
+        assert r.r.partial_frame_reads == 1
+        assert r.events == [("message", b"0123456789", True)]
+        r.feed(frame[4:])
+        assert r.r.partial_frame_reads == 0
+
+    @ROLES
+    def test_fragmented_messages(self, is_server: bool) -> None:
+        r = Rec(is_server)
+        first = peer(is_server, 1, b"ab", fin=False)
+        last = peer(is_server, 0, b"cd")
+        assert not r.r.in_fragmented_message
+        r.feed(peer(is_server, 1, b"whole"))
+        assert r.r.fragmented_messages == 0  # one frame: not counted
+        r.feed(first)
+        assert r.r.in_fragmented_message
+        assert r.r.fragmented_messages == 1
+        r.feed(peer(is_server, 9, b"p"))  # a ping between fragments
+        assert r.r.in_fragmented_message
+        r.feed(last + first)  # one ends, the next begins
+        assert r.r.fragmented_messages == 2
+        r.feed(last)
+        assert not r.r.in_fragmented_message
+        assert r.r.partial_frame_reads == 0
+
+    def test_nothing_incomplete_after_an_error(self) -> None:
+        r = Rec(False)
+        second = encode(0, b"c", fin=False)
+        r.feed(encode(1, b"ab", fin=False) + second[:2])
+        assert r.r.partial_frame_reads == 1 and r.r.in_fragmented_message
+        r.feed(second[2:] + h("8f 00"))  # invalid opcode: the receiver stops
+        assert r.errors and r.errors[0].code == "WS_ERR_INVALID_OPCODE"
+        assert r.r.partial_frame_reads == 0
+        assert not r.r.in_fragmented_message

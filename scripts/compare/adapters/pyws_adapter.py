@@ -146,6 +146,10 @@ class Adapter:
                 ws.pause()
             elif what == "resume":
                 ws.resume()
+            elif what == "shutdown":
+                # The server's graceful stop (pyws extra): 1001 to every client.
+                args = [action[k] for k in ("code", "reason") if k in action]
+                self.server.shutdown(*args)
             elif what == "log_state":
                 log(
                     "event",

@@ -116,6 +116,18 @@ function run(ws, action) {
       case 'resume':
         ws.resume();
         break;
+      case 'shutdown': {
+        // pyws's wss.shutdown() as ws users write it: close every client,
+        // then the server (ws 8's close() leaves clients open).
+        const code = action.code === undefined ? 1001 : action.code;
+        for (const client of server.clients) {
+          if (action.reason === undefined) client.close(code);
+          else client.close(code, action.reason);
+        }
+        // Stop accepting; the adapter exits once the connection closed.
+        server.close();
+        break;
+      }
       case 'log_state':
         log('event', 'state', [ws.bufferedAmount, ws.protocol, ws.extensions], ws);
         break;
@@ -127,7 +139,38 @@ function run(ws, action) {
   }
 }
 
+// pingInterval / pingTimeout are pyws options; ws users write the heartbeat
+// by hand (ws's README). Same cycle as pyws: a ping with a 4-byte counter
+// every interval, terminate if nothing came back within the timeout.
+function heartbeat(ws) {
+  const interval = (config.options || {}).pingInterval;
+  if (!interval) return;
+  const timeout = (config.options || {}).pingTimeout || interval;
+  let count = 0;
+  let heard = false;
+  let timer = null;
+  ws.on('message', () => { heard = true; });
+  ws.on('ping', () => { heard = true; });
+  ws.on('pong', () => { heard = true; });
+  ws.on('close', () => clearTimeout(timer));
+  const ping = () => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    count++;
+    const payload = Buffer.alloc(4);
+    payload.writeUInt32BE(count);
+    heard = false;
+    ws.ping(payload);
+    timer = setTimeout(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (!heard) ws.terminate();
+      else timer = setTimeout(ping, Math.max(0, interval - timeout));
+    }, timeout);
+  };
+  timer = setTimeout(ping, interval);
+}
+
 function attach(ws) {
+  heartbeat(ws);
   const counts = {};
   const trigger = (name) => {
     counts[name] = (counts[name] || 0) + 1;
