@@ -1,8 +1,9 @@
 """The ``WS_ERR_*`` table of the docs, generated from the code.
 
 The close status and exception class of each code come from
-``pyws.errors.WS_ERRORS``; the messages from the receiver's own calls in
-``pyws/receiver.py`` and ``pyws/permessage_deflate.py`` (read with ``ast``,
+``pyws.errors.WS_ERRORS``; the messages from the calls that raise them in
+``pyws/receiver.py``, ``pyws/permessage_deflate.py`` and
+``pyws/_transport.py`` (read with ``ast``,
 f-string fields shown as ``<name>``); only the "when" texts are written
 here, and :func:`problems` reports a code on one side and not the other.
 
@@ -17,6 +18,10 @@ from pathlib import Path
 from pyws.errors import WS_ERRORS, FrameRangeError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+
+#: The modules that raise ``WS_ERR_*`` errors: the receiver, the inflater,
+#: and the transport (pyws's opt-in limits).
+SOURCES = ("receiver.py", "permessage_deflate.py", "_transport.py")
 
 #: When the receiver raises each code: the user-facing half of the table.
 WHEN: dict[str, str] = {
@@ -42,7 +47,25 @@ WHEN: dict[str, str] = {
     "of the message).",
     "WS_ERR_INVALID_CLOSE_CODE": "A close frame whose status code is not valid "
     "(valid: 1000-1003, 1007-1014, 3000-4999).",
+    "WS_ERR_BUFFERED_AMOUNT_EXCEEDED": "**pyws only, opt-in**: more than "
+    "`maxBufferedAmount` bytes of output are held for a peer that does not read. "
+    "The socket is destroyed at once (the close frame cannot get through), so "
+    "`'close'` reports 1006.",
+    "WS_ERR_INCOMPLETE_MESSAGE_TIMEOUT": "**pyws only, opt-in**: a frame or a "
+    "fragmented message stayed incomplete for longer than "
+    "`incompleteMessageTimeout` ms (time while you paused reading does not "
+    "count).",
 }
+
+
+def _field_name(node: ast.expr) -> str:
+    """A short name for an f-string field: ``opcode``, ``limit``, ..."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute):
+            return sub.attr.lstrip("_")
+        if isinstance(sub, ast.Name) and sub.id != "self":
+            return sub.id.lstrip("_")
+    return "value"
 
 
 def _message_of(node: ast.expr) -> str | None:
@@ -54,7 +77,7 @@ def _message_of(node: ast.expr) -> str | None:
             if isinstance(value, ast.Constant):
                 parts.append(str(value.value))
             elif isinstance(value, ast.FormattedValue):
-                parts.append(f"<{ast.unparse(value.value)}>")
+                parts.append(f"<{_field_name(value.value)}>")
         return "".join(parts)
     return None
 
@@ -62,7 +85,7 @@ def _message_of(node: ast.expr) -> str | None:
 def receiver_messages() -> dict[str, list[str]]:
     """code -> the messages pyws raises it with, read from the source."""
     found: dict[str, list[str]] = {}
-    for name in ("receiver.py", "permessage_deflate.py"):
+    for name in SOURCES:
         tree = ast.parse((ROOT / "pyws" / name).read_text("utf-8"))
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and len(node.args) == 2):
@@ -92,7 +115,7 @@ def problems() -> list[str]:
         if code not in WHEN:
             found.append(f"{code} is in pyws.errors.WS_ERRORS but has no 'when' text")
         if code not in messages:
-            found.append(f"no raise of {code} found in pyws/receiver.py")
+            found.append(f"no raise of {code} found in pyws/ ({', '.join(SOURCES)})")
     for code in WHEN:
         if code not in WS_ERRORS:
             found.append(f"{code} has a 'when' text but is not in WS_ERRORS")

@@ -7,6 +7,8 @@ At ``builder-inited`` this writes ``docs/_generated/`` (ignored by git):
   read from ``pyws/receiver.py`` and ``pyws/permessage_deflate.py`` with
   ``ast``), with the "when" column below. A code in the table without a
   "when", or the other way round, is a build warning (an error under -W).
+- ``client-options.md``, ``server-options.md``: the option tables, from
+  ``pyws._options`` with the meanings written in ``opttable.py``.
 - ``closing-*.svg``: sequence diagrams of the saved ``scripts/compare``
   traces in ``docs/_traces/`` (see ``seqdiagram.py``).
 - ``bench.svg``: the benchmark chart, from the newest
@@ -26,6 +28,7 @@ from typing import Any
 
 import benchchart
 import errtable
+import opttable
 import seqdiagram
 from sphinx.application import Sphinx
 from sphinx.util import logging
@@ -50,6 +53,10 @@ def generate(app: Sphinx) -> None:
     for problem in errtable.problems():
         logger.warning("docs: %s", problem)
     _write(OUT / "ws-errors-table.md", errtable.errors_markdown())
+    for problem in opttable.problems():
+        logger.warning("docs: %s", problem)
+    _write(OUT / "client-options.md", opttable.table("client"))
+    _write(OUT / "server-options.md", opttable.table("server"))
     for trace_path in sorted((DOCS / "_traces").glob("*.json")):
         trace = json.loads(trace_path.read_text("utf-8"))
         _write(OUT / f"{trace_path.stem}.svg", seqdiagram.trace_to_svg(trace))

@@ -9,6 +9,7 @@ wire step, the chart one bar per figure of the README table. No event loop.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from pyws._options import CLIENT_OPTIONS, SERVER_OPTIONS, Option
 from pyws.errors import WS_ERRORS, ProtocolError
 from pyws.receiver import Receiver
 
@@ -29,6 +31,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 sys.path.insert(0, str(EXT))
 import benchchart  # noqa: E402
 import errtable  # noqa: E402
+import opttable  # noqa: E402
 import seqdiagram  # noqa: E402
 
 
@@ -90,6 +93,34 @@ class TestErrorTable:
         else:
             assert f"`{message}`" in section, (message, section)
         assert f"Close status **{exc.status_code}**" in section
+
+
+class TestOptionTables:
+    def test_tables_match_the_code(self) -> None:
+        assert opttable.problems() == []
+
+    @pytest.mark.parametrize(
+        ("role", "options"),
+        [("client", CLIENT_OPTIONS), ("server", SERVER_OPTIONS)],
+    )
+    def test_one_row_per_option_with_its_default(
+        self, role: str, options: dict[str, Any]
+    ) -> None:
+        rows = [r for r in opttable.table(role).splitlines()[2:] if r]
+        names = [r.split("`")[1] for r in rows]
+        assert sorted(names) == sorted(options)
+        row = rows[names.index("closeTimeout")]
+        assert f"| {options['closeTimeout'].default} ms |" in row
+        assert "(`close_timeout`)" in row
+
+    def test_a_new_option_without_a_meaning_is_reported(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        extra = dict(CLIENT_OPTIONS, brandNew=Option("brandNew", None))
+        monkeypatch.setattr(opttable, "CLIENT_OPTIONS", extra)
+        assert opttable.problems() == [
+            "client option brandNew has no meaning in opttable.py"
+        ]
 
 
 class TestSequenceDiagram:
@@ -189,5 +220,7 @@ class TestPages:
         ids=lambda p: str(p.relative_to(ROOT / "docs")),
     )
     def test_python_examples_compile(self, path: Path) -> None:
+        # Fragments may await at their top level (they stand for the body
+        # of an async function).
         for block in self.BLOCK.findall(path.read_text("utf-8")):
-            compile(block, str(path), "exec")
+            compile(block, str(path), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
