@@ -7,6 +7,7 @@ At ``builder-inited`` this writes ``docs/_generated/`` (ignored by git):
   read from ``pyws/receiver.py`` and ``pyws/permessage_deflate.py`` with
   ``ast``), with the "when" column below. A code in the table without a
   "when", or the other way round, is a build warning (an error under -W).
+- ``cli-help.md``: ``python -m pyws ... --help`` for each command.
 - ``client-options.md``, ``server-options.md``: the option tables, from
   ``pyws._options`` with the meanings written in ``opttable.py``.
 - ``closing-*.svg``: sequence diagrams of the saved ``scripts/compare``
@@ -23,6 +24,9 @@ is documented in the API reference.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +59,7 @@ def generate(app: Sphinx) -> None:
     _write(OUT / "ws-errors-table.md", errtable.errors_markdown())
     for problem in opttable.problems():
         logger.warning("docs: %s", problem)
+    _write(OUT / "cli-help.md", _cli_help())
     _write(OUT / "client-options.md", opttable.table("client"))
     _write(OUT / "server-options.md", opttable.table("server"))
     for trace_path in sorted((DOCS / "_traces").glob("*.json")):
@@ -92,6 +97,25 @@ def _constant_docs(
     comment = docs.get(("", name.rsplit(".", 1)[1]))
     if comment:
         lines[:] = [line for line in comment if line is not None]
+
+
+def _cli_help() -> str:
+    """``python -m pyws [COMMAND] --help``, as the installed program prints it."""
+    parts = []
+    for command in ([], ["listen"], ["connect"]):
+        run = subprocess.run(
+            [sys.executable, "-m", "pyws", *command, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1"},
+        )
+        if run.returncode != 0:
+            logger.warning("docs: python -m pyws %s --help failed", " ".join(command))
+        title = " ".join(["python -m pyws", *command])
+        parts.append(f"## `{title}`\n\n```text\n{run.stdout.rstrip()}\n```\n")
+    return "\n".join(parts)
 
 
 def _check_all_documented(app: Sphinx, env: Any) -> None:
