@@ -16,7 +16,6 @@ from __future__ import annotations
 from . import extension, inbox, subprotocol
 from ._emitter import MaxListenersExceededWarning
 from ._runtime import once, run
-from ._server import NodeSocket
 from .constants import (
     BINARY_TYPES,
     CLOSE_TIMEOUT,
@@ -44,6 +43,7 @@ from .errors import (
 )
 from .event_target import CloseEvent, ErrorEvent, Event, MessageEvent
 from .handshake import Request, Response
+from .node_socket import NodeSocket
 from .permessage_deflate import PerMessageDeflate
 from .receiver import Receiver
 from .sender import Sender

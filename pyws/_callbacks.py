@@ -38,12 +38,12 @@ def capacity(fn: Any) -> int | None:
     ``None`` also when the signature cannot be read (some builtins): such a
     callable is called with every argument, as before.
     """
-    if type(fn) is FunctionType and not hasattr(fn, "__wrapped__"):
+    if type(fn) is FunctionType and "__wrapped__" not in fn.__dict__:
         code = fn.__code__
         return None if code.co_flags & _CO_VARARGS else code.co_argcount
     if type(fn) is MethodType:
         func = fn.__func__
-        if type(func) is FunctionType and not hasattr(func, "__wrapped__"):
+        if type(func) is FunctionType and "__wrapped__" not in func.__dict__:
             code = func.__code__
             if code.co_flags & _CO_VARARGS:
                 return None
@@ -71,7 +71,14 @@ def fit(fn: Callable[..., Any], nargs: int | None = None) -> Callable[..., Any]:
 
     Keyword arguments are passed on unchanged.
     """
-    n = capacity(fn)
+    if type(fn) is FunctionType and "__wrapped__" not in fn.__dict__:
+        # The common case, kept short: send(data, cb) fits cb on every call.
+        code = fn.__code__
+        if code.co_flags & _CO_VARARGS:
+            return fn
+        n: int | None = code.co_argcount
+    else:
+        n = capacity(fn)
     if n is None or (nargs is not None and n >= nargs):
         return fn
     return _leading(fn, n)

@@ -281,8 +281,11 @@ class NodeEventEmitter(pyee.EventEmitter):
         return len(table)
 
     def raw_listeners(self, event: Any) -> list[Callable[..., Any]]:
-        """The callables actually run (once-wrappers included)."""
-        return list(self._events.get(event, OrderedDict()).values())
+        """The listeners, with once-wrappers (``.listener`` is the original)
+        in place of ``once`` listeners, as Node's ``rawListeners``; an
+        argument-fitting adapter is an internal detail and not shown."""
+        table = self._events.get(event, OrderedDict())
+        return [v if getattr(v, "listener", None) is k else k for k, v in table.items()]
 
     def event_names(self) -> list[Any]:  # type: ignore[override]
         """Events with listeners, in insertion order (Node returns an array)."""

@@ -31,7 +31,14 @@ from .constants import (
     MAX_REDIRECTS,
 )
 
-__all__ = ["Option", "parse_options", "pep8_name", "CLIENT_OPTIONS", "SERVER_OPTIONS"]
+__all__ = [
+    "Option",
+    "parse_options",
+    "pep8_name",
+    "CLIENT_OPTIONS",
+    "SERVER_OPTIONS",
+    "STREAM_OPTIONS",
+]
 
 _MISSING: Any = object()
 
@@ -148,6 +155,28 @@ SERVER_OPTIONS: dict[str, Option] = {
         # still in their opening handshake (a pyws extra); None: no limit.
         Option("maxConnections", _INT, None, check=_non_negative),
         Option("maxPendingHandshakes", _INT, None, check=_non_negative),
+    ]
+}
+
+
+#: ``createWebSocketStream``'s options: Node's Duplex options ws passes on.
+#: ws forces ``objectMode``, ``writableObjectMode``, ``autoDestroy`` and
+#: ``emitClose`` to false; they are accepted and have no effect, as in ws.
+STREAM_OPTIONS: dict[str, Option] = {
+    o.name: o
+    for o in [
+        Option("allowHalfOpen", _BOOL, True, nullable=False),
+        Option("encoding", _STR, None),
+        Option("decodeStrings", _BOOL, True, nullable=False),
+        Option("defaultEncoding", _STR, "utf8", nullable=False),
+        Option("highWaterMark", _INT, None, check=_non_negative),
+        Option("readableHighWaterMark", _INT, None, check=_non_negative),
+        Option("writableHighWaterMark", _INT, None, check=_non_negative),
+        Option("readableObjectMode", _BOOL, False, nullable=False),
+        Option("objectMode", _BOOL, False, nullable=False),
+        Option("writableObjectMode", _BOOL, False, nullable=False),
+        Option("autoDestroy", _BOOL, False, nullable=False),
+        Option("emitClose", _BOOL, False, nullable=False),
     ]
 }
 

@@ -27,6 +27,7 @@ Also :func:`once`, Node's ``events.once``: a future for an event's arguments.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import inspect
 import signal
 import warnings
@@ -48,6 +49,16 @@ SHUTDOWN_TIMEOUT = 2.0
 
 #: Exit status after SIGINT (128 + 2), as a shell reports a Node process.
 SIGINT_STATUS = 130
+
+# What run() starts once the main callable had its first turn: servers that
+# user code created but did not start (a uvicorn server a WebSocketServer is
+# attached to). Each starter does nothing if its server already runs.
+_starters: dict[asyncio.AbstractEventLoop, list[Callable[[], object]]] = {}
+
+
+def add_starter(loop: asyncio.AbstractEventLoop, start: Callable[[], object]) -> None:
+    """Have :func:`run` call ``start()`` on ``loop`` (see ``_starters``)."""
+    _starters.setdefault(loop, []).append(start)
 
 
 def get_loop() -> asyncio.AbstractEventLoop:
@@ -78,6 +89,23 @@ def _current_or_new_loop() -> asyncio.AbstractEventLoop:
     loop = asyncio.new_event_loop()
     policy.set_event_loop(loop)
     return loop
+
+
+@atexit.register
+def _at_exit() -> None:
+    """A script that ends without :func:`run` (an exception at its top
+    level, say) leaves the default loop unrun: close what is open on it and
+    cancel its tasks, so Python does not print "Task was destroyed but it
+    is pending!" or ResourceWarnings on the way out."""
+    loop = _default_loop
+    if loop is None or loop.is_closed() or loop.is_running():
+        return
+    try:
+        _shutdown(loop)
+        _cancel_tasks(loop)
+    finally:
+        _alive.pop(loop, None)
+        loop.close()
 
 
 def retain(obj: object, loop: asyncio.AbstractEventLoop) -> None:
@@ -241,7 +269,9 @@ def run(main: Any = None) -> Any:
     ``main`` if it still runs: after SIGTERM ``run()`` returns (``main``'s
     result if it had finished, else ``None``), after SIGINT (Ctrl-C) it
     raises ``SystemExit(130)``. A second signal terminates what is open
-    at once.
+    at once. A uvicorn server that a
+    ``WebSocketServer`` is attached to and that nothing started (``main``
+    included) is started here and runs until it shuts down.
     """
     global _default_loop
     loop = get_loop()
@@ -254,17 +284,25 @@ def run(main: Any = None) -> Any:
         nonlocal main_done
         ending = _ending[loop]
         result = None
+        task: asyncio.Future[Any] | None = None
         if main is not None:
             value = main() if callable(main) else main
             if inspect.isawaitable(value):
                 task = asyncio.ensure_future(value)
-                await asyncio.wait({task, ending}, return_when=asyncio.FIRST_COMPLETED)
-                if ending.done():
-                    task.cancel()
-                    ending.result()
-                result = task.result()
             else:
                 result = value
+        if _starters.get(loop):
+            # One loop turn for main, so that a server it starts itself
+            # (``await server.serve()``) is not started twice.
+            await asyncio.sleep(0)
+            for start in _starters.pop(loop, []):
+                start()
+        if task is not None:
+            await asyncio.wait({task, ending}, return_when=asyncio.FIRST_COMPLETED)
+            if ending.done():
+                task.cancel()
+                ending.result()
+            result = task.result()
         main_done = True
         idle = loop.create_task(wait_idle())
         try:

@@ -1,8 +1,10 @@
 """The server's side of the opening handshake on asyncio.
 
-- :class:`NodeSocket`: the small Node-like socket handed to user code
-  (``request.socket``, ``'wsClientError'``'s socket, ``handleUpgrade``):
-  ``write``, ``end``, ``destroy``, ``remoteAddress``, ``remotePort``.
+- :class:`TransportSocket`: the Node ``net.Socket`` surface of an asyncio
+  transport (``write``, ``end``, ``destroy``, ``remoteAddress``, ...) with
+  hooks for what the transport reports (data, EOF, loss). The facade's
+  :class:`pyws.NodeSocket` subclasses it as an EventEmitter; the code here
+  makes sockets only through the factory it is handed.
 - :class:`ServerHandshake`: an ``asyncio.Protocol`` for each accepted
   connection of a ``port``-mode server: it reads the HTTP request head
   (bounded in size by the parser and in time by ``HEADERS_TIMEOUT``),
@@ -10,7 +12,9 @@
   hands an upgrade request to ``WebSocketServer.handleUpgrade``.
 - :class:`HoldingProtocol`: keeps bytes that arrive while an upgrade is
   being decided (an async ``verifyClient``), so none are lost; a FIN from
-  the peer meanwhile destroys the socket, as ws does.
+  the peer meanwhile destroys the socket, as ws does, unless the user's
+  code listens for the socket's ``'end'``. It tells its socket about data
+  (when the socket takes it), EOF and loss.
 - :class:`Listener`: the accept loop of a ``port``-mode server. It refuses
   sockets beyond ``maxConnections`` / ``maxPendingHandshakes`` and, when
   ``accept()`` runs out of descriptors (EMFILE, ENFILE), stops accepting
@@ -29,6 +33,7 @@ import ssl as ssl_module
 from collections.abc import Callable
 from typing import Any, cast
 
+from ._callbacks import fit
 from .handshake import HTTPParseError, Request, RequestParser
 
 __all__ = [
@@ -37,8 +42,8 @@ __all__ = [
     "HOLD_LIMIT",
     "HoldingProtocol",
     "Listener",
-    "NodeSocket",
     "ServerHandshake",
+    "TransportSocket",
 ]
 
 #: Seconds a client has to send its whole request head (Node's
@@ -72,17 +77,23 @@ _UPGRADE_REQUIRED = (
 class HoldingProtocol(asyncio.Protocol):
     """Collects bytes (reading paused) until the transport is taken over."""
 
-    def __init__(self) -> None:
+    def __init__(self, socket: TransportSocket | None = None) -> None:
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         self.lost = False
         self.on_lost: Callable[[], object] | None = None
+        #: The user's socket object for this transport, once there is one.
+        self.socket = socket
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses.
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        sock = self.socket
+        if sock is not None and sock._takes_data():
+            sock._on_data(data)  # a 'data' listener consumes it, as in Node
+            return
         self.buffer += data
         if len(self.buffer) >= HOLD_LIMIT and self.transport is not None:
             self.transport.pause_reading()
@@ -101,7 +112,12 @@ class HoldingProtocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         # The peer ended before the upgrade completed: ws destroys such a
         # socket (its completeUpgrade finds it no longer readable) and emits
-        # no 'connection'; the owner sees ``lost`` when it decides.
+        # no 'connection'; the owner sees ``lost`` when it decides. A socket
+        # the user's code handles itself (an 'end' listener, no upgrade)
+        # stays half-open, as a Node socket does.
+        sock = self.socket
+        if sock is not None and not sock.upgraded and sock._on_end():
+            return True
         if self.transport is not None:
             self.transport.abort()
         return True
@@ -110,10 +126,16 @@ class HoldingProtocol(asyncio.Protocol):
         self.lost = True
         if self.on_lost is not None:
             self.on_lost()
+        if self.socket is not None:
+            self.socket._on_close(exc)
 
 
-class NodeSocket:
-    """A Node ``net.Socket``-like wrapper around an asyncio transport."""
+class TransportSocket:
+    """A Node ``net.Socket``-like wrapper around an asyncio transport.
+
+    The ``_on_*`` hooks receive what the transport's protocol sees; here
+    they do nothing (the facade subclass emits events from them).
+    """
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self.transport = transport
@@ -165,7 +187,7 @@ class NodeSocket:
             return False
         self.transport.write(data.encode() if isinstance(data, str) else bytes(data))
         if cb is not None:
-            asyncio.get_running_loop().call_soon(cb)
+            asyncio.get_running_loop().call_soon(fit(cb, 1), None)
         return True
 
     def end(self, data: str | bytes | None = None) -> None:
@@ -185,6 +207,22 @@ class NodeSocket:
     def resume(self) -> None:
         self.transport.resume_reading()
 
+    # -- what the transport reports (no-ops here) ------------------------
+
+    def _takes_data(self) -> bool:
+        """Whether received bytes go to the socket instead of being held."""
+        return False
+
+    def _on_data(self, data: bytes) -> None:
+        pass
+
+    def _on_end(self) -> bool:
+        """The peer half-closed; True if the user's code took the news."""
+        return False
+
+    def _on_close(self, exc: Exception | None) -> None:
+        pass
+
     def __getitem__(self, key: str) -> Any:
         try:
             return getattr(self, key)
@@ -192,7 +230,7 @@ class NodeSocket:
             raise KeyError(key) from None
 
     def __repr__(self) -> str:
-        return f"<NodeSocket {self.remoteAddress}:{self.remotePort}>"
+        return f"<{type(self).__name__} {self.remoteAddress}:{self.remotePort}>"
 
 
 def is_upgrade_request(req: Request) -> bool:
@@ -209,11 +247,15 @@ class ServerHandshake(HoldingProtocol):
 
     def __init__(
         self,
-        on_upgrade: Callable[[Request, NodeSocket, bytes, ServerHandshake], object],
+        on_upgrade: Callable[
+            [Request, TransportSocket, bytes, ServerHandshake], object
+        ],
         loop: asyncio.AbstractEventLoop,
         track: Callable[[asyncio.Transport, bool], object],
+        make_socket: Callable[[asyncio.Transport], TransportSocket] = TransportSocket,
     ) -> None:
         super().__init__()
+        self.make_socket = make_socket
         self.on_upgrade = on_upgrade
         self.loop = loop
         self.track = track
@@ -261,7 +303,8 @@ class ServerHandshake(HoldingProtocol):
             return
         self._stop_timer()
         self.parser = None
-        nsock = NodeSocket(transport)
+        nsock = self.make_socket(transport)
+        self.socket = nsock
         req.socket = nsock
         if not is_upgrade_request(req):
             transport.write(_UPGRADE_REQUIRED)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ._emitter import NO_LISTENER, NodeEventEmitter
-from ._server import NodeSocket
 from .handshake import Request
+from .node_socket import NodeSocket
 from .websocket import WebSocket
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -292,6 +292,17 @@ class Connection(asyncio.BufferedProtocol):
                 self.loop.call_soon(cb, err)
         self.owner.connection_closed()
 
+    @property
+    def write_paused(self) -> bool:
+        """Whether the transport is over its high-water mark (a front end
+        that awaits its sends waits for :meth:`add_callback` then)."""
+        return self._write_paused
+
+    @property
+    def close_timer(self) -> asyncio.TimerHandle | None:
+        """The armed ``closeTimeout`` timer, or ``None``."""
+        return self._timer
+
     def pause_writing(self) -> None:
         self._write_paused = True
         if self._drain_watch:

@@ -376,8 +376,16 @@ class Receiver:
         elif consumed:
             self._chunks = 1  # what is left came with the latest chunk(s)
 
+    def hold(self) -> None:
+        """Stop parsing after the frame being handled (called from a
+        callback) or before the next one; later input is kept, unparsed,
+        until :meth:`resume`. A front end whose consumer fell behind uses
+        this to bound what it queues."""
+        self._held = True
+
     def resume(self) -> None:
-        """Continue parsing after a deferral (``allowSynchronousEvents`` off)."""
+        """Continue parsing after a deferral (``allowSynchronousEvents`` off)
+        or a :meth:`hold`."""
         if not self._held:
             return
         self._held = False

@@ -4,6 +4,10 @@ Modes, as in ws (exactly one):
 
 - ``port``: pyws listens (``host``, ``backlog``) and answers plain HTTP
   requests with 426, as ws's own HTTP server does;
+- ``server``: a ``uvicorn.Server``, which pyws attaches to as ws attaches to
+  an ``http.Server``: the upgrade requests this server handles (``path``,
+  ``shouldHandle``) become its WebSockets, on the same port as the ASGI
+  app's routes; the others go on to the app (see :mod:`pyws.asgi`);
 - ``noServer``: the application reads the upgrade request itself and calls
   :meth:`WebSocketServer.handleUpgrade` with the request, the socket (a
   ``socket.socket``, an asyncio transport, or a :class:`NodeSocket`) and the
@@ -21,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import socket as socket_module
+import ssl as ssl_module
+import weakref
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, cast
@@ -32,7 +38,7 @@ from . import extension as extension_mod
 from ._callbacks import fit
 from ._emitter import report_exception
 from ._options import SERVER_OPTIONS, parse_options
-from ._server import HoldingProtocol, Listener, NodeSocket, ServerHandshake
+from ._server import HoldingProtocol, Listener, ServerHandshake
 from ._server_events import WebSocketServerEvents
 from .constants import MAX_CLOSE_REASON, CloseCode
 from .errors import RangeError
@@ -46,6 +52,7 @@ from .handshake import (
     serialize_response,
 )
 from .log import INFO, server_logger
+from .node_socket import NodeSocket
 from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
 from .typing import ClientOptions, ServerOptions
 from .validation import is_valid_status_code
@@ -136,11 +143,15 @@ class WebSocketServer(WebSocketServerEvents):
                 'One and only one of the "port", "server", or "noServer" '
                 "options must be specified"
             )
-        if opts["server"] is not None:
+        server = opts["server"]
+        if server is not None and not (
+            hasattr(server, "config") and hasattr(server, "server_state")
+        ):
             raise TypeError(
-                'The "server" option (a Node http.Server) has no Python '
-                'counterpart: use "noServer" and handleUpgrade(), '
-                "see pyws.read_upgrade_request()"
+                'The "server" option must be a uvicorn.Server (pyws attaches '
+                "to it as ws does to an http.Server), not "
+                f'{type(server).__name__}; without uvicorn use "noServer" '
+                "and handleUpgrade(), see pyws.read_upgrade_request()"
             )
         # Validate now (TypeError/ValueError naming the parameter).
         self._deflate_options = normalize_option(opts["perMessageDeflate"])
@@ -159,10 +170,14 @@ class WebSocketServer(WebSocketServerEvents):
         self.clients: set[WebSocket] | None = set() if opts["clientTracking"] else None
         # Shared, read-only, by every connection of this server.
         self._ws_options = MappingProxyType({k: opts[k] for k in _WS_OPTION_NAMES})
+        self._uvicorn: _UvicornHook | None = None
         if opts["port"] is not None:
             if callback is not None:
                 self.on("listening", callback)
             self._listen()
+        elif server is not None:
+            self._uvicorn = _UvicornHook.of(server, self._loop)
+            self._uvicorn.add(self)
 
     # -- listening -------------------------------------------------------------
 
@@ -217,7 +232,7 @@ class WebSocketServer(WebSocketServerEvents):
         loop = self._loop
 
         def factory() -> ServerHandshake:
-            return ServerHandshake(self._on_http_upgrade, loop, self._track)
+            return ServerHandshake(self._on_http_upgrade, loop, self._track, NodeSocket)
 
         if self._state is not RUNNING:
             return  # closed before the loop ran: _maybe_closed closes sock
@@ -311,6 +326,8 @@ class WebSocketServer(WebSocketServerEvents):
         after close(); raises in ``noServer`` mode."""
         if self.options["noServer"]:
             raise RuntimeError('The server is operating in "noServer" mode')
+        if self._uvicorn is not None:
+            return None if self._state is CLOSED else self._uvicorn.address()
         sock = self._sock
         if sock is None or self._state is CLOSED:
             return None
@@ -337,6 +354,9 @@ class WebSocketServer(WebSocketServerEvents):
         if self._state is CLOSING:
             return
         self._state = CLOSING
+        if self._uvicorn is not None:
+            # ws: detach from the server; it and open connections stay.
+            self._uvicorn.remove(self)
         if self._server is not None:
             self._server.close()
         elif self._sock is not None and self.options["port"] is not None:
@@ -404,6 +424,8 @@ class WebSocketServer(WebSocketServerEvents):
             return fut
         if self._state is RUNNING:
             self._state = CLOSING
+            if self._uvicorn is not None:
+                self._uvicorn.remove(self)
             if self._server is not None:
                 self._server.close()
         for transport in list(self._handshaking):
@@ -439,38 +461,83 @@ class WebSocketServer(WebSocketServerEvents):
 
     # -- upgrades ------------------------------------------------------------
 
-    def shouldHandle(self, req: Request) -> bool:  # noqa: N802
+    def shouldHandle(self, req: Any) -> bool:  # noqa: N802
         """ws ``shouldHandle``: the ``path`` test; override to customise."""
         path: str | None = self.options["path"]
         if path is not None:
-            return str(req.url).split("?", 1)[0] == path
+            return _request_target(req.url).split("?", 1)[0] == path
         return True
 
     def should_handle(self, req: Request) -> bool:
         """PEP 8 twin of :meth:`shouldHandle` (which it calls)."""
         return self.shouldHandle(req)
 
+    # The route a uvicorn server offers its upgrade requests to (pyws.asgi):
+    # requests this server handles become pyws WebSockets; the others go on
+    # to the ASGI app.
+
+    def claims(self, req: Request) -> bool:
+        """Whether this server takes ``req`` (running, and ``shouldHandle``)."""
+        return self._state is RUNNING and self._should(req)
+
+    def take(self, req: Request, transport: Any, head: bytes, tracker: Any) -> None:
+        """Upgrade ``req`` on ``transport`` as for an ``http.Server``'s
+        ``'upgrade'`` event; ``tracker`` stays in uvicorn's connection set
+        until the socket is done (uvicorn's shutdown closes with 1001)."""
+        holder = HoldingProtocol()
+        holder.transport = transport
+        transport.pause_reading()
+        transport.set_protocol(holder)
+        nsock = NodeSocket(transport)
+        holder.socket = nsock
+        req.socket = nsock
+        self._handshaking.add(transport)
+
+        def lost() -> None:
+            tracker.release()
+            self._track(transport, False)
+
+        holder.on_lost = lost
+        tracker.on_shutdown = lambda: self._abort(nsock, 503)
+
+        def on_connection(ws: WebSocket, request: Request) -> None:
+            tracker.on_shutdown = lambda: ws.close(1001)
+            ws.once("close", lambda *_: tracker.release())
+            self._dispatch("connection", ws, request)
+
+        self._upgrade(req, nsock, head, on_connection, holder, req)
+
+    def _on_listening(self) -> None:
+        if self._state is RUNNING:
+            self._dispatch("listening")
+
     def _on_http_upgrade(
-        self, req: Request, nsock: NodeSocket, head: bytes, holder: HoldingProtocol
+        self, req: Request, nsock: Any, head: bytes, holder: HoldingProtocol
     ) -> None:
         def on_connection(ws: WebSocket, request: Request) -> None:
             self._dispatch("connection", ws, request)
 
-        self._upgrade(req, nsock, head, on_connection, holder)
+        self._upgrade(req, nsock, head, on_connection, holder, req)
 
     def handleUpgrade(  # noqa: N802
         self,
-        request: Request,
+        request: Any,
         socket: Any,
         head: bytes,
-        cb: Callable[[WebSocket, Request], Any],
+        cb: Callable[[WebSocket, Any], Any],
     ) -> None:
         """Complete an upgrade (ws ``handleUpgrade``); ``cb(ws, request)``.
 
-        ``socket`` may be a connected ``socket.socket`` (pyws takes it over
-        on the running loop), an ``asyncio.Transport`` (its protocol is
-        replaced), or a :class:`NodeSocket`.
+        ``request`` is a :class:`~pyws.Request` or any object with
+        ``method``, ``url`` and ``headers`` (a dict with lower-case names as
+        Node's ``req.headers``, a Mapping, a multidict or a list of
+        ``(name, value)`` pairs); ``verifyClient``, ``handleProtocols``,
+        ``'headers'`` and ``cb`` get that object back. ``socket`` may be a
+        connected ``socket.socket`` (pyws takes it over on the running
+        loop), an ``asyncio.Transport`` (its protocol is replaced), or a
+        :class:`NodeSocket`.
         """
+        checked = as_request(request)
         head = bytes(head or b"")
         cb = fit(cb, 2)
         if isinstance(socket, NodeSocket):
@@ -479,22 +546,31 @@ class WebSocketServer(WebSocketServerEvents):
                     "server.handleUpgrade() was called more than once with the "
                     "same socket, possibly due to a misconfiguration"
                 )
-            holder = HoldingProtocol()
-            holder.transport = socket.transport
-            socket.transport.pause_reading()
-            socket.transport.set_protocol(holder)
-            self._upgrade(request, socket, head, cb, holder)
+            transport = socket.transport
+            previous = transport.get_protocol()
+            if isinstance(previous, HoldingProtocol) and previous.buffer:
+                # Bytes that arrived after the head, held for us.
+                head += bytes(previous.buffer)
+                previous.buffer.clear()
+            holder = HoldingProtocol(socket)
+            holder.transport = transport
+            transport.pause_reading()
+            transport.set_protocol(holder)
+            _set_socket(request, checked, socket)
+            self._upgrade(request, socket, head, cb, holder, checked)
         elif _is_transport(socket):
             holder = HoldingProtocol()
             holder.transport = socket
             socket.pause_reading()
             socket.set_protocol(holder)
             nsock = NodeSocket(socket)
-            if getattr(request, "socket", None) is None:
-                request.socket = nsock
-            self._upgrade(request, nsock, head, cb, holder)
+            holder.socket = nsock
+            _set_socket(request, checked, nsock)
+            self._upgrade(request, nsock, head, cb, holder, checked)
         elif isinstance(socket, socket_module.socket):
-            self._loop.create_task(self._adopt_socket(request, socket, head, cb))
+            self._loop.create_task(
+                self._adopt_socket(request, socket, head, cb, checked)
+            )
         else:
             raise TypeError(
                 "handleUpgrade() socket must be a socket.socket, an "
@@ -505,18 +581,19 @@ class WebSocketServer(WebSocketServerEvents):
 
     async def _adopt_socket(
         self,
-        request: Request,
+        request: Any,
         sock: socket_module.socket,
         head: bytes,
-        cb: Callable[[WebSocket, Request], Any],
+        cb: Callable[[WebSocket, Any], Any],
+        checked: Request,
     ) -> None:
         holder = HoldingProtocol()
         transport, _ = await self._loop.connect_accepted_socket(lambda: holder, sock)
         transport.pause_reading()
         nsock = NodeSocket(transport)
-        if getattr(request, "socket", None) is None:
-            request.socket = nsock
-        self._upgrade(request, nsock, head, cb, holder)
+        holder.socket = nsock
+        _set_socket(request, checked, nsock)
+        self._upgrade(request, nsock, head, cb, holder, checked)
 
     def _reject(
         self, nsock: NodeSocket, req: Request, exc: ServerHandshakeRejection
@@ -556,12 +633,15 @@ class WebSocketServer(WebSocketServerEvents):
         head: bytes,
         cb: Callable[[WebSocket, Request], Any],
         holder: HoldingProtocol,
+        checked: Request,
     ) -> None:
+        # ``req`` is the caller's request object, handed back to user code;
+        # ``checked`` is the same request as a pyws Request.
         nsock.upgraded = True
         opts = self.options
         pmd_opts = self._deflate_options
         try:
-            offer = check_request(req, deflate_enabled=pmd_opts is not None)
+            offer = check_request(checked, deflate_enabled=pmd_opts is not None)
         except ServerHandshakeRejection as exc:
             if exc.message in (_PROTOCOL_MSG, _EXTENSIONS_MSG) and not self._should(
                 req
@@ -703,7 +783,7 @@ class WebSocketServer(WebSocketServerEvents):
         self._handshaking.discard(transport)
         self._connections.add(ws)
         _runtime.retain(ws, self._loop)
-        ws.once("close", lambda *_: self._on_ws_close(ws))
+        ws.once("close", lambda *_: self._on_ws_close(ws, nsock))
 
         def before_head() -> None:
             if self.clients is not None:
@@ -723,25 +803,265 @@ class WebSocketServer(WebSocketServerEvents):
             before_head=before_head,
         )
 
-    def _on_ws_close(self, ws: WebSocket) -> None:
+    def _on_ws_close(self, ws: WebSocket, nsock: Any) -> None:
+        nsock._on_close(None)  # the upgraded socket's 'close'
+        if not nsock.transport.is_closing():
+            # Lost without a close() (the peer closed first): mark it closed,
+            # or Python 3.10's SSL transport warns that it was left open.
+            nsock.transport.close()
         self._connections.discard(ws)
         if self.clients is not None:
             self.clients.discard(ws)
         self._maybe_closed()
 
 
+def _request_target(url: Any) -> str:
+    """A request's target (path and query) from ``req.url``: a str as Node
+    has it, or a URL object (yarl's, Starlette's) with a ``path``."""
+    if isinstance(url, str):
+        return url
+    path = getattr(url, "path", None)
+    if isinstance(path, str):
+        query = getattr(url, "query_string", None)
+        if not isinstance(query, str):
+            query = getattr(url, "query", None)
+        return f"{path}?{query}" if isinstance(query, str) and query else path
+    raise TypeError(
+        "handleUpgrade() request.url must be a str (the request target, as "
+        f"Node's req.url) or a URL object with a path, not {type(url).__name__}"
+    )
+
+
+def _text(value: Any, what: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")  # ASGI's header bytes
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"handleUpgrade() {what} must be a str, not {type(value).__name__}")
+
+
+def _header_pairs(headers: Any) -> Any:
+    if isinstance(headers, Mapping):
+        multi_items = getattr(headers, "multi_items", None)  # Starlette
+        # A multidict's items() yields every pair, duplicates included.
+        return multi_items() if callable(multi_items) else headers.items()
+    if isinstance(headers, (list, tuple)):
+        return headers
+    raise TypeError(
+        "handleUpgrade() request.headers must be a dict (lower-case names, as "
+        "Node's req.headers), a Mapping, a multidict or a list of (name, value) "
+        f"pairs, not {type(headers).__name__}"
+    )
+
+
+def as_request(request: Any) -> Request:
+    """``request`` as a pyws :class:`~pyws.Request` (itself if it is one).
+
+    Any object with ``method``, ``url`` and ``headers`` will do (see
+    :meth:`WebSocketServer.handleUpgrade`); anything else raises a
+    ``TypeError`` naming what is missing or wrong.
+    """
+    if isinstance(request, Request):
+        return request
+    missing = [n for n in ("method", "url", "headers") if not hasattr(request, n)]
+    if missing:
+        raise TypeError(
+            "handleUpgrade() request must have method, url and headers "
+            f"attributes; {type(request).__name__} has no " + ", ".join(missing)
+        )
+    method = request.method
+    if not isinstance(method, str):
+        raise TypeError(
+            f"handleUpgrade() request.method must be a str, not {type(method).__name__}"
+        )
+    raw: list[str] = []
+    for pair in _header_pairs(request.headers):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(
+                "handleUpgrade() request.headers must hold (name, value) pairs, "
+                f"not {pair!r}"
+            )
+        name = _text(pair[0], "a header name")
+        values = pair[1] if isinstance(pair[1], (list, tuple)) else (pair[1],)
+        for value in values:  # Node gives set-cookie as a list
+            raw += (name, _text(value, f"header {name!r}"))
+    return Request(method, _request_target(request.url), raw_headers=raw)
+
+
+def _set_socket(request: Any, checked: Request, nsock: NodeSocket) -> None:
+    # Node's req.socket, where the request object has room for it.
+    if checked.socket is None:
+        checked.socket = nsock
+    if request is not checked and getattr(request, "socket", None) is None:
+        try:
+            request.socket = nsock
+        except (AttributeError, TypeError):
+            pass
+
+
+class _UvicornHook:
+    """What pyws adds to one ``uvicorn.Server`` that WebSocketServers use.
+
+    - its ``ws`` protocol becomes :class:`pyws.asgi.WebSocketProtocol`,
+      which offers each upgrade request to the attached servers in order;
+    - ``'listening'`` once uvicorn listens (its ``startup`` is wrapped);
+    - :func:`pyws.run` starts the server if nothing else did, and keeps
+      running while it serves (its ``serve`` is wrapped: a second call
+      while it serves waits for the first instead of binding again). After
+      a signal uvicorn raises it again once it has shut down: under
+      :func:`pyws.run` that ends the run as any stop signal does; elsewhere
+      a ``KeyboardInterrupt`` it raises is swallowed, as ``uvicorn.run()``
+      swallows it.
+    """
+
+    _hooks: weakref.WeakKeyDictionary[Any, _UvicornHook] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, server: Any, loop: asyncio.AbstractEventLoop) -> _UvicornHook:
+        hook = cls._hooks.get(server)
+        if hook is None:
+            hook = cls._hooks[server] = cls(server, loop)
+        return hook
+
+    def __init__(self, server: Any, loop: asyncio.AbstractEventLoop) -> None:
+        from .asgi import WebSocketProtocol
+
+        self.server = server
+        self.loop = loop
+        self.servers: list[WebSocketServer] = []
+        self.serving: asyncio.Future[None] | None = None
+        self.task: asyncio.Task[None] | None = None
+        config = server.config
+        config.ws = WebSocketProtocol
+        if getattr(config, "loaded", False):
+            config.ws_protocol_class = WebSocketProtocol
+        serve = server.serve
+        startup = server.startup
+
+        async def serve_once(*args: Any, **kwargs: Any) -> None:
+            if self.serving is not None:
+                await asyncio.shield(self.serving)
+                return
+            running = asyncio.get_running_loop()
+            if running is not self.loop:
+                # server.run() (uvicorn's own loop), or a loop other than the
+                # one current when the WebSocketServers were made: nothing
+                # ran on that one yet, so they move to this one.
+                self.loop = running
+                for wss in self.servers:
+                    wss._loop = running
+            self.serving = done = running.create_future()
+            _runtime.retain(server, running)
+            try:
+                await serve(*args, **kwargs)
+            except KeyboardInterrupt:
+                # uvicorn raises Ctrl+C again once it has shut down;
+                # uvicorn.run() then returns, and so does this.
+                pass
+            finally:
+                self.serving = None
+                done.set_result(None)
+                _runtime.release(server)
+
+        async def startup_then_listening(*args: Any, **kwargs: Any) -> None:
+            await startup(*args, **kwargs)
+            if server.started:
+                for wss in list(self.servers):
+                    wss._on_listening()
+
+        server.serve = serve_once
+        server.startup = startup_then_listening
+        if not loop.is_running():
+            # A script's top level: pyws.run() will start it. (In async
+            # code, the code that made the server serves it.)
+            _runtime.add_starter(loop, self._start)
+
+    def _start(self) -> None:
+        if self.serving is None and not self.server.started and self.servers:
+            _runtime.retain(self.server, self.loop)  # until serve() returns
+            self.task = self.loop.create_task(self.server.serve())
+
+    def add(self, wss: WebSocketServer) -> None:
+        from .asgi import attach_route
+
+        self.servers.append(wss)
+        attach_route(self.server.server_state, wss)
+        if self.server.started:
+            self.loop.call_soon(wss._on_listening)
+
+    def remove(self, wss: WebSocketServer) -> None:
+        from .asgi import detach_route
+
+        if wss in self.servers:
+            self.servers.remove(wss)
+        detach_route(self.server.server_state, wss)
+
+    def address(self) -> dict[str, Any] | None:
+        if not self.server.started:
+            return None
+        for srv in getattr(self.server, "servers", ()):
+            for sock in srv.sockets or ():
+                name = sock.getsockname()
+                if sock.family == socket_module.AF_INET6:
+                    return {"address": name[0], "family": "IPv6", "port": name[1]}
+                if sock.family == socket_module.AF_INET:
+                    return {"address": name[0], "family": "IPv4", "port": name[1]}
+                return {"address": name, "family": "Unix", "port": None}
+        return None
+
+
 async def read_upgrade_request(
-    sock: socket_module.socket,
+    sock: Any,
     timeout: float = 60.0,
-) -> tuple[Request, Any, bytes]:
-    """Read and parse one HTTP request head from ``sock``.
+    *,
+    ssl: ssl_module.SSLContext | None = None,
+) -> tuple[Request, NodeSocket, bytes]:
+    """Read and parse one HTTP request head from a connection.
 
     For applications that run their own server in ``noServer`` mode: returns
     ``(request, socket, head)`` ready for :meth:`WebSocketServer.handleUpgrade`
-    (``socket`` is a :class:`NodeSocket`). ``sock`` is a connected
-    ``socket.socket``. Raises ``asyncio.TimeoutError`` after ``timeout``
-    seconds and :class:`~pyws.handshake.HTTPParseError` on a bad request.
+    (``socket`` is a :class:`NodeSocket`; ``request.socket`` is it too).
+
+    Args:
+        sock: the ``(reader, writer)`` pair ``asyncio.start_server`` hands
+            its callback (plain or TLS; pyws takes the writer's transport
+            over), or a connected ``socket.socket``.
+        timeout: seconds the whole head may take (``asyncio.TimeoutError``
+            after that; the connection is dropped).
+        ssl: with a ``socket.socket``, a server ``SSLContext``: pyws does
+            the TLS handshake first.
+
+    Raises :class:`~pyws.handshake.HTTPParseError` on a bad request,
+    ``ConnectionError`` when the client closes first, ``TypeError`` for
+    anything else than the above.
     """
+    if isinstance(sock, (tuple, list)):
+        if len(sock) == 2 and isinstance(sock[0], asyncio.StreamReader):
+            if ssl is not None:
+                raise TypeError(
+                    "read_upgrade_request(): ssl= is for a socket.socket; "
+                    "asyncio.start_server(ssl=...) already did TLS"
+                )
+            return await _read_from_stream(sock[0], sock[1], timeout)
+    elif isinstance(sock, ssl_module.SSLSocket):
+        raise TypeError(
+            "read_upgrade_request() cannot take over an ssl.SSLSocket: pass "
+            "the plain accepted socket and ssl=<server SSLContext>"
+        )
+    elif isinstance(sock, socket_module.socket):
+        return await _read_from_socket(sock, timeout, ssl)
+    raise TypeError(
+        "read_upgrade_request() takes the (reader, writer) pair of "
+        "asyncio.start_server or a connected socket.socket, not "
+        f"{type(sock).__name__}"
+    )
+
+
+async def _read_from_socket(
+    sock: socket_module.socket, timeout: float, ssl: ssl_module.SSLContext | None
+) -> tuple[Request, NodeSocket, bytes]:
     loop = asyncio.get_running_loop()
     parser = RequestParser()
     done: asyncio.Future[Request] = loop.create_future()
@@ -767,12 +1087,58 @@ async def read_upgrade_request(
             super().connection_lost(exc)
 
     reader = _Reader()
-    transport, _ = await loop.connect_accepted_socket(lambda: reader, sock)
+    transport, _ = await asyncio.wait_for(
+        loop.connect_accepted_socket(lambda: reader, sock, ssl=ssl), timeout
+    )
     try:
         req = await asyncio.wait_for(done, timeout)
     except BaseException:
         transport.abort()
         raise
     nsock = NodeSocket(transport)
+    reader.socket = nsock
     req.socket = nsock
     return req, nsock, parser.tail + bytes(reader.buffer)
+
+
+async def _read_from_stream(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
+) -> tuple[Request, NodeSocket, bytes]:
+    transport = cast(asyncio.Transport, writer.transport)
+    parser = RequestParser()
+
+    async def read_head() -> Request:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                raise ConnectionError("connection closed before the request head")
+            req = parser.feed(data)
+            if req is not None:
+                return req
+
+    try:
+        req = await asyncio.wait_for(read_head(), timeout)
+    except BaseException:
+        transport.abort()
+        raise
+    # Take the transport over from the StreamReaderProtocol: bytes the
+    # reader already holds beyond the head belong to the WebSocket. The
+    # reader has no public way to hand them out, so its buffer is read.
+    transport.pause_reading()
+    held: bytearray = getattr(reader, "_buffer", bytearray())
+    head = parser.tail + bytes(held)
+    held.clear()
+    holder = HoldingProtocol()
+    holder.transport = transport
+    transport.set_protocol(holder)
+    nsock = NodeSocket(transport)
+    holder.socket = nsock
+    # The StreamWriter closes its transport when collected (Python 3.12+):
+    # the socket keeps it for as long as the connection lives.
+    nsock._stream_writer = writer  # type: ignore[attr-defined]
+    req.socket = nsock
+    if getattr(reader, "_eof", False):
+        # The FIN came before the takeover: the socket's 'end' once the
+        # caller had this turn to add listeners.
+        asyncio.get_running_loop().call_soon(holder.eof_received)
+    return req, nsock, head

@@ -91,6 +91,22 @@ IMPLS: tuple[Impl, ...] = (
     Impl("aiohttp", _py("echo_aiohttp.py"), needs=("aiohttp",)),
     Impl("picows", _py("echo_picows.py"), deflate=False, needs=("picows",)),
     Impl("plain", _py("echo_plain.py"), raw=True, deflate=False),
+    # A Starlette echo on uvicorn: pyws's ASGI protocol beside uvicorn's own.
+    Impl(
+        "uvicorn-pyws",
+        _py("echo_uvicorn.py", "--ws", "pyws"),
+        needs=("pyws", "uvicorn", "starlette"),
+    ),
+    Impl(
+        "uvicorn-websockets",
+        _py("echo_uvicorn.py", "--ws", "websockets-sansio"),
+        needs=("uvicorn", "starlette", "websockets"),
+    ),
+    Impl(
+        "uvicorn-wsproto",
+        _py("echo_uvicorn.py", "--ws", "wsproto"),
+        needs=("uvicorn", "starlette", "wsproto"),
+    ),
     Impl(
         "plain-uvloop",
         _py("echo_plain.py", "--loop", "uvloop"),
@@ -506,13 +522,16 @@ def profile_pyws(cfg: Config, out: Callable[[str], None]) -> None:
     """
     import pstats
 
-    impl = next(i for i in IMPLS if i.name == "pyws")
+    # --only with one pyws-based implementation (uvicorn-pyws, pyws-uvloop)
+    # profiles that one instead.
+    name = next(iter(cfg.only)) if cfg.only and len(cfg.only) == 1 else "pyws"
+    impl = next(i for i in IMPLS if i.name == name)
     BUILD.mkdir(parents=True, exist_ok=True)
     keys = sorted(cfg.scenarios) if cfg.scenarios else ["echo 1 KiB", "echo 64 KiB"]
     for key in keys:
         path = BUILD / f"pyws-{''.join(key.split()).lower()}.pstats"
         sc = next(s for s in SCENARIOS if s.key == key)
-        prof = Impl("pyws", impl.cmd + ("--profile", str(path)))
+        prof = Impl(impl.name, impl.cmd + ("--profile", str(path)))
         with server(prof) as (srv, port):
             fig = measure(srv, port, prof, sc, cfg)
             os.kill(srv.pid, signal.SIGTERM)
@@ -522,7 +541,7 @@ def profile_pyws(cfg: Config, out: Callable[[str], None]) -> None:
         total = sum(v[2] for v in table.values())
         out("")
         out(
-            f"== cProfile of the pyws server, {key} ({fig['count']} in the "
+            f"== cProfile of the {impl.name} server, {key} ({fig['count']} in the "
             f"window, {total:.2f} s own time in the whole run) =="
         )
         out(f"{'own s':>8} {'own %':>6} {'calls':>10} {'us/call':>8}  function")
@@ -780,6 +799,16 @@ def targets(med: Json) -> list[Json]:
         "<=",
         1.0,
     )
+    # uvicorn + Starlette: pyws's protocol must cost the server the least.
+    for key in (*THROUGHPUT_KEYS, hs):
+        for other in ("uvicorn-websockets", "uvicorn-wsproto"):
+            add(
+                f"{key}: uvicorn CPU/msg, pyws vs {other.split('-', 1)[1]}",
+                fig_of(med, key, "uvicorn-pyws", "cpu_us"),
+                fig_of(med, key, other, "cpu_us"),
+                "<=",
+                1.0,
+            )
     return rows
 
 

@@ -103,11 +103,227 @@ def test_options_are_checked() -> None:
     async def main() -> None:
         async with await RawServer.start() as raw:
             ws = pyws.WebSocket(f"ws://127.0.0.1:{raw.port}/")
-            with pytest.raises(TypeError, match="unknown option 'objectMode'"):
-                pyws.createWebSocketStream(ws, {"objectMode": True})
+            with pytest.raises(TypeError, match="unknown option 'objectMod'"):
+                pyws.createWebSocketStream(ws, {"objectMod": True})
+            with pytest.raises(TypeError, match="given twice"):
+                pyws.createWebSocketStream(ws, {"highWaterMark": 1}, high_water_mark=2)
+            with pytest.raises(TypeError, match="'encoding' must be str"):
+                pyws.createWebSocketStream(ws, {"encoding": 8})
             with pytest.raises(ValueError, match="highWaterMark"):
-                pyws.createWebSocketStream(ws, {"highWaterMark": 0})
+                pyws.createWebSocketStream(ws, {"highWaterMark": -1})
+            with pytest.raises(ValueError, match="unknown encoding 'klingon'"):
+                pyws.createWebSocketStream(ws, encoding="klingon")
+            # ws forces these off; they are accepted, as ws accepts them.
+            stream = pyws.createWebSocketStream(
+                ws, {"objectMode": True, "writableObjectMode": True, "emitClose": True}
+            )
+            assert not stream.object_mode
             ws.terminate()
             await ws.wait_closed(scaled(T))
 
     run(main)
+
+
+async def server_sending(*messages: Any) -> tuple[pyws.WebSocketServer, str, list[Any]]:
+    """A server that sends ``messages`` (bytes: binary, str: text) on
+    connection, then closes; it records what it receives."""
+    wss = pyws.WebSocketServer(port=0, host="127.0.0.1")
+    await pyws.once(wss, "listening", scaled(T))
+    received: list[Any] = []
+
+    def on_connection(ws: Any) -> None:
+        ws.on("message", lambda data, is_binary: received.append((data, is_binary)))
+        for m in messages:
+            ws.send(m)
+        ws.close(1000)
+
+    wss.on("connection", on_connection)
+    return wss, f"ws://127.0.0.1:{wss.address()['port']}/", received  # type: ignore[index]
+
+
+async def close_server(wss: pyws.WebSocketServer) -> None:
+    closed = asyncio.get_running_loop().create_future()
+    wss.close(lambda: closed.set_result(None))
+    await asyncio.wait_for(closed, scaled(T))
+
+
+def test_encoding_utf8_reads_str_across_message_boundaries() -> None:
+    async def main() -> None:
+        wss, url, _ = await server_sending(b"h\xc3", b"\xa9llo\nsecond ", "line")
+        ws = pyws.WebSocket(url)
+        stream = pyws.createWebSocketStream(ws, {"encoding": "utf8"})
+        ended = asyncio.get_running_loop().create_future()
+        stream.on("end", lambda: ended.set_result(True))
+        assert await asyncio.wait_for(stream.readline(), scaled(T)) == "h\u00e9llo\n"
+        await asyncio.wait_for(stream.wait_closed(), scaled(T))
+        assert await stream.read() == "second line"
+        assert await stream.read() == ""
+        assert await asyncio.wait_for(ended, scaled(T))
+        await close_server(wss)
+
+    run(main)
+
+
+def test_hex_and_base64_encodings() -> None:
+    async def main() -> None:
+        wss, url, _ = await server_sending(b"\x00\xff\x10", b"\x01")
+        ws = pyws.WebSocket(url)
+        stream = pyws.createWebSocketStream(ws, encoding="base64")
+        await asyncio.wait_for(stream.wait_closed(), scaled(T))
+        assert await stream.read() == "AP8QAQ=="
+        await close_server(wss)
+        wss, url, _ = await server_sending(b"\x00\xff")
+        ws = pyws.WebSocket(url)
+        stream = pyws.createWebSocketStream(ws, encoding="hex")
+        await asyncio.wait_for(stream.wait_closed(), scaled(T))
+        assert await stream.read() == "00ff"
+        await close_server(wss)
+
+    run(main)
+
+
+def test_readable_object_mode_reads_messages() -> None:
+    async def main() -> None:
+        wss, url, _ = await server_sending("text", b"\x00bin", "more")
+        ws = pyws.WebSocket(url)
+        stream = pyws.createWebSocketStream(
+            ws, readableObjectMode=True, highWaterMark=1
+        )
+        closed = asyncio.get_running_loop().create_future()
+        stream.on("close", lambda: closed.set_result(True))
+        assert await asyncio.wait_for(stream.read(), scaled(T)) == "text"
+        got = [m async for m in stream]
+        assert got == [b"\x00bin", "more"]
+        assert await stream.read() is None
+        assert stream.at_eof()
+        assert await asyncio.wait_for(closed, scaled(T))
+        with pytest.raises(TypeError, match="object mode"):
+            await stream.readline()
+        await close_server(wss)
+
+    run(main)
+
+
+def test_object_mode_high_water_mark_pauses_the_websocket() -> None:
+    async def main() -> None:
+        async with await RawServer.start() as raw:
+            ws = pyws.WebSocket(f"ws://127.0.0.1:{raw.port}/", perMessageDeflate=False)
+            stream = pyws.createWebSocketStream(
+                ws, {"readableObjectMode": True, "readableHighWaterMark": 2}
+            )
+            peer = await raw.accept()
+            await ws.wait_open(scaled(T))
+            two = asyncio.get_running_loop().create_future()
+            count = 0
+
+            def counted() -> None:
+                nonlocal count
+                count += 1
+                if count == 2:
+                    two.set_result(None)
+
+            ws.on("message", counted)  # runs after the stream's listener
+            peer.send_raw(
+                build_frame(2, b"a") + build_frame(2, b"b") + build_frame(1, b"c")
+            )
+            await asyncio.wait_for(two, scaled(T))
+            assert ws.isPaused  # two messages wait unread: the mark
+            assert await stream.read() == b"a"
+            assert await stream.read() == b"b"
+            assert await asyncio.wait_for(stream.read(), scaled(T)) == "c"
+            assert not ws.isPaused  # reading resumed it
+            stream.close()
+            await asyncio.wait_for(stream.wait_closed(), scaled(T))
+
+    run(main)
+
+
+def test_strings_written_decode_strings_and_default_encoding() -> None:
+    async def main() -> None:
+        wss, url, received = await server_sending()
+        wss.remove_all_listeners("connection")
+        got = asyncio.get_running_loop().create_future()
+
+        def on_connection(ws: Any) -> None:
+            def on_message(data: Any, is_binary: bool) -> None:
+                received.append((data, is_binary))
+                if len(received) == 4:
+                    got.set_result(None)
+
+            ws.on("message", on_message)
+
+        wss.on("connection", on_connection)
+        ws = pyws.WebSocket(url)
+        plain = pyws.createWebSocketStream(ws)
+        text = pyws.createWebSocketStream(ws, decodeStrings=False)
+        hexed = pyws.createWebSocketStream(ws, defaultEncoding="hex")
+        assert plain.write("\u00e9") is True
+        text.write("as text")
+        hexed.write("00ff")
+        plain.write(bytearray(b"raw"))
+        await asyncio.wait_for(got, scaled(T))
+        # Each stream sends what it queued before 'open' in its turn.
+        assert received == [
+            (b"\xc3\xa9", True),
+            (b"raw", True),
+            (b"as text", False),
+            (b"\x00\xff", True),
+        ]
+        ws.close()
+        await asyncio.wait_for(plain.wait_closed(), scaled(T))
+        await close_server(wss)
+
+    run(main)
+
+
+def test_writable_high_water_mark_and_allow_half_open() -> None:
+    async def main() -> None:
+        wss, url, _ = await server_sending()
+        ws = pyws.WebSocket(url)
+        small = pyws.createWebSocketStream(ws, writableHighWaterMark=5)
+        assert small.write(b"1234") is True  # CONNECTING: waits, 4 < 5
+        assert small.write(b"56") is False  # 6 bytes wait
+        strict = pyws.createWebSocketStream(ws, allowHalfOpen=False)
+        await asyncio.wait_for(strict.wait_closed(), scaled(T))  # the server closes
+        with pytest.raises(RuntimeError, match="write after end"):
+            strict.write(b"late")
+        small.write(b"late")  # half-open allowed (the default): ws's send rules
+        small.end()
+        with pytest.raises(RuntimeError, match="write after end"):
+            small.write(b"after end()")
+        await close_server(wss)
+
+    run(main)
+
+
+def test_bad_options_leave_no_pending_task(tmp_path: Any) -> None:
+    """A TypeError from createWebSocketStream ends a script cleanly: no
+    "Task was destroyed but it is pending!", no ResourceWarning."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import pyws
+            ws = pyws.WebSocket("ws://127.0.0.1:9/")
+            pyws.createWebSocketStream(ws, {"bogus": True})
+            """
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, "-X", "dev", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 1
+    assert "TypeError: createWebSocketStream: unknown option 'bogus'" in proc.stderr
+    assert "Task was destroyed" not in proc.stderr
+    assert "ResourceWarning" not in proc.stderr

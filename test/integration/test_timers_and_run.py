@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 import subprocess
 import sys
 import textwrap
@@ -195,6 +196,24 @@ def test_callback_errors_and_async_callbacks(arun: Any) -> None:
     arun(main())
 
 
+def test_unhandled_error_outside_run_goes_to_the_loop_handler(arun: Any) -> None:
+    """When the application runs its own loop (not pyws.run()), an 'error'
+    nobody listens to is reported to the loop's exception handler."""
+
+    async def main() -> None:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()  # nothing listens there now
+        ws = pyws.WebSocket(f"ws://127.0.0.1:{port}/")
+        await arun.within(arun.event(ws, "close"))
+        reports = [c for c in arun.errors if "Unhandled 'error'" in c["message"]]
+        assert [type(c["exception"]) for c in reports] == [ConnectionRefusedError]
+        arun.errors.clear()
+
+    arun(main())
+
+
 # -- pyws.run() as a Node process ------------------------------------------------
 
 
@@ -221,8 +240,8 @@ def test_top_level_timers_keep_run_going(tmp_path: Path) -> None:
         import pyws
 
         log = []
-        loop = asyncio.get_event_loop()   # top-level asyncio code first
         pyws.setTimeout(lambda a: log.append(a), 30, "timeout")
+        loop = asyncio.get_event_loop()   # top-level asyncio code
         pyws.setTimeout(lambda: log.append("never"), 60000).unref()
         pyws.setImmediate(log.append, "immediate")
         loop.call_soon(log.append, "call_soon")
@@ -234,6 +253,28 @@ def test_top_level_timers_keep_run_going(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['immediate', 'call_soon', 'timeout'] None True"
+    assert proc.stderr == ""
+
+
+def test_a_loop_set_before_pyws_is_adopted(tmp_path: Path) -> None:
+    proc = run_script(
+        tmp_path,
+        """
+        import asyncio
+        import pyws
+
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.call_later(0.02, print, "asyncio timer")
+        pyws.setTimeout(print, 40, "pyws timer")
+        pyws.run()
+        print(loop.is_closed())
+        """,
+        "-W",
+        "error",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["asyncio timer", "pyws timer", "True"]
     assert proc.stderr == ""
 
 

@@ -471,3 +471,19 @@ def test_async_listener_with_fewer_parameters_runs() -> None:
         return got
 
     assert asyncio.run(main()) == ["ran"]
+
+
+def test_raw_listeners_show_originals_and_once_wrappers() -> None:
+    ee = NodeEventEmitter()
+
+    def fixed() -> None:
+        pass
+
+    def once_fixed(a: Any) -> None:
+        pass
+
+    ee.on("x", fixed)
+    ee.once("x", once_fixed)
+    first, second = ee.rawListeners("x")
+    assert first is fixed  # the adapter is not shown
+    assert second is not once_fixed and second.listener is once_fixed

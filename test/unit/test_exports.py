@@ -154,3 +154,24 @@ def test_version_defined_once() -> None:
     cfg.read(Path(__file__).resolve().parents[2] / "setup.cfg")
     assert cfg["metadata"]["version"] == "attr: pyws.__version__"
     assert version("pyws-node") == pyws.__version__
+
+
+def test_uvicorn_stays_optional() -> None:
+    """``import pyws`` loads neither uvicorn nor pyws.asgi, and pyws.asgi
+    itself imports without uvicorn (it reads uvicorn's objects by name)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.modules['uvicorn'] = None  # any import of it fails\n"
+        "import pyws\n"
+        "assert 'pyws.asgi' not in sys.modules\n"
+        "import pyws.asgi\n"
+        "assert pyws.asgi.WebSocketProtocol.__module__ == 'pyws.asgi'\n"
+        "pyws.WebSocketServer(noServer=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr

@@ -34,7 +34,7 @@ CORE = [
     "_printable",
     "_callbacks",
 ]
-TRANSPORT = ["_transport", "_client", "_server"]
+TRANSPORT = ["_transport", "_client", "_server", "asgi"]
 FACADE = [
     "websocket",
     "websocket_server",
@@ -48,6 +48,7 @@ FACADE = [
     "_emitter",
     "_runtime",
     "timers",
+    "node_socket",
     "__init__",
     "__main__",
     "cli",

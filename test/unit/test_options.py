@@ -348,8 +348,11 @@ def test_server_options_property_holds_the_merged_options() -> None:
     assert wss.options["perMessageDeflate"] is False
 
 
-def test_server_option_has_no_python_counterpart() -> None:
-    """pyws choice: ws's ``server`` (a Node http.Server) is refused with a
-    TypeError pointing to ``noServer`` + ``handleUpgrade``."""
-    with pytest.raises(TypeError, match="noServer"):
+def test_server_option_needs_a_uvicorn_server() -> None:
+    """ws's ``server`` takes a Node http.Server; pyws takes a uvicorn.Server
+    (test/asgi covers it) and refuses anything else with a TypeError that
+    names the option and points to ``noServer`` + ``handleUpgrade``."""
+    with pytest.raises(TypeError, match='"server" option must be a uvicorn.Server'):
         WebSocketServer(server=object())
+    with pytest.raises(TypeError, match="noServer"):
+        WebSocketServer({"server": object()})

@@ -985,6 +985,33 @@ class TestBinaryType:
         assert rec.feed(h("82 01 64")) == [("message", b"d", True)]
 
 
+class TestHold:
+    """``hold()``: a consumer that fell behind stops the parse loop; the
+    rest of the input is kept, unparsed, until ``resume()``."""
+
+    def test_hold_from_a_callback_stops_after_that_frame(self) -> None:
+        rec = Rec()
+        rec.r.on_message = lambda data, binary: (
+            rec.events.append(("message", data, binary)),
+            rec.r.hold() if data == b"a" else None,
+        )
+        wire = h("81 01 61 81 01 62 88 02 03e8")
+        assert rec.feed(wire) == [("message", b"a", False)]
+        assert rec.r.buffered == len(wire) - 3
+        # Input that arrives while held is kept behind the held bytes.
+        assert rec.feed(h("81 01 63")) == []
+        start = len(rec.events)
+        rec.r.resume()
+        assert rec.events[start:] == [("message", b"b", False), ("close", 1000, b"")]
+
+    def test_hold_before_input_keeps_all_of_it(self) -> None:
+        rec = Rec()
+        rec.r.hold()
+        assert rec.feed(h("81 01 61")) == []
+        rec.r.resume()
+        assert rec.events == [("message", b"a", False)]
+
+
 class TestDeferredEvents:
     """ws ``allowSynchronousEvents: false``: one event, then wait for resume."""
 
