@@ -96,8 +96,8 @@ SERVER = {
     "port": "Listen on this TCP port (0: any free one); plain HTTP requests get 426.",
     "host": "The address to listen on (default: every interface).",
     "backlog": "The listen backlog (default: 511, Node's).",
-    "server": "ws attaches to a Node `http.Server`; pyws has no such server "
-    "yet: use `noServer` with `handleUpgrade` ([](howto/fastapi.md)).",
+    "server": "A `uvicorn.Server`: share its port with the ASGI app, as ws "
+    "shares a Node `http.Server` ([](howto/fastapi.md)).",
     "noServer": "You accept connections and call `handleUpgrade` yourself.",
     "path": "Accept only requests whose path (up to `?`) equals it; others get 400.",
     "clientTracking": "Keep the open connections in `wss.clients`.",
