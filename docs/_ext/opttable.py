@@ -81,8 +81,9 @@ CLIENT = {
     "rejectUnauthorized": "`False`: do not verify the server's certificate (for "
     "tests only).",
     "ca": "Extra trusted certificates: PEM text or a path ([](howto/tls.md)).",
-    "cert": "A client certificate, for servers that ask for one.",
-    "key": "The client certificate's key.",
+    "cert": "A client certificate (a path to a PEM file), for servers that ask "
+    "for one.",
+    "key": "The client certificate's key (a path to a PEM file).",
     "servername": "The name sent in SNI and checked against the certificate "
     "(default: the URL's host).",
     "localAddress": "The local address to connect from.",
