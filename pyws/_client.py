@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import socket
 import ssl as ssl_module
 from collections.abc import Mapping
 from typing import Any, Protocol, cast
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote
 
+import ada_url
+
+from . import _proxy, _tls
 from . import extension as extension_mod
 from ._callbacks import fit
 from .errors import HandshakeError, RangeError, WsSyntaxError
@@ -98,64 +102,97 @@ class ClientOwner(Protocol):
         ``'close'`` 1006 on the next turn, no ``'error'``."""
         ...
 
+    def handshake_idle(self) -> None:
+        """The server closed the socket after a response that went to
+        ``'unexpected-response'``: nothing is pending until the user calls
+        ``req.abort()``, ``close()`` or ``terminate()`` (a Node process
+        with nothing else to do would exit here)."""
+        ...
 
-_SCHEMES = {
-    "ws": "ws",
-    "wss": "wss",
-    "http": "ws",
-    "https": "wss",
-    "ws+unix": "ws+unix",
-}
+
+_PROTOCOL_MESSAGE = (
+    'The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"'
+)
+
+
+_URL_PARTS = ("href", "protocol", "hostname", "port", "pathname", "search", "hash")
+
+
+def _url_text(address: Any) -> str:
+    if isinstance(address, str):
+        return address
+    href = getattr(address, "href", None)  # a URL object (ada_url.URL)
+    return href if isinstance(href, str) else str(address)
 
 
 class _Target:
-    """Where and what to connect, from a URL."""
+    """Where and what to connect, from a URL (ws ``initAsClient``).
 
-    def __init__(self, address: Any) -> None:
-        text = address if isinstance(address, str) else str(address)
+    The URL is parsed by ada (``ada-url``), the WHATWG URL parser Node's
+    ``new URL()`` uses, so ``href`` is Node's: scheme and host in lower
+    case, the default port dropped, international names in punycode,
+    spaces and other characters percent-encoded in the path.
+
+    Args:
+        address: the URL (a ``str``, or an object with ``href``).
+        base: for a redirect, the URL ``address`` is relative to.
+
+    Raises:
+        WsSyntaxError: ws's messages (``Invalid URL: ...``, the protocol,
+            an empty ``ws+unix:`` path, a fragment).
+    """
+
+    def __init__(self, address: Any, base: str | None = None) -> None:
+        text = _url_text(address)
         try:
-            parts = urlsplit(text)
-            port = parts.port
+            absolute = ada_url.join_url(base, text) if base is not None else text
+            # One call for every part needed (each attribute of an ada URL
+            # object is a call of its own).
+            url = ada_url.parse_url(absolute, _URL_PARTS)
         except ValueError:
             raise WsSyntaxError(f"Invalid URL: {text}") from None
-        scheme = parts.scheme.lower()
-        if not scheme or (not parts.netloc and scheme not in ("ws+unix",)):
-            if scheme in _SCHEMES or not scheme:
-                raise WsSyntaxError(f"Invalid URL: {text}")
-        if scheme not in _SCHEMES:
-            raise WsSyntaxError(
-                'The URL\'s protocol must be one of "ws:", "wss:", '
-                '"http:", "https:", or "ws+unix:"'
-            )
-        scheme = _SCHEMES[scheme]
-        if parts.fragment or text.endswith("#"):
+        href: str = url["href"]
+        protocol: str = url["protocol"]
+        # http: and https: have the default ports of ws: and wss:, so the
+        # scheme is all that changes (ws: new URL() + protocol setter).
+        if protocol == "http:":
+            protocol, href = "ws:", "ws" + href[4:]
+        elif protocol == "https:":
+            protocol, href = "wss:", "wss" + href[5:]
+        self.address = text if base is None else href
+        self.href = href
+        self.secure = protocol == "wss:"
+        ipc = protocol == "ws+unix:"
+        if protocol != "ws:" and not self.secure and not ipc:
+            raise WsSyntaxError(_PROTOCOL_MESSAGE)
+        pathname: str = url["pathname"]
+        if ipc and not pathname:
+            raise WsSyntaxError("The URL's pathname is empty")
+        if url["hash"]:
             raise WsSyntaxError("The URL contains a fragment identifier")
-        self.secure = scheme == "wss"
+        self.default_port = 443 if self.secure else 80
+        path = pathname + url["search"]
         self.unix_path: str | None = None
-        path = parts.path or "/"
-        query = f"?{parts.query}" if parts.query else ""
-        if scheme == "ws+unix":
-            if not parts.path:
-                raise WsSyntaxError("The URL's pathname is empty")
-            sock_path, sep, req_path = parts.path.partition(":")
+        hostname: str = url["hostname"]
+        port: str = url["port"]
+        if ipc:
+            sock_path, sep, path = path.partition(":")
             self.unix_path = sock_path
-            path = req_path if sep and req_path else "/"
+            # Node's ClientRequest: no host means 'localhost', no path '/'.
             self.host = "localhost"
             self.port: int | None = None
         else:
-            if not parts.hostname:
-                raise WsSyntaxError(f"Invalid URL: {text}")
-            self.host = parts.hostname
-            self.port = port
-        self.default_port = 443 if self.secure else 80
-        self.path = path + query
-        netloc = parts.netloc
-        self.href = f"{scheme}://{netloc}{parts.path or '/'}{query}"
-        if scheme == "ws+unix":
-            self.href = f"ws+unix:{parts.path}{query}"
+            self.host = hostname[1:-1] if hostname.startswith("[") else hostname
+            self.port = int(port) if port else None
+        self.path = path or "/"
+        #: ``host[:port]`` as the URL has it (ws compares it on redirects).
+        self.authority = f"{hostname}:{port}" if port else hostname
         self.auth: str | None = None
-        if parts.username is not None:
-            self.auth = unquote(parts.username) + ":" + unquote(parts.password or "")
+        if "@" in href:
+            creds = ada_url.parse_url(absolute, ("username", "password"))
+            username, password = creds["username"], creds["password"]
+            if username or password:
+                self.auth = unquote(username) + ":" + unquote(password)
 
 
 class ClientRequest:
@@ -193,31 +230,6 @@ class ClientRequest:
     destroy = abort
 
 
-def _ssl_context(opts: dict[str, Any]) -> ssl_module.SSLContext:
-    ctx = opts.get("ssl")
-    if isinstance(ctx, ssl_module.SSLContext):
-        return ctx
-    ctx = ssl_module.create_default_context()
-    ca = opts.get("ca")
-    if ca:
-        text = ca.decode() if isinstance(ca, bytes) else ca
-        if "-----BEGIN" in text:
-            ctx.load_verify_locations(cadata=text)
-        else:
-            ctx.load_verify_locations(cafile=text)
-    cert = opts.get("cert")
-    if cert:
-        key = opts.get("key")
-        ctx.load_cert_chain(
-            cert.decode() if isinstance(cert, bytes) else cert,
-            (key.decode() if isinstance(key, bytes) else key) if key else None,
-        )
-    if opts.get("rejectUnauthorized") is False:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl_module.CERT_NONE
-    return ctx
-
-
 def start_client(
     owner: ClientOwner,
     options: Mapping[str, Any],
@@ -232,6 +244,11 @@ def start_client(
     handshake keeps its own copy: a redirect may drop credentials from it).
     """
     opts = dict(options)
+    if opts.get("agent") is not None:
+        raise TypeError(
+            "option 'agent' (a Node http.Agent) does not exist in pyws: for a "
+            "proxy pass proxy='http://host:port' or proxy='socks5://host:port'"
+        )
     version = opts["protocolVersion"]
     if version not in (8, 13):
         raise RangeError(
@@ -246,6 +263,8 @@ def start_client(
     if pmd is not None:
         deflate = PerMessageDeflate(pmd, False, int(opts["maxPayload"]))
     handshake = ClientHandshake(owner, opts, loop, target, protocol_list, deflate, 0)
+    # ws: http.request() and tls.connect() throw here, in the constructor.
+    handshake.prepare()
     handshake.start()
     return handshake
 
@@ -275,11 +294,58 @@ class ClientHandshake(asyncio.Protocol):
         self.key = generate_key()
         self.done = False
         self.user_aborted = False
+        #: A non-101 response went to 'unexpected-response': the user decides.
+        self.responded = False
         self._task: asyncio.Task[Any] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.request = ClientRequest(self, "GET", target.path)
+        self.ssl: ssl_module.SSLContext | None = None
+        self.server_hostname: str | None = None
+        self.proxy: _proxy.ProxyURL | None = None
+        self.family: int = socket.AF_UNSPEC
 
     # -- starting ----------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Everything that can fail before connecting, done before it.
+
+        The TLS context (certificates, keys), the proxy, the address family
+        and the request head: ws creates its request (``http.request``,
+        ``tls.connect``) synchronously, so these errors are thrown by the
+        constructor, or reported as the error of a redirect.
+
+        Raises:
+            ValueError, TypeError, OSError: what is wrong.
+        """
+        opts = self.options
+        target = self.target
+        if target.unix_path is None:
+            self.family = _tls.address_family(opts.get("family"))
+            self.proxy = _proxy.choose(
+                opts.get("proxy"),
+                target.host,
+                target.port or target.default_port,
+                target.secure,
+            )
+            if target.secure:
+                self.ssl = _tls.client_context(opts)
+                self.server_hostname = opts.get("servername") or target.host
+        offer = None
+        if self.deflate is not None:
+            offer = extension_mod.format({"permessage-deflate": self.deflate.offer()})
+        self.request._data = build_request(
+            host=target.host,
+            port=target.port,
+            default_port=target.default_port,
+            path=target.path,
+            key=self.key,
+            version=opts["protocolVersion"],
+            protocols=self.protocols,
+            extensions=offer,
+            origin=opts.get("origin"),
+            headers=opts.get("headers"),
+            auth=target.auth or opts.get("auth"),
+        )
 
     def start(self) -> None:
         opts = self.options
@@ -291,23 +357,35 @@ class ClientHandshake(asyncio.Protocol):
     async def _connect(self) -> None:
         opts = self.options
         target = self.target
+        port = target.port or target.default_port
         try:
             if target.unix_path is not None:
                 await self.loop.create_unix_connection(lambda: self, target.unix_path)
+            elif self.proxy is not None:
+                sock = await _proxy.open_tunnel(
+                    self.proxy, target.host, port, self.loop
+                )
+                try:
+                    await self.loop.create_connection(
+                        lambda: self,
+                        sock=sock,
+                        ssl=self.ssl,
+                        server_hostname=self.server_hostname,
+                    )
+                except BaseException:
+                    if self.transport is None:
+                        sock.close()
+                    raise
             else:
-                kwargs: dict[str, Any] = {}
-                if target.secure:
-                    kwargs["ssl"] = _ssl_context(opts)
-                    kwargs["server_hostname"] = opts.get("servername") or target.host
-                if opts.get("localAddress"):
-                    kwargs["local_addr"] = (opts["localAddress"], 0)
-                if opts.get("family"):
-                    kwargs["family"] = {4: 2, 6: 10}.get(opts["family"], 0)
+                local = opts.get("localAddress")
                 await self.loop.create_connection(
                     lambda: self,
                     target.host,
-                    target.port or target.default_port,
-                    **kwargs,
+                    port,
+                    ssl=self.ssl,
+                    server_hostname=self.server_hostname,
+                    family=self.family,
+                    local_addr=(local, 0) if local else None,
                 )
         except asyncio.CancelledError:
             return
@@ -315,6 +393,8 @@ class ClientHandshake(asyncio.Protocol):
             code = errno.errorcode.get(exc.errno or 0)
             if code is not None and not hasattr(exc, "code"):
                 exc.code = code  # type: ignore[attr-defined]
+            self._fail(exc)
+        except HandshakeError as exc:  # the proxy refused
             self._fail(exc)
 
     # -- asyncio.Protocol ----------------------------------------------------
@@ -326,27 +406,15 @@ class ClientHandshake(asyncio.Protocol):
             self.transport.abort()
             return
         opts = self.options
-        offer = None
-        if self.deflate is not None:
-            offer = extension_mod.format({"permessage-deflate": self.deflate.offer()})
-        try:
-            request = build_request(
-                host=self.target.host,
-                port=self.target.port,
-                default_port=self.target.default_port,
-                path=self.target.path,
-                key=self.key,
-                version=opts["protocolVersion"],
-                protocols=self.protocols,
-                extensions=offer,
-                origin=opts.get("origin"),
-                headers=opts.get("headers"),
-                auth=self.target.auth or opts.get("auth"),
+        if self.ssl is not None:
+            refused = _tls.check_server_identity(
+                opts,
+                self.server_hostname or self.target.host,
+                transport.get_extra_info("ssl_object"),
             )
-        except ValueError as exc:
-            self._fail(exc)
-            return
-        self.request._data = request
+            if refused is not None:
+                self._fail(refused)
+                return
         finish = opts.get("finishRequest")
         if finish is None:
             self.request.end()
@@ -358,8 +426,8 @@ class ClientHandshake(asyncio.Protocol):
             self._fail(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.done:
-            return
+        if self.done or self.responded:
+            return  # a body after 'unexpected-response' is not read
         try:
             res = self.parser.feed(data)
         except HTTPParseError as exc:
@@ -369,6 +437,8 @@ class ClientHandshake(asyncio.Protocol):
             self._on_response(res, self.parser.tail)
 
     def eof_received(self) -> bool:
+        if self.responded:
+            return False  # a complete response, then FIN: normal (ws)
         if not self.done:
             err = HandshakeError("socket hang up")
             err.code = "ECONNRESET"
@@ -376,6 +446,13 @@ class ClientHandshake(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.responded:
+            # ws: the response was delivered; the socket closing is no
+            # error, and without a socket no timeout can fire either.
+            if not self.done:
+                self._cancel_timer()
+                self.owner.handshake_idle()
+            return
         if not self.done:
             err: BaseException = exc or HandshakeError("socket hang up")
             if exc is None:
@@ -386,6 +463,9 @@ class ClientHandshake(asyncio.Protocol):
 
     def _finish(self) -> None:
         self.done = True
+        self._cancel_timer()
+
+    def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -468,7 +548,8 @@ class ClientHandshake(asyncio.Protocol):
             return
         if self.owner.listener_count("unexpected-response"):
             # ws does nothing else: the listener decides (req.abort(),
-            # ws.close() or ws.terminate()).
+            # ws.close() or ws.terminate()); the server may close meanwhile.
+            self.responded = True
             self.owner.handshake_unexpected_response(self.request, res)
             return
         self._fail(HandshakeError(f"Unexpected server response: {res.statusCode}"))
@@ -478,29 +559,26 @@ class ClientHandshake(asyncio.Protocol):
         if self.redirects >= opts["maxRedirects"]:
             self._fail(HandshakeError("Maximum redirects exceeded"))
             return
-        url = urljoin(self.target.href.replace("ws", "http", 1), location)
         try:
-            target = _Target(url)
+            target = _Target(location, self.target.address)
         except WsSyntaxError as exc:
             self._fail(exc)
             return
-        self._finish()
-        if self.transport is not None:
-            self.transport.abort()
         owner = self.owner
         # Without a 'redirect' listener, credentials do not follow a hop to
         # another host or down from wss to ws (ws, after curl 7.77).
         if not owner.listener_count("redirect"):
-            same_host = (target.host, target.port) == (
-                self.target.host,
-                self.target.port,
+            same_host = (target.unix_path, target.authority) == (
+                self.target.unix_path,
+                self.target.authority,
             )
             downgrade = self.target.secure and not target.secure
             if not same_host or downgrade:
+                drop = ("authorization", "cookie") + (() if same_host else ("host",))
                 headers = {
                     k: v
                     for k, v in (opts.get("headers") or {}).items()
-                    if k.lower() not in ("authorization", "cookie", "host")
+                    if k.lower() not in drop
                 }
                 opts = dict(opts, headers=headers, auth=None)
                 target.auth = None
@@ -513,5 +591,13 @@ class ClientHandshake(asyncio.Protocol):
             self.deflate,
             self.redirects + 1,
         )
+        try:
+            nxt.prepare()
+        except Exception as exc:  # noqa: BLE001 - ws 8.23.1: the redirect's error
+            self._fail(exc)
+            return
+        self._finish()
+        if self.transport is not None:
+            self.transport.abort()
         if owner.handshake_redirect(target.href, nxt) and not nxt.done:
             nxt.start()

@@ -81,6 +81,15 @@ def _port(v: Any) -> str | None:
     return "must be >= 0 and <= 65535" if not 0 <= v <= 65535 else None
 
 
+_TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+
+
+def _tls_version(v: Any) -> str | None:
+    if v in _TLS_VERSIONS:
+        return None
+    return "must be one of " + ", ".join(repr(name) for name in _TLS_VERSIONS)
+
+
 _INT = (int,)
 _NUM = (int, float)
 _BOOL = (bool,)
@@ -122,16 +131,36 @@ CLIENT_OPTIONS: dict[str, Option] = {
         Option("maxRedirects", _INT, MAX_REDIRECTS, nullable=False),
         Option("generateMask", _CALL, None, type_text="callable"),
         Option("finishRequest", _CALL, None, type_text="callable"),
-        # Passed to the TCP/TLS connection, as ws passes them to Node.
+        # Passed to the TCP/TLS connection, as ws passes them to Node
+        # (pyws._tls maps them onto ssl).
         Option("rejectUnauthorized", _BOOL, True, nullable=False),
-        Option("ca", (str, bytes), None, type_text="str or bytes (PEM)"),
+        Option(
+            "ca",
+            (str, bytes, list, tuple),
+            None,
+            type_text="str or bytes (PEM or path), or a list of them",
+        ),
         Option("cert", (str, bytes), None, type_text="str or bytes (PEM or path)"),
         Option("key", (str, bytes), None, type_text="str or bytes (PEM or path)"),
+        Option("passphrase", _STR, None),
+        Option("pfx", (str, bytes), None, type_text="bytes (PKCS#12) or str (path)"),
+        Option("ciphers", _STR, None),
+        Option("ecdhCurve", _STR, None),
+        Option("minVersion", _STR, None, check=_tls_version),
+        Option("maxVersion", _STR, None, check=_tls_version),
+        Option("secureOptions", _INT, None),
+        Option("checkServerIdentity", _CALL, None, type_text="callable"),
         Option("servername", _STR, None),
         Option("localAddress", _STR, None),
+        # 4, 6 or 0 (Node), or socket.AF_INET / AF_INET6 (checked by _tls).
         Option("family", _INT, None),
         Option("auth", _STR, None),
         Option("ssl", None, None),  # an ssl.SSLContext (Python extra)
+        # True: from the environment (HTTP_PROXY, ...); False/None: none;
+        # or a URL (http://, socks4://, socks5://, ...). See pyws._proxy.
+        Option("proxy", (str, bool), True, type_text="str (a URL) or bool"),
+        # Node's http.Agent: refused with a pointer to 'proxy' (pyws._client).
+        Option("agent", None, None),
     ]
 }
 

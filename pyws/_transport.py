@@ -268,6 +268,11 @@ class Connection(asyncio.BufferedProtocol):
         if self.closed:
             return
         self.closed = True
+        if not self.transport.is_closing():
+            # Python 3.10's TLS transport is left open when the peer closed
+            # first (its __del__ then warns); closing it now is a no-op
+            # everywhere else.
+            self.transport.close()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

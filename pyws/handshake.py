@@ -640,29 +640,6 @@ class ClientOffer:
     secure: bool = False
 
 
-_JS_SPACE = " \t\n\v\f\r\xa0\ufeff\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
-    chr(c) for c in range(0x2000, 0x200B)
-)
-_JS_NUMBER_RE = re.compile(
-    r"[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+"
-)
-
-
-def _js_number(value: str | None) -> float:
-    """JavaScript's unary ``+`` on a header value (``+undefined`` is NaN)."""
-    if value is None:
-        return float("nan")
-    text = value.strip(_JS_SPACE)
-    if not text:
-        return 0.0
-    if not _JS_NUMBER_RE.fullmatch(text):
-        return float("nan")
-    if text[:2].lower() in ("0x", "0o", "0b"):
-        return float(int(text, 0))
-    return float(text.replace("Infinity", "inf"))
-
-
 def _host_count(req: Request) -> int:
     """How many ``Host`` lines the request has (``rawHeaders`` keeps them
     all; :class:`Headers` keeps only the first)."""
@@ -722,8 +699,9 @@ def check_request(req: Request, *, deflate_enabled: bool) -> ClientOffer:
             400, "Missing or invalid Sec-WebSocket-Key header"
         )
 
-    version = _js_number(headers.get_str("sec-websocket-version"))
-    if version != 13 and version != 8:
+    # ws 8.23.1 compares the text: "13" or "8", not "013", "13.0" or "0xd".
+    version = headers.get_str("sec-websocket-version")
+    if version != "13" and version != "8":
         raise ServerHandshakeRejection(
             400,
             "Missing or invalid Sec-WebSocket-Version header",
@@ -750,7 +728,7 @@ def check_request(req: Request, *, deflate_enabled: bool) -> ClientOffer:
                 400, "Invalid or unacceptable Sec-WebSocket-Extensions header"
             ) from None
 
-    origin = headers.get_str("sec-websocket-origin" if version == 8 else "origin")
+    origin = headers.get_str("sec-websocket-origin" if version == "8" else "origin")
     return ClientOffer(key, int(version), protocols, offers, origin)
 
 

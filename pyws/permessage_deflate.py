@@ -412,32 +412,9 @@ def use_thread(length: int) -> bool:
 # Negotiation helpers
 # ---------------------------------------------------------------------------
 
-_JS_DECIMAL_RE: Final = re.compile(
-    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-)
-_JS_PREFIXED_RE: Final = re.compile(r"0([xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
-
-
-def _js_number(value: str | bool) -> float:
-    """JavaScript's unary ``+`` on a parameter value (a string or ``true``)."""
-    if value is True:
-        return 1.0
-    if not isinstance(value, str):
-        return float("nan")
-    text = value.strip()  # JS trims whitespace first (tokens have none)
-    if not text:
-        return 0.0
-    if text in ("Infinity", "+Infinity"):
-        return float("inf")
-    if text == "-Infinity":
-        return float("-inf")
-    match = _JS_PREFIXED_RE.fullmatch(text)
-    if match:
-        base = {"x": 16, "o": 8, "b": 2}[match.group(1)[0].lower()]
-        return float(int(match.group(1)[1:], base))
-    if _JS_DECIMAL_RE.fullmatch(text):
-        return float(text)
-    return float("nan")
+#: ws 8.23.1's ``windowBitsRegex``: the decimal digits of 8 to 15 and nothing
+#: else (no ``010``, ``8.0``, ``0x0a`` or spaces, which ``+value`` accepted).
+_WINDOW_BITS_RE: Final = re.compile(r"[89]|1[0-5]")
 
 
 def _js_string(value: object) -> str:
@@ -448,12 +425,11 @@ def _js_string(value: object) -> str:
 
 
 def _window_bits_value(key: str, value: str | bool) -> int:
-    num = _js_number(value)
-    if not num.is_integer() or not _MIN_WINDOW_BITS <= num <= _MAX_WINDOW_BITS:
+    if not isinstance(value, str) or not _WINDOW_BITS_RE.fullmatch(value):
         raise NegotiationTypeError(
             f'Invalid value for parameter "{key}": {_js_string(value)}'
         )
-    return int(num)
+    return int(value)
 
 
 # ---------------------------------------------------------------------------

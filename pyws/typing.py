@@ -19,7 +19,7 @@ Facade layer: stdlib only.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict
 
 __all__ = [
@@ -121,14 +121,29 @@ class ClientOptions(_CommonOptions, total=False):
     finish_request: Callable[..., object] | None
     rejectUnauthorized: bool
     reject_unauthorized: bool
-    ca: str | bytes | None
+    ca: str | bytes | Sequence[str | bytes] | None
     cert: str | bytes | None
     key: str | bytes | None
+    passphrase: str | None
+    pfx: str | bytes | None
+    ciphers: str | None
+    ecdhCurve: str | None
+    ecdh_curve: str | None
+    minVersion: str | None
+    min_version: str | None
+    maxVersion: str | None
+    max_version: str | None
+    secureOptions: int | None
+    secure_options: int | None
+    checkServerIdentity: Callable[[str, dict[str, Any]], object] | None
+    check_server_identity: Callable[[str, dict[str, Any]], object] | None
     servername: str | None
     localAddress: str | None
     local_address: str | None
     family: int | None
     auth: str | None
+    proxy: str | bool | None
+    agent: Any
 
 
 class ServerOptions(_CommonOptions, total=False):

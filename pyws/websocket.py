@@ -203,6 +203,11 @@ class _Seam:
         ws._ready_state = CLOSING
         ws._get_loop().call_soon(ws._emit_close)
 
+    def handshake_idle(self) -> None:
+        # Still CONNECTING, but nothing is open: pyws.run() may return, as
+        # a Node process would exit.
+        _runtime.release(self.ws)
+
 
 class WebSocket(WebSocketEvents):
     """A WebSocket connection: ``WebSocket(address, protocols, options)``.

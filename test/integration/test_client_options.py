@@ -1,16 +1,21 @@
 """Client options that shape the opening handshake (ws-api.md 2.2, 6.2, 6.3).
 
 ``finishRequest``, ``handshakeTimeout``, ``followRedirects`` /
-``maxRedirects`` and the ``'redirect'`` event, against raw servers on
-127.0.0.1 that record the request and answer by hand.
+``maxRedirects`` and the ``'redirect'`` event, the URL as Node's parser
+gives it, what ws's request creation throws (in the constructor, or as a
+redirect's error), ``'unexpected-response'`` followed by the server's FIN,
+and ``family``, against raw servers on 127.0.0.1 that record the request
+and answer by hand.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from helpers.rawpeer import RawServer, scaled
 
 import pyws
@@ -155,5 +160,189 @@ def test_connection_refused_is_an_error_then_close() -> None:
         assert isinstance(err, ConnectionRefusedError)
         assert getattr(err, "code", None) == "ECONNREFUSED"
         assert code == 1006
+
+    run(main)
+
+
+# -- URLs as Node's URL parser gives them (ada) ------------------------------------
+
+
+def test_url_is_normalised_and_the_path_encoded() -> None:
+    async def main() -> None:
+        async with await RawServer.start() as raw:
+            ws = pyws.WebSocket(f"ws://LOCALHOST:{raw.port}/a b?c d")
+            assert ws.url == f"ws://localhost:{raw.port}/a%20b?c%20d"
+            peer = await raw.accept(handshake=False)
+            head = await peer.wait_head(T)
+            assert head.target == "/a%20b?c%20d"
+            assert head.get("Host") == f"localhost:{raw.port}"
+            peer.respond()
+            await ws.wait_open(scaled(T))
+            ws.terminate()
+            await ws.wait_closed(scaled(T))
+            ws2 = pyws.WebSocket(f"http://127.0.0.1:{raw.port}")
+            assert ws2.url == f"ws://127.0.0.1:{raw.port}/"
+            ws2.terminate()
+            await ws2.wait_closed(scaled(T))
+
+    run(main)
+
+
+# -- what ws's request() throws: in the constructor, or as the redirect's error ---
+
+
+def test_request_errors_are_thrown_by_the_constructor() -> None:
+    async def main() -> None:
+        with pytest.raises(ValueError, match="Invalid character in header content"):
+            pyws.WebSocket("ws://127.0.0.1:1/", headers={"X-A": "a\nb"})
+        with pytest.raises(FileNotFoundError):
+            pyws.WebSocket("wss://127.0.0.1:1/", cert="/nonexistent/cert.pem")
+        with pytest.raises(ValueError, match="'family' must be 4, 6, 0"):
+            pyws.WebSocket("ws://127.0.0.1:1/", family=5)
+        with pytest.raises(ValueError, match="Unsupported proxy scheme 'ftp'"):
+            pyws.WebSocket("ws://127.0.0.1:1/", proxy="ftp://127.0.0.1:1")
+        with pytest.raises(TypeError, match="proxy='http://host:port'"):
+            pyws.WebSocket("ws://127.0.0.1:1/", agent=object())
+        assert pyws._runtime.alive(asyncio.get_running_loop()) == 0
+
+    run(main)
+
+
+def test_redirect_whose_request_cannot_be_created_is_its_error() -> None:
+    """ws 8.23.1: the redirect's request fails to be created (here: the
+    client certificate for the wss: hop cannot be read): 'error' with that
+    error, then 'close' 1006; no 'redirect' event."""
+
+    async def main() -> None:
+        async with await RawServer.start() as raw:
+            ws = pyws.WebSocket(
+                f"ws://127.0.0.1:{raw.port}/",
+                followRedirects=True,
+                cert="/nonexistent/cert.pem",
+            )
+            redirects: list[Any] = []
+            ws.on("redirect", lambda url, req: redirects.append(url))
+            peer = await raw.accept(handshake=False)
+            await peer.wait_head(T)
+            peer.respond(
+                status=302, headers=[("Location", f"wss://127.0.0.1:{raw.port}/")]
+            )
+            err, code = await fail_and_close(ws)
+            assert isinstance(err, FileNotFoundError)
+            assert code == 1006
+            assert redirects == []
+            await peer.wait_eof(T)  # the first hop's socket is gone
+            assert len(raw.all_peers) == 1
+
+    run(main)
+
+
+def test_redirect_to_an_invalid_url() -> None:
+    async def main() -> None:
+        async with await RawServer.start() as raw:
+            ws = pyws.WebSocket(f"ws://127.0.0.1:{raw.port}/", followRedirects=True)
+            peer = await raw.accept(handshake=False)
+            await peer.wait_head(T)
+            peer.respond(status=302, headers=[("Location", "ws://h:99999/")])
+            err, code = await fail_and_close(ws)
+            assert str(err) == "Invalid URL: ws://h:99999/"
+            assert code == 1006
+
+    run(main)
+
+
+# -- 'unexpected-response': a complete response, then FIN, is no error ------------
+
+
+@pytest.mark.parametrize("how", ["close", "terminate", "abort"])
+def test_unexpected_response_then_fin_waits_for_the_user(how: str) -> None:
+    """ws: with a listener, a 401 with a body followed by the server's FIN
+    emits neither 'error' nor 'close'; the WebSocket stays CONNECTING, and
+    nothing keeps the process alive, until the listener's code acts."""
+
+    async def main() -> None:
+        async with await RawServer.start() as raw:
+            ws = pyws.WebSocket(f"ws://127.0.0.1:{raw.port}/")
+            events: list[Any] = []
+            ws.on("error", lambda e: events.append(("error", str(e))))
+            ws.on("close", lambda code, reason: events.append(("close", code)))
+            loop = asyncio.get_running_loop()
+            got: asyncio.Future[tuple[Any, Any]] = loop.create_future()
+            ws.on("unexpected-response", lambda req, res: got.set_result((req, res)))
+            peer = await raw.accept(handshake=False)
+            await peer.wait_head(T)
+            body = b"authentication required"
+            peer.send_raw(
+                b"HTTP/1.1 401 Unauthorized\r\n"
+                b"WWW-Authenticate: Basic\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body)
+            )
+            req, res = await asyncio.wait_for(got, scaled(T))
+            assert res.statusCode == 401
+            peer.send_raw(body)  # the body in its own segment
+            peer.write_eof()
+            await peer.wait_eof(T)  # the client closed its side in turn
+            # Nothing is left running: pyws.run() would return here.
+            await asyncio.wait_for(pyws._runtime.wait_idle(), scaled(T))
+            assert events == []
+            assert ws.readyState == ws.CONNECTING
+            closed = loop.create_future()
+            ws.on("close", lambda *a: closed.set_result(None))
+            if how == "abort":
+                req.abort()
+            elif how == "terminate":
+                ws.terminate()
+            else:
+                ws.close()
+            await asyncio.wait_for(closed, scaled(T))
+            if how == "abort":
+                assert events == [("close", 1006)]
+            else:
+                assert events == [
+                    (
+                        "error",
+                        "WebSocket was closed before the connection was established",
+                    ),
+                    ("close", 1006),
+                ]
+
+    run(main)
+
+
+def test_unexpected_response_with_handshake_timeout_and_no_fin() -> None:
+    """While the server keeps the socket open, handshakeTimeout still
+    bounds the handshake (as ws's socket timeout fires on an idle socket)."""
+
+    async def main() -> None:
+        async with await RawServer.start() as raw:
+            ws = pyws.WebSocket(f"ws://127.0.0.1:{raw.port}/", handshakeTimeout=200)
+            ws.on("unexpected-response", lambda req, res: None)
+            peer = await raw.accept(handshake=False)
+            await peer.wait_head(T)
+            peer.send_raw(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+            err, code = await fail_and_close(ws)
+            assert str(err) == "Opening handshake has timed out"
+            assert code == 1006
+
+    run(main)
+
+
+def test_family() -> None:
+    """Node's 4/6 and Python's socket.AF_INET/AF_INET6 pick the address
+    family; an IPv4 literal cannot be reached over IPv6."""
+
+    async def main() -> None:
+        async with await RawServer.start() as raw:
+            url = f"ws://127.0.0.1:{raw.port}/"
+            for family in (4, socket.AF_INET, 0):
+                ws = pyws.WebSocket(url, family=family)
+                peer = await raw.accept()
+                await ws.wait_open(scaled(T))
+                assert peer.transport.get_extra_info("peername")[0] == "127.0.0.1"
+                ws.terminate()
+                await ws.wait_closed(scaled(T))
+            for family in (6, socket.AF_INET6):
+                err, code = await fail_and_close(pyws.WebSocket(url, family=family))
+                assert isinstance(err, OSError) and code == 1006
 
     run(main)

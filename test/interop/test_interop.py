@@ -1,4 +1,4 @@
-"""pyws against real Node ws 8.23, in both directions.
+"""pyws against real Node ws 8.23.1, in both directions.
 
 Every scenario that makes sense both ways runs twice: a pyws client against
 a ws server (``py-client``) and a ws client against a pyws server
@@ -13,11 +13,12 @@ Needs ``node`` and ``npm ci --prefix test/interop``; see conftest.py.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
 import pytest
-from helpers.rawpeer import build_frame, close_payload
+from helpers.rawpeer import RawServer, build_frame, close_payload
 
 import pyws
 
@@ -670,5 +671,107 @@ def test_ws_client_rejected_by_verify_client() -> None:
                 assert (await node.expect("close"))["code"] == 1006
         finally:
             server.close()
+
+    run_async(main)
+
+
+def test_unexpected_response_then_fin_both_clients_wait() -> None:
+    """A server answers 401 with a body and closes. ws 8.23.1 and pyws,
+    each with an 'unexpected-response' listener that only looks: neither
+    emits 'error' nor 'close' when the socket closes; both stay CONNECTING
+    until close() is called, then report the same error and 1006."""
+
+    response = (
+        b"HTTP/1.1 401 Unauthorized\r\n"
+        b"WWW-Authenticate: Basic\r\n"
+        b"Content-Length: 5\r\n\r\n"
+        b"nope\n"
+    )
+
+    async def answer(raw: RawServer) -> None:
+        peer = await raw.accept(handshake=False)
+        await peer.wait_head()
+        peer.send_raw(response)
+        peer.write_eof()
+        await peer.wait_eof()  # the client closed its side in turn
+
+    async def main() -> None:
+        async with await RawServer.start() as raw:
+            url = f"ws://127.0.0.1:{raw.port}/"
+            config = {"url": url, "keepOnUnexpected": True}
+            async with await NodePeer.start("client", config) as node:
+                await answer(raw)
+                assert (await node.expect("unexpected-response"))["statusCode"] == 401
+                node.command("state")
+                assert (await node.expect("state"))["readyState"] == 0
+                assert node.seen("error") == [] and node.seen("close") == []
+                node.close()
+                node_error = (await node.expect("error"))["message"]
+                assert (await node.expect("close"))["code"] == 1006
+
+            ws = pyws.WebSocket(url)
+            rec = Recorder(ws, ("unexpected-response", "error", "close"))
+            await answer(raw)
+            (_, res) = await rec.expect("unexpected-response")
+            assert res.statusCode == 401
+            await asyncio.wait_for(pyws._runtime.wait_idle(), 10)
+            assert ws.readyState == ws.CONNECTING
+            assert rec.all("error") == [] and rec.all("close") == []
+            ws.close()
+            (err,) = await rec.expect("error")
+            assert str(err) == node_error
+            assert (await rec.expect("close"))[0] == 1006
+
+    run_async(main)
+
+
+VERSIONS = ["13", "8", "013", "13.0", "0xd", "1.3e1", "8.0", "+13", "7", ""]
+
+
+async def upgrade_status(port: int, version: str) -> tuple[int, bytes]:
+    """Send an upgrade request with this Sec-WebSocket-Version; return the
+    response's status and body (empty for a 101 or without a length)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: " + version.encode() + b"\r\n\r\n"
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        status = int(head.split(b" ", 2)[1])
+        _, found, rest = head.lower().partition(b"content-length:")
+        if status == 101 or not found:
+            return status, b""
+        length = int(rest.split(b"\r\n")[0])
+        return status, await asyncio.wait_for(reader.readexactly(length), 10)
+    finally:
+        writer.close()
+
+
+def test_version_header_checked_as_ws_8_23_1() -> None:
+    """ws 8.23.1 takes Sec-WebSocket-Version only as the text 13 or 8. The
+    Node peer answers refusals itself from 'wsClientError' (whose message
+    is the body ws would send); pyws answers with ws's own response."""
+
+    async def main() -> None:
+        async with await NodePeer.start("server", {"options": {}}) as node:
+            assert node.port is not None
+            node_status = [(await upgrade_status(node.port, v))[0] for v in VERSIONS]
+            node_messages = [ev["message"] for ev in node.seen("wsClientError")]
+        server = pyws.WebSocketServer({"port": 0, "host": "127.0.0.1"})
+        srec = Recorder(server, ("listening", "connection"))
+        try:
+            await srec.expect("listening")
+            address = server.address()
+            assert address is not None
+            got = [await upgrade_status(address["port"], v) for v in VERSIONS]
+        finally:
+            for client in list(server.clients or ()):
+                client.terminate()
+            server.close()
+        assert [status for status, _ in got] == node_status
+        assert node_status == [101, 101] + [400] * 8
+        assert [body.decode() for status, body in got if status != 101] == node_messages
 
     run_async(main)

@@ -34,7 +34,7 @@ CORE = [
     "_printable",
     "_callbacks",
 ]
-TRANSPORT = ["_transport", "_client", "_server", "asgi"]
+TRANSPORT = ["_transport", "_client", "_server", "_tls", "_proxy", "asgi"]
 FACADE = [
     "websocket",
     "websocket_server",

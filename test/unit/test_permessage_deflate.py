@@ -491,28 +491,43 @@ class TestNormalizeParams:
         assert str(info.value) == f'Invalid value for parameter "{key}": {value}'
         assert isinstance(info.value, TypeError)
 
+    @pytest.mark.parametrize("value", [str(n) for n in range(8, 16)])
+    def test_window_bits_decimal(self, value: str) -> None:
+        assert server().accept([{"server_max_window_bits": [value]}]) == {
+            "server_max_window_bits": int(value)
+        }
+
+    @pytest.mark.parametrize("is_server", [True, False])
     @pytest.mark.parametrize(
-        ("value", "number"),
+        "key", ["server_max_window_bits", "client_max_window_bits"]
+    )
+    @pytest.mark.parametrize(
+        "value",
         [
-            ("8", 8),
-            ("15", 15),
-            ("09", 9),
-            ("+10", 10),
-            ("10.0", 10),
-            ("1e1", 10),
-            ("0xa", 10),
-            ("0XA", 10),
-            ("0o12", 10),
-            ("0b1010", 10),
-            (".11e2", 11),
+            "09",
+            "010",
+            "+10",
+            "10.0",
+            "1e1",
+            "0xa",
+            "0XA",
+            "0o12",
+            "0b1010",
+            ".11e2",
+            " 10",
+            "10 ",
+            "10\n",
+            "\uff11\uff10",
         ],
     )
-    def test_window_bits_read_as_javascript_numbers(
-        self, value: str, number: int
+    def test_window_bits_not_read_as_numbers(
+        self, is_server: bool, key: str, value: str
     ) -> None:
-        assert server().accept([{"server_max_window_bits": [value]}]) == {
-            "server_max_window_bits": number
-        }
+        # ws 8.23.1 tests /^(?:[89]|1[0-5])$/; 8.23.0 accepted these via +value.
+        pmd = PerMessageDeflate(None, is_server, 0)
+        with pytest.raises(NegotiationTypeError) as info:
+            pmd.accept([{key: [value]}])
+        assert str(info.value) == f'Invalid value for parameter "{key}": {value}'
 
     @pytest.mark.parametrize("is_server", [True, False])
     def test_bare_server_max_window_bits(self, is_server: bool) -> None:
@@ -1078,6 +1093,9 @@ SERVER_OFFERS: list[list[dict[str, Any]]] = [
     [{"client_max_window_bits": ["1e1"]}],
     [{"client_max_window_bits": ["9.5"]}],
     [{"client_max_window_bits": ["+9"]}],
+    [{"client_max_window_bits": ["09"]}],
+    [{"server_max_window_bits": ["010"]}],
+    [{"server_max_window_bits": ["10.0"]}],
     [{"client_max_window_bits": [""]}],
     [{"server_max_window_bits": [True]}],
     [{"server_max_window_bits": ["16"]}],

@@ -1,7 +1,8 @@
 'use strict';
 
 // A ws WebSocket client driven over stdin/stdout (see common.js).
-// argv[2]: JSON {url, protocols, options: <WebSocket options>, echo: bool}.
+// argv[2]: JSON {url, protocols, options: <WebSocket options>, echo: bool,
+// keepOnUnexpected: bool}.
 
 const WebSocket = require('ws');
 const { emit, watch, watchSocket, run, commands } = require('./common');
@@ -15,8 +16,12 @@ ws.on('upgrade', (res) => {
 });
 ws.on('unexpected-response', (req, res) => {
   emit({ event: 'unexpected-response', statusCode: res.statusCode, headers: res.headers });
-  req.destroy();
-  ws.terminate();
+  // config.keepOnUnexpected: leave the decision to later commands, as a
+  // listener that only looks at the response does.
+  if (!config.keepOnUnexpected) {
+    req.destroy();
+    ws.terminate();
+  }
 });
 ws.on('open', () => emit({ event: 'open', protocol: ws.protocol, extensions: ws.extensions }));
 if (config.echo) {
