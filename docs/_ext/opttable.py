@@ -80,17 +80,35 @@ CLIENT = {
     "as is; it must call `req.end()`.",
     "rejectUnauthorized": "`False`: do not verify the server's certificate (for "
     "tests only).",
-    "ca": "Extra trusted certificates: PEM text or a path ([](howto/tls.md)).",
-    "cert": "A client certificate (a path to a PEM file), for servers that ask "
-    "for one.",
-    "key": "The client certificate's key (a path to a PEM file).",
+    "ca": "Certificates to trust besides the system's: PEM text or bytes, a "
+    "path, or a list of them ([](howto/tls.md)).",
+    "cert": "A client certificate (PEM text, bytes or a path), for servers that "
+    "ask for one.",
+    "key": "The client certificate's key (PEM text, bytes or a path).",
+    "passphrase": "The password of `key` or `pfx`.",
+    "pfx": "A client certificate and key in one PKCS#12 file: bytes, or a path "
+    "(needs `pip install 'pyws-node[pfx]'`).",
+    "ciphers": "The allowed cipher suites, in OpenSSL's syntax.",
+    "ecdhCurve": "The curve for ECDH key exchange: one name, or `'auto'`.",
+    "minVersion": "The lowest TLS version allowed (`'TLSv1.2'`, `'TLSv1.3'`, ...).",
+    "maxVersion": "The highest TLS version allowed.",
+    "secureOptions": "OpenSSL option flags (`ssl.OP_*`).",
+    "checkServerIdentity": "`(servername, cert)`: return (or raise) an exception "
+    "to refuse the server's certificate; `cert` is `getpeercert()`'s dict plus "
+    "Node's `raw`, `fingerprint`, `fingerprint256` and `subjectaltname`.",
     "servername": "The name sent in SNI and checked against the certificate "
     "(default: the URL's host).",
     "localAddress": "The local address to connect from.",
-    "family": "The address family to resolve the host to.",
+    "family": "The address family: 4 or `socket.AF_INET`, 6 or "
+    "`socket.AF_INET6`, 0 for either.",
     "auth": "`user:password` for Basic authentication (credentials in the URL win).",
     "ssl": "*Python extra.* A ready `ssl.SSLContext`, instead of the TLS options "
     "above.",
+    "proxy": "An HTTP (CONNECT) or SOCKS proxy URL; `True` (the default): the "
+    "one the environment names (`HTTPS_PROXY`, ...); `False`: none "
+    "([](howto/proxies.md)).",
+    "agent": "Node's `http.Agent` has no counterpart: giving it raises an error "
+    "that points to `proxy`.",
 }
 
 SERVER = {
