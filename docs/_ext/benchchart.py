@@ -42,7 +42,12 @@ def readme_table(readme: str) -> list[Row]:
     if len(section) < 2:
         return []
     body = re.split(r"^## ", section[1], maxsplit=1, flags=re.M)[0]
-    lines = [ln.strip() for ln in body.splitlines() if ln.strip().startswith("|")]
+    lines: list[str] = []  # the first table only: its consecutive "|" lines
+    for raw in body.splitlines():
+        if raw.strip().startswith("|"):
+            lines.append(raw.strip())
+        elif lines:
+            break
     if len(lines) < 3:
         return []
     header = [c.strip() for c in lines[0].strip("|").split("|")]

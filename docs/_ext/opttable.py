@@ -115,6 +115,12 @@ SERVER = {
     "port": "Listen on this TCP port (0: any free one); plain HTTP requests get 426.",
     "host": "The address to listen on (default: every interface).",
     "backlog": "The listen backlog (default: 511, Node's).",
+    "reusePort": "Let several processes listen on the same port "
+    "(`SO_REUSEPORT`); the kernel spreads connections ([](howto/processes.md)).",
+    "socket": "*Python extra.* A listening `socket.socket` made elsewhere (a "
+    "process manager's), to serve on.",
+    "fd": "The descriptor of a listening socket to serve on (systemd socket "
+    "activation: `pyws.workers.listen_fds()`).",
     "server": "A `uvicorn.Server`: share its port with the ASGI app, as ws "
     "shares a Node `http.Server` ([](howto/fastapi.md)).",
     "noServer": "You accept connections and call `handleUpgrade` yourself.",

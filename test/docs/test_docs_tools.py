@@ -169,6 +169,12 @@ class TestBenchChart:
 | echo 16 B | 2.6 us | 0.20x | 0.50x |
 | deflate | 17.7 us | 0.40x | - |
 
+Another table, not the chart's:
+
+| message | pyws | websockets |
+| --- | --- | --- |
+| 1 MiB | 3.2 ms | 1.6 ms, 5.0x |
+
 ## Next
 """
 
