@@ -54,7 +54,7 @@ def report_exception(message: str, exc: BaseException, source: object) -> None:
 
     This is asyncio's counterpart of Node's uncaught exception: a listener
     that raises inside a pyws callback must not tear down the connection's
-    transport (see closing.md: a user's error is the user's).
+    transport (see docs/closing.md: a user's error is the user's).
     """
     try:
         loop = asyncio.get_running_loop()

@@ -587,7 +587,7 @@ def status_text(status: int) -> str:
 
 
 class ServerHandshakeRejection(WebSocketError):
-    """ws refuses the upgrade request (ws-api.md section 5).
+    """ws refuses the upgrade request (docs/server.md, Refused upgrade requests).
 
     ``str(exc)`` is the body, as ws's ``wsClientError`` error message.
 
@@ -655,7 +655,7 @@ def check_request(req: Request, *, deflate_enabled: bool) -> ClientOffer:
     First the two checks ws leaves to Node's HTTP server (RFC 6455 section
     4.2.1): HTTP/1.1 or later (400 ``Invalid HTTP version``) and exactly one
     non-empty ``Host`` (400 ``Missing or invalid Host header``). Then
-    rows 1-4, 6 and 7 of ws-api.md section 5 (``handleUpgrade``
+    rows 1-4, 6 and 7 of docs/server.md's refusals (``handleUpgrade``
     in ws's ``lib/websocket-server.js``; RFC 6455 section 4.2.1). The path
     test (5), ``verifyClient`` (8, 9) and the server state (11) belong to the
     server; the permessage-deflate acceptance of row 7 belongs to
@@ -806,7 +806,8 @@ _INVALID_PATH_RE = re.compile(r"[^\x21-\xff]")
 
 
 def validate_subprotocols(protocols: str | Sequence[str] | None) -> list[str]:
-    """The client constructor's subprotocol check (ws-api.md section 2.3).
+    """The client constructor's subprotocol check (docs/websocket.md, Errors
+    raised at once).
 
     Args:
         protocols: one subprotocol, a sequence of them, or ``None``.

@@ -1,7 +1,7 @@
 """The frame parser: bytes in, message/ping/pong/close/error callbacks out.
 
 A port of ws's ``lib/receiver.js``: the same checks in the same order, the
-same ``WS_ERR_*`` codes and close statuses (ws-api.md section 7.1). It is
+same ``WS_ERR_*`` codes and close statuses (docs/errors.md). It is
 sans-I/O: :meth:`Receiver.feed` takes whatever the socket delivered and calls
 the owner's callbacks synchronously for every complete frame it holds.
 

@@ -17,9 +17,9 @@ Modes, as in ws (exactly one):
   parses such a request from a socket.
 
 The checks of ``handleUpgrade`` run in ws's order with ws's responses
-(ws-api.md section 5), then ``verifyClient`` (sync, 2-argument callback, or
-``async def``), then ``handleProtocols``, the ``'headers'`` event, the 101,
-and ``'connection'``.
+(docs/server.md, Refused upgrade requests), then ``verifyClient`` (sync,
+2-argument callback, or ``async def``), then ``handleProtocols``, the
+``'headers'`` event, the 101, and ``'connection'``.
 """
 
 from __future__ import annotations

@@ -183,7 +183,7 @@ def _is_intended(
 ) -> tuple[bool, str]:
     """Is the wire difference exactly "ws client FINs first, pyws waits"?
 
-    The one intended difference (closing.md, "Who closes TCP first"): the
+    The one intended difference (docs/closing.md, "Who closes TCP first"): the
     implementation is the client; after a close handshake or a failure, the
     baseline (ws, trace A) half-closes before the server's FIN, while the
     candidate (pyws, trace B) half-closes only after the server's FIN or

@@ -1,4 +1,4 @@
-"""Client options that shape the opening handshake (ws-api.md 2.2, 6.2, 6.3).
+"""Client options that shape the opening handshake (docs/websocket.md).
 
 ``finishRequest``, ``handshakeTimeout``, ``followRedirects`` /
 ``maxRedirects`` and the ``'redirect'`` event, the URL as Node's parser

@@ -1,4 +1,4 @@
-"""Closing and failing over loopback TCP (closing.md; RFC 6455 section 7).
+"""Closing and failing over loopback TCP (docs/closing.md; RFC 6455 section 7).
 
 Each test puts a pyws endpoint against a raw TCP peer
 (``test/helpers/rawpeer.py``) that records every frame, the FIN and the

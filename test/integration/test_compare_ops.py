@@ -4,7 +4,7 @@ pyws's ``pingInterval``/``pingTimeout`` and ``wss.shutdown()`` against what
 ws users write by hand (the ws adapter runs ws's README heartbeat and closes
 every client with 1001 before ``wss.close()``): the traces must be the same,
 but for the one intended difference of a client (it waits for the server's
-FIN, closing.md).
+FIN, docs/closing.md).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Runs scenarios from the library through the real tool (Node ws against
 itself and against pyws), and feeds hand-made traces to the diff to prove it
 marks differences and recognises only the one intended difference
-(closing.md, "Who closes TCP first"). Every subprocess is bounded by a
+(docs/closing.md, "Who closes TCP first"). Every subprocess is bounded by a
 timeout scaled by PYWS_TEST_TIMEOUT_FACTOR.
 """
 
@@ -33,7 +33,7 @@ needs_node = pytest.mark.skipif(
     reason="node or test/interop/node_modules/ws missing: npm ci --prefix test/interop",
 )
 
-#: ws-api.md 7.1: every receiver error code (zlib errors appear as 1007).
+#: docs/errors.md: every receiver error code (zlib errors appear as 1007).
 WS_ERR_CODES = (
     "WS_ERR_UNEXPECTED_RSV_2_3",
     "WS_ERR_UNEXPECTED_RSV_1",
@@ -308,7 +308,7 @@ def test_ws_against_pyws_shows_only_the_intended_difference() -> None:
     statuses = {r["scenario"]: r["status"] for r in out["results"]}
     assert proc.returncode == 0, statuses
     for name, status in statuses.items():
-        # closing.md: only a client ever differs, and only in its FIN.
+        # docs/closing.md: only a client ever differs, and only in its FIN.
         expected = "intended" if name.startswith("client-") else "same"
         assert status == expected, (name, status)
     fin_rows = [

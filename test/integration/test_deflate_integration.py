@@ -1,4 +1,4 @@
-"""permessage-deflate over 127.0.0.1 (RFC 7692; ws-api.md section 9).
+"""permessage-deflate over 127.0.0.1 (RFC 7692; docs/permessage-deflate.md).
 
 pyws client against pyws server for negotiation and data, and a raw TCP peer
 (test/helpers/rawpeer.py, which does not import pyws) to see the bytes on the

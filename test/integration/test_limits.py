@@ -154,7 +154,7 @@ def test_incomplete_message_timeout(arun: Any, sent: bytes) -> None:
         peer.send_close(1008)
         peer.close()
         code, _ = await arun.within(closed)
-        assert code == 1006  # failing: no close frame was received (closing.md)
+        assert code == 1006  # failing: no close frame was received (docs/closing.md)
         await stop(arun, wss)
 
     arun(main())

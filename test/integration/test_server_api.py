@@ -1,4 +1,4 @@
-"""The ``WebSocketServer`` API surface over 127.0.0.1 (ws-api.md sections 4, 5).
+"""The ``WebSocketServer`` API surface over 127.0.0.1 (docs/server.md).
 
 ``address()``, ``'listening'`` (and the constructor callback), 426 for plain
 HTTP, the ``'connection'`` request object (Node's IncomingMessage shape:
@@ -558,7 +558,7 @@ def test_handle_upgrade_rejects_other_socket_types(arun: Any) -> None:
     arun(main())
 
 
-# -- close(cb) (ws-api.md 4.3) ---------------------------------------------------------
+# -- close(cb) (docs/server.md, Methods and properties) --------------------------------
 
 
 def test_close_callback_and_closing_twice(arun: Any) -> None:

@@ -1,4 +1,4 @@
-"""``createWebSocketStream`` over loopback (ws-api.md 10.1).
+"""``createWebSocketStream`` over loopback (docs/streams-events.md).
 
 Messages become a byte stream; writes become binary messages (queued until
 'open'); a full read buffer pauses the WebSocket and reading resumes it;

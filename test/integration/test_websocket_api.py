@@ -1,4 +1,4 @@
-"""The ``WebSocket`` API surface over 127.0.0.1 (ws-api.md sections 1-3, 6).
+"""The ``WebSocket`` API surface over 127.0.0.1 (docs/api.md and docs/websocket.md).
 
 Names in both spellings, constants on the class and instances, synchronous
 throws, send/ping/pong argument shapes and callbacks, ``bufferedAmount``,
@@ -85,7 +85,7 @@ def test_pep8_twins(arun: Any, echo_server: Any) -> None:
     arun(main())
 
 
-# -- synchronous throws (ws-api.md 2.3) ------------------------------------------------
+# -- synchronous throws (docs/websocket.md, Errors raised at once) ---------------------
 
 
 @pytest.mark.parametrize(
@@ -154,7 +154,7 @@ def test_send_ping_pong_in_connecting_raise(arun: Any, echo_server: Any) -> None
 
 
 def test_close_in_connecting(arun: Any, echo_server: Any) -> None:
-    """ws-api.md 3.2/6.1: 'error' (readyState 2), then 'close' 1006 (3)."""
+    """docs/websocket.md: 'error' (readyState 2), then 'close' 1006 (3)."""
 
     async def main() -> None:
         async with echo_server() as (_, url):
@@ -484,7 +484,7 @@ def test_send_callback_runs_once_the_data_is_written(arun: Any) -> None:
     arun(main())
 
 
-# -- close() validation (ws-api.md 3.2) ------------------------------------------------
+# -- close() validation (docs/websocket.md, Methods) -----------------------------------
 
 
 @pytest.mark.parametrize(
@@ -800,7 +800,7 @@ def test_event_target_api(arun: Any, echo_server: Any) -> None:
 def test_listener_exception_does_not_break_the_connection(
     arun: Any, echo_server: Any
 ) -> None:
-    """closing.md: a user's error is the user's. The exception reaches the
+    """docs/closing.md: a user's error is the user's. The exception reaches the
     loop's exception handler; the connection keeps working, 'close' comes."""
 
     async def main() -> None:

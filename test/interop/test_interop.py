@@ -4,7 +4,7 @@ Every scenario that makes sense both ways runs twice: a pyws client against
 a ws server (``py-client``) and a ws client against a pyws server
 (``py-server``). Messages are compared by length and SHA-256 (and byte for
 byte up to 64 KiB); close codes, errors and the TCP FIN order are asserted on
-both sides. The one intended difference from ws (closing.md: a pyws client
+both sides. The one intended difference from ws (docs/closing.md: a pyws client
 waits for the server's FIN, a ws client half-closes at once) is asserted,
 not skipped.
 
@@ -523,9 +523,9 @@ def test_ws_client_half_closes_first() -> None:
     """The intended difference: a ws client FINs as soon as it echoed.
 
     pyws (server) starts the closing handshake; ws (client) echoes and
-    half-closes at once (ws-api.md 8.4), before the server's FIN reaches it,
-    which RFC 7.1.1 asks a client not to do. pyws's server half-closes too,
-    so ws sees both, its own first.
+    half-closes at once (docs/closing.md, ws 8: a close the peer starts),
+    before the server's FIN reaches it, which RFC 7.1.1 asks a client not
+    to do. pyws's server half-closes too, so ws sees both, its own first.
     """
 
     async def main() -> None:
@@ -555,7 +555,7 @@ def test_pyws_server_half_closes_after_failure() -> None:
     run_async(main)
 
 
-# -- opening handshake failures (RFC 6455 4.1 / 4.2.2, ws-api.md 5 and 6) -------
+# -- opening handshake failures (RFC 6455 4.1 / 4.2.2; docs/server.md, websocket.md) -
 
 
 async def node_server_and_pyws_client(

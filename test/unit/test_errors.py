@@ -1,6 +1,6 @@
 """Unit tests for :mod:`pyws.errors`: the exception tree and ``WS_ERR_*`` table.
 
-The expected table below is written from ws-api.md section 7.1 (ws 8.23
+The expected table below is written from docs/errors.md (ws 8.23
 ``lib/receiver.js`` ``createError`` calls), not read back from pyws, so a
 wrong row in :data:`pyws.errors.WS_ERRORS` fails here. No event loop.
 """
@@ -45,7 +45,7 @@ EXPECTED: dict[str, tuple[int, bool, bool]] = {
 
 
 class TestTable:
-    """ws-api.md 7.1: the twelve codes doc/ws.md lists and pyws's two
+    """docs/errors.md: the twelve codes doc/ws.md lists and pyws's two
     opt-in limits, no more, no less."""
 
     def test_same_codes_as_ws(self) -> None:

@@ -1,6 +1,6 @@
 """``pyws.__all__``: the public names, each resolving to the right object.
 
-ws exports (ws-api.md section 1): the ``WebSocket`` class, ``WebSocketServer``
+ws exports (docs/api.md): the ``WebSocket`` class, ``WebSocketServer``
 and its alias ``Server``, ``Receiver``, ``Sender``, ``PerMessageDeflate``,
 ``extension`` (parse/format) and ``subprotocol`` (parse), and the ready-state
 constants. pyws adds its Python extras (``run``, ``once``, the errors, the
@@ -125,7 +125,7 @@ def test_ws_identities() -> None:
 
 
 def test_constant_values() -> None:
-    """ws-api.md section 1."""
+    """docs/api.md."""
     assert (pyws.CONNECTING, pyws.OPEN, pyws.CLOSING, pyws.CLOSED) == (0, 1, 2, 3)
     assert pyws.GUID == "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
     assert pyws.CLOSE_TIMEOUT == 30000
@@ -143,13 +143,17 @@ def test_error_classes() -> None:
     assert issubclass(pyws.MaxListenersExceededWarning, Warning)
 
 
-def test_version_matches_setup_cfg() -> None:
+def test_version_defined_once() -> None:
+    """setup.cfg reads the version from pyws.__version__ (no second copy),
+    and the installed distribution carries it."""
     import configparser
+    from importlib.metadata import version
     from pathlib import Path
 
     cfg = configparser.ConfigParser()
     cfg.read(Path(__file__).resolve().parents[2] / "setup.cfg")
-    assert pyws.__version__ == cfg["metadata"]["version"]
+    assert cfg["metadata"]["version"] == "attr: pyws.__version__"
+    assert version("pyws-node") == pyws.__version__
 
 
 def test_uvicorn_stays_optional() -> None:

@@ -1,6 +1,6 @@
 """Unit tests for :mod:`pyws.handshake` (RFC 6455 section 4; ws 8.23
 ``handleUpgrade``/``abortHandshake`` in ``lib/websocket-server.js`` and
-``initAsClient`` in ``lib/websocket.js``; ws-api.md sections 2.3, 2.4, 4, 5
+``initAsClient`` in ``lib/websocket.js``; docs/websocket.md and docs/server.md
 and 6).
 
 No event loop, no sockets: bytes in, objects or bytes out. Expected request
@@ -356,7 +356,7 @@ def rejection_bytes(exc: ServerHandshakeRejection) -> bytes:
 
 
 class TestCheckRequest:
-    """ws-api.md section 5, rows 1-4, 6 and 7, in ws's order."""
+    """docs/server.md, refused requests, rows 1-4, 6, 7, in ws's order."""
 
     def test_valid_request(self) -> None:
         offer = check_request(parse_request(UPGRADE_REQUEST), deflate_enabled=True)
@@ -608,7 +608,7 @@ class TestCheckRequest:
 
 
 class TestRejectionResponse:
-    """ws ``abortHandshake`` (ws-api.md section 5)."""
+    """ws ``abortHandshake`` (docs/server.md, Refused upgrade requests)."""
 
     def test_defaults_to_standard_phrase(self) -> None:
         assert rejection_response(401) == (
@@ -655,7 +655,7 @@ class TestRejectionResponse:
 
 
 class TestResponseLines:
-    """ws ``completeUpgrade``'s 101 lines (ws-api.md section 4.4)."""
+    """ws ``completeUpgrade``'s 101 lines (docs/server.md, Events)."""
 
     def test_minimal(self) -> None:
         lines = response_lines(KEY, None, None)
@@ -956,7 +956,8 @@ class TestResponseParser:
 
 
 class TestCheckResponse:
-    """ws-api.md section 6.2: the client's checks after a 101, in order."""
+    """docs/websocket.md, When the opening handshake fails: the client's
+    checks after a 101, in order."""
 
     def check(
         self,
@@ -1131,7 +1132,7 @@ class TestCheckResponse:
 
 
 class TestValidateSubprotocols:
-    """ws-api.md section 2.3, the constructor's subprotocol check."""
+    """docs/websocket.md, Errors raised at once, the constructor's subprotocol check."""
 
     @pytest.mark.parametrize(
         ("protocols", "expected"),

@@ -4,7 +4,7 @@ STYLE.md ("Naming") and the issue's pinned shapes: options come as a dict
 (Node style) and/or keyword arguments, in either spelling; an unknown
 option, an option given in both spellings, or a value of the wrong type
 raises ``TypeError`` naming it; an out-of-range value raises ``ValueError``
-naming it. Defaults are ws 8.23's (ws-api.md sections 2.2, 4.1 and 11).
+naming it. Defaults are ws 8.23's (docs/websocket.md, docs/server.md, docs/defaults.md).
 
 Constructors that need an event loop are built inside ``asyncio.run`` so no
 loop is left behind; the errors under test are raised before any I/O.
@@ -309,7 +309,8 @@ def test_options_must_be_a_mapping() -> None:
 
 
 def test_protocol_version_is_checked_first() -> None:
-    """ws-api.md 2.3: a bad protocolVersion is reported before the URL."""
+    """docs/websocket.md, Errors raised at once: a bad protocolVersion is
+    reported before the URL."""
     with pytest.raises(RangeError) as info:
         WebSocket("not a url", protocolVersion=9)
     assert str(info.value) == (

@@ -99,7 +99,7 @@ def sample(size: int, seed: int = 1) -> bytes:
 
 
 class TestOptions:
-    """``perMessageDeflate`` option values (ws-api.md section 9.1)."""
+    """``perMessageDeflate`` option values (docs/permessage-deflate.md, Options)."""
 
     def test_normalize_booleans(self) -> None:
         assert normalize_option(True) == {}
@@ -832,7 +832,7 @@ class TestMaxPayload:
 
 
 class TestInflateErrors:
-    """zlib failures fail the connection with 1007 (ws-api.md section 7.1)."""
+    """zlib failures fail the connection with 1007 (docs/errors.md)."""
 
     @pytest.mark.parametrize(
         ("payload", "message"),

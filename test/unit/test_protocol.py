@@ -4,8 +4,8 @@ Bytes go in through ``receive_data``/``receive_eof``; what comes out of
 ``data_to_send()`` is compared byte for byte, with the half-close marker
 (``b''``) checked for position. Every case runs in both roles: the server
 masks nothing and half-closes first (7.1.1), the client masks with a pinned
-key and never half-closes. The closing rules are those of closing.md and
-ws-api.md section 8. No event loop.
+key and never half-closes. The closing rules are those of docs/closing.md and
+docs/closing.md, How ws 8 closes. No event loop.
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ class TestLocalClose:
 
     @ROLES
     def test_messages_before_peer_close_still_delivered(self, is_server: bool) -> None:
-        # ws-api.md 8.3 step 2.
+        # docs/closing.md, ws 8: a close you start step 2.
         p = make(is_server)
         p.close(1000)
         drain(p)
@@ -343,7 +343,7 @@ FAILURES = [
 
 
 class TestFail:
-    """Section 7.1.7 and closing.md "Failing the connection", in order."""
+    """Section 7.1.7 and docs/closing.md "Failing the connection", in order."""
 
     @pytest.mark.parametrize(
         ("bad", "status", "code"),

@@ -1,5 +1,5 @@
 """Unit tests for :mod:`pyws.receiver` (RFC 6455 sections 5 and 8; ws 8.23
-``lib/receiver.js``, ws-api.md section 7).
+``lib/receiver.js``, docs/errors.md).
 
 Frames are hex literals, or built by :func:`encode`, a small encoder written
 here (not :mod:`pyws.sender`) so that a sender bug cannot hide a receiver
@@ -95,7 +95,7 @@ def inflater() -> PerMessageDeflate:
     return PerMessageDeflate(None, False, 0)
 
 
-# -- ws-api.md 7.1, row by row ----------------------------------------------
+# -- docs/errors.md, row by row ----------------------------------------------
 
 ERROR_ROWS: list[tuple[str, bool, str, str, str, int]] = [
     # id, is_server, input, code, message, status
@@ -228,7 +228,7 @@ PREFIXED = {
 
 
 class TestErrorTable:
-    """ws-api.md 7.1: each rejection's code, class, message and close status."""
+    """docs/errors.md: each rejection's code, class, message and close status."""
 
     @pytest.mark.parametrize(
         ("is_server", "data", "code", "message", "status"),

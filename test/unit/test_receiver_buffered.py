@@ -3,7 +3,7 @@
 This is how ``asyncio.BufferedProtocol`` feeds pyws: the socket reads into
 the receiver's own buffer. Whatever the read sizes, the events must be those
 of ``feed()`` with the same bytes (RFC 6455 section 5.2 framing), limits must
-hold (``maxBufferedChunks``, ws-api.md 7.1) and a header announcing a huge
+hold (``maxBufferedChunks``, docs/errors.md) and a header announcing a huge
 frame must not make the receiver allocate it ahead of the data.
 """
 

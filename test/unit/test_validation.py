@@ -1,8 +1,8 @@
 """Unit tests for :mod:`pyws.validation` (RFC 6455 sections 7.4 and 8.1).
 
-Close status codes against ws's ``isValidStatusCode`` ranges (ws-api.md
-7.2), and UTF-8 against a table of RFC 3629 well-formed and ill-formed
-sequences. No event loop.
+Close status codes against ws's ``isValidStatusCode`` ranges
+(docs/errors.md, Rules the receiver applies), and UTF-8 against a table of
+RFC 3629 well-formed and ill-formed sequences. No event loop.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pyws.validation import (
 
 
 def _ws_valid(code: int) -> bool:
-    # ws-api.md 7.2: 1000-1003, 1007-1014, 3000-4999.
+    # docs/errors.md, Rules the receiver applies: 1000-1003, 1007-1014, 3000-4999.
     return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
 
 
