@@ -33,6 +33,7 @@ from .constants import (
 )
 
 __all__ = [
+    "call_options",
     "Option",
     "parse_options",
     "pep8_name",
@@ -294,3 +295,27 @@ def parse_options(
     for name, (_, value) in given.items():
         result[name] = value
     return result
+
+
+def call_options(
+    method: str,
+    allowed: frozenset[str],
+    options: Any,
+    kwargs: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Merge a method's options dict and keyword arguments (``send``,
+    ``broadcast``); ``TypeError`` naming a non-dict, a doubled or an unknown
+    option."""
+    if options is not None and not isinstance(options, Mapping):
+        raise TypeError(
+            f"{method}() options must be a dict, not {type(options).__name__}"
+        )
+    merged = dict(options or {})
+    for key, value in kwargs.items():
+        if key in merged:
+            raise TypeError(f"{method}() option {key!r} given twice")
+        merged[key] = value
+    for key in merged:
+        if key not in allowed:
+            raise TypeError(f"{method}(): unknown option {key!r}")
+    return merged

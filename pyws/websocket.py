@@ -39,7 +39,7 @@ from . import _runtime
 from ._callbacks import fit
 from ._client import ClientHandshake, ClientRequest, start_client
 from ._emitter import report_exception
-from ._options import CLIENT_OPTIONS, parse_options
+from ._options import CLIENT_OPTIONS, call_options, parse_options
 from ._transport import Connection, SendCallback
 from ._ws_events import WebSocketEvents
 from .buffer_util import Buffer
@@ -991,17 +991,7 @@ _SEND_OPTIONS = frozenset(("binary", "compress", "fin", "mask"))
 
 def _send_options(options: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Merge and check send()'s options (the slow path)."""
-    if options is not None and not isinstance(options, Mapping):
-        raise TypeError(f"send() options must be a dict, not {type(options).__name__}")
-    merged = dict(options or {})
-    for key, value in kwargs.items():
-        if key in merged:
-            raise TypeError(f"send() option {key!r} given twice")
-        merged[key] = value
-    for key in merged:
-        if key not in _SEND_OPTIONS:
-            raise TypeError(f"send(): unknown option {key!r}")
-    return merged
+    return call_options("send", _SEND_OPTIONS, options, kwargs)
 
 
 # -- the seam for sibling facade modules ----------------------------------------

@@ -39,7 +39,7 @@ from . import _runtime
 from . import extension as extension_mod
 from ._callbacks import fit
 from ._emitter import report_exception
-from ._options import SERVER_OPTIONS, parse_options
+from ._options import SERVER_OPTIONS, call_options, parse_options
 from ._server import (
     HoldingProtocol,
     Listener,
@@ -1175,19 +1175,7 @@ def _broadcast_options(
 ) -> dict[str, Any]:
     if options is None and not kwargs:
         return {}
-    if options is not None and not isinstance(options, Mapping):
-        raise TypeError(
-            f"broadcast() options must be a dict, not {type(options).__name__}"
-        )
-    merged = dict(options or {})
-    for key, value in kwargs.items():
-        if key in merged:
-            raise TypeError(f"broadcast() option {key!r} given twice")
-        merged[key] = value
-    for key in merged:
-        if key not in _BROADCAST_OPTIONS:
-            raise TypeError(f"broadcast(): unknown option {key!r}")
-    return merged
+    return call_options("broadcast", _BROADCAST_OPTIONS, options, kwargs)
 
 
 async def read_upgrade_request(
