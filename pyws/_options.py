@@ -17,6 +17,7 @@ Imports only constants and the stdlib.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ __all__ = [
 _MISSING: Any = object()
 
 
+@functools.lru_cache(maxsize=1024)
 def pep8_name(name: str) -> str:
     """``maxPayload`` -> ``max_payload``; ``skipUTF8Validation`` ->
     ``skip_utf8_validation``; ``WebSocket`` -> ``websocket``."""
@@ -172,6 +174,12 @@ SERVER_OPTIONS: dict[str, Option] = {
         Option("port", _INT, None, check=_port),
         Option("host", _STR, None),
         Option("backlog", _INT, None, check=_non_negative),
+        # Several processes on one port (Node's listen({reusePort})).
+        Option("reusePort", _BOOL, False, nullable=False),
+        # An already-bound listening socket, or its file descriptor (a
+        # process manager's, or systemd socket activation's).
+        Option("socket", None, None),
+        Option("fd", _INT, None, check=_non_negative),
         Option("server", None, None),
         Option("noServer", _BOOL, False, nullable=False),
         Option("path", _STR, None),
@@ -238,6 +246,21 @@ def _check_value(opt: Option, given_as: str, value: Any) -> Any:
     return value
 
 
+# id(table) -> (table, {pep8 name: option}): the tables are module constants,
+# so each is mapped once, not on every connection.
+_BY_PEP8: dict[int, tuple[Mapping[str, Option], dict[str, Option]]] = {}
+
+
+def _pep8_table(table: Mapping[str, Option]) -> dict[str, Option]:
+    cached = _BY_PEP8.get(id(table))
+    if cached is not None and cached[0] is table and len(cached[1]) == len(table):
+        return cached[1]
+    by_pep8 = {o.pep8: o for o in table.values()}
+    if len(_BY_PEP8) < 64:  # bounded: a table made on the fly is not kept
+        _BY_PEP8[id(table)] = (table, by_pep8)
+    return by_pep8
+
+
 def parse_options(
     table: Mapping[str, Option],
     options: Mapping[str, Any] | None,
@@ -251,7 +274,7 @@ def parse_options(
     """
     if options is not None and not isinstance(options, Mapping):
         raise TypeError(f"{where} options must be a dict, not {type(options).__name__}")
-    by_pep8 = {o.pep8: o for o in table.values()}
+    by_pep8 = _pep8_table(table)
     given: dict[str, tuple[str, Any]] = {}
     for source in (options or {}, kwargs):
         for key, value in source.items():

@@ -30,6 +30,8 @@ import asyncio
 import errno
 import socket
 import ssl as ssl_module
+import threading
+from asyncio import selector_events
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -44,6 +46,8 @@ __all__ = [
     "Listener",
     "ServerHandshake",
     "TransportSocket",
+    "listen_socket",
+    "adopt_listen_socket",
 ]
 
 #: Seconds a client has to send its whole request head (Node's
@@ -53,6 +57,10 @@ HEADERS_TIMEOUT = 60.0
 #: Bytes kept from a peer while an upgrade is being decided; reading pauses
 #: beyond it (Node's socket reads on up to its 16 KiB high-water mark).
 HOLD_LIMIT = 64 * 1024
+
+#: Size of the buffer request heads are read into (one per thread).
+_HEAD_READ = 16384
+_heads = threading.local()
 
 #: Seconds the accept loop rests after ``accept()`` failed for lack of file
 #: descriptors or memory (asyncio retries at once, up to 100 times a pass).
@@ -72,6 +80,80 @@ _UPGRADE_REQUIRED = (
     b"\r\n"
     b"Upgrade Required"
 )
+
+
+def listen_socket(
+    host: str | None, port: int, backlog: int, reuse_port: bool = False
+) -> socket.socket:
+    """Bind and listen, as Node's ``server.listen({host, port, backlog,
+    reusePort})`` does; return the non-blocking listening socket.
+
+    Without a ``host``, listen on every address, IPv6 and IPv4 on one
+    socket when the system has IPv6. ``reuse_port`` sets ``SO_REUSEPORT``
+    before binding, so that several processes (or sockets) may listen on
+    the same port and the kernel spreads new connections among them.
+
+    Raises:
+        OSError: the address is in use, cannot be resolved, or
+            ``SO_REUSEPORT`` does not exist here.
+    """
+    if host is None and socket.has_ipv6:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        except OSError:
+            sock.close()
+            raise
+        bind_host = "::"
+    else:
+        bind_host = host or "0.0.0.0"
+        infos = socket.getaddrinfo(
+            bind_host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        sock = socket.socket(infos[0][0], socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        bind_host = str(infos[0][4][0])
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            option = getattr(socket, "SO_REUSEPORT", None)
+            if option is None:
+                raise OSError("SO_REUSEPORT is not supported on this platform")
+            sock.setsockopt(socket.SOL_SOCKET, option, 1)
+        sock.bind((bind_host, port))
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def adopt_listen_socket(
+    given: socket.socket | int, backlog: int, listen: bool = True
+) -> socket.socket:
+    """Take over a socket bound elsewhere: a ``socket.socket`` or a file
+    descriptor (a process manager's, or systemd's socket activation, whose
+    first descriptor is 3). It must be a TCP or Unix stream socket; if it is
+    not listening yet it is made to (``backlog``). The server owns it from
+    then on and closes it on ``close()``.
+
+    Raises:
+        OSError: not a socket, or not bound.
+        TypeError: not a stream socket.
+    """
+    if isinstance(given, socket.socket):
+        sock = given
+    else:
+        sock = socket.socket(fileno=given)
+    if sock.type != socket.SOCK_STREAM:
+        kind = sock.type
+        sock.detach()  # not ours to close: leave the descriptor alone
+        raise TypeError(f"a listening socket must be SOCK_STREAM, not {kind!r}")
+    accepting = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+    if not accepting and listen:
+        sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
 
 
 class HoldingProtocol(asyncio.Protocol):
@@ -242,8 +324,22 @@ def is_upgrade_request(req: Request) -> bool:
     return "upgrade" in (t.strip().lower() for t in connection.split(","))
 
 
-class ServerHandshake(HoldingProtocol):
-    """Reads one HTTP request head and dispatches it (``port`` mode)."""
+def _read_view() -> memoryview:
+    """This thread's buffer for reading request heads (made on first use)."""
+    view: memoryview | None = getattr(_heads, "view", None)
+    if view is None:
+        view = _heads.view = memoryview(bytearray(_HEAD_READ))
+    return view
+
+
+class ServerHandshake(HoldingProtocol, asyncio.BufferedProtocol):
+    """Reads one HTTP request head and dispatches it (``port`` mode).
+
+    A ``BufferedProtocol``: the head is read into a small buffer shared by
+    the thread's handshakes, then copied out at its size; a plain
+    ``Protocol`` would have asyncio allocate (and the kernel map) 256 KiB
+    for each connection's first read.
+    """
 
     def __init__(
         self,
@@ -267,6 +363,12 @@ class ServerHandshake(HoldingProtocol):
         assert self.transport is not None
         self.track(self.transport, True)
         self.timer = self.loop.call_later(HEADERS_TIMEOUT, self._on_timeout)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return _read_view()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(_read_view()[:nbytes]))
 
     def _on_timeout(self) -> None:
         self.timer = None
@@ -341,8 +443,9 @@ class Listener:
     readiness event: a server out of descriptors spins and floods its log.
     This one stops watching the socket for :data:`ACCEPT_BACKOFF` seconds,
     reports the condition once per streak of failures (``report``, else the
-    loop's exception handler), and resumes. New sockets are refused (closed at once, as
-    Node does beyond ``server.maxConnections``) while ``admit()`` says no.
+    loop's exception handler), and resumes. New sockets are refused (closed
+    at once, as Node does beyond ``server.maxConnections``) while
+    ``admit()`` says no.
 
     Args:
         loop: the running loop (it must support ``add_reader``).
@@ -351,8 +454,9 @@ class Listener:
         admit: called before each accepted socket is set up; ``False``
             refuses it.
         ssl: an ``SSLContext`` for ``wss://``, else ``None``.
-        report: called with a message and the ``OSError`` when ``accept()``
-            fails (once per streak of resource errors).
+        report: called with a message and the exception when ``accept()``
+            fails (once per streak of resource errors) or a connection
+            cannot be set up.
     """
 
     def __init__(
@@ -362,7 +466,7 @@ class Listener:
         factory: Callable[[], asyncio.Protocol],
         admit: Callable[[], bool],
         ssl: ssl_module.SSLContext | None = None,
-        report: Callable[[str, OSError], object] | None = None,
+        report: Callable[[str, Exception], object] | None = None,
     ) -> None:
         self.loop = loop
         self.report = report or self._report
@@ -370,7 +474,7 @@ class Listener:
         self.factory = factory
         self.admit = admit
         self.ssl = ssl
-        #: Sockets accepted and not yet handed to their protocol (TLS).
+        #: Set-ups in progress (``connect_accepted_socket``).
         self.pending: set[asyncio.Task[Any]] = set()
         #: Sockets refused by ``admit``, and ``accept()`` resource failures.
         self.refused = 0
@@ -379,6 +483,19 @@ class Listener:
         self._closed = False
         self._backoff: asyncio.TimerHandle | None = None
         self._in_streak = False
+        #: The selector loop's own transport factory (what its
+        #: ``connect_accepted_socket`` uses), when the loop is one.
+        self._make_transport: Callable[..., object] | None = (
+            getattr(loop, "_make_socket_transport", None)
+            if isinstance(loop, selector_events.BaseSelectorEventLoop)
+            else None
+        )
+
+    @property
+    def tls_handshakes(self) -> int:
+        """Sockets still in their TLS handshake: accepted, and not yet seen
+        by their protocol (a plain TCP socket reaches it at once)."""
+        return len(self.pending) if self.ssl is not None else 0
 
     def start(self) -> None:
         """Watch the socket (``NotImplementedError`` without ``add_reader``)."""
@@ -422,6 +539,16 @@ class Listener:
             self._start(conn)
 
     def _start(self, conn: socket.socket) -> None:
+        if self.ssl is None and self._make_transport is not None:
+            # Plain TCP on the stdlib's selector loop: the transport is made
+            # here and calls connection_made on the next turn, as
+            # connect_accepted_socket does, without its task, coroutine and
+            # waiter per connection.
+            try:
+                self._make_transport(conn, self.factory())
+            except OSError:  # pragma: no cover - the peer is gone already
+                conn.close()
+            return
         task = self.loop.create_task(self._connect(conn))
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
@@ -432,6 +559,9 @@ class Listener:
         except (OSError, ssl_module.SSLError, asyncio.TimeoutError):
             # A failed TLS handshake or a peer gone first: nothing to serve.
             conn.close()
+        except Exception as exc:  # noqa: BLE001 - reported, not raised in a task
+            conn.close()
+            self.report("setting up an accepted connection failed", exc)
 
     def _rest(self, exc: OSError) -> None:
         self.resource_errors += 1
@@ -447,7 +577,7 @@ class Listener:
             )
         self._backoff = self.loop.call_later(ACCEPT_BACKOFF, self._resume)
 
-    def _report(self, message: str, exc: OSError) -> None:
+    def _report(self, message: str, exc: Exception) -> None:
         self.loop.call_exception_handler({"message": message, "exception": exc})
 
     def _resume(self) -> None:

@@ -13,7 +13,9 @@ decided happens:
   socket goes to the kernel in one gather write (``os.writev``) while the
   transport's buffer is empty, so a big payload is not copied and a burst
   of frames costs one syscall (and one wake-up of the peer); only what the
-  kernel did not take is handed to the transport;
+  kernel did not take is handed to the transport; on uvloop, whose
+  ``writelines`` is such a gather write (libuv keeps what the kernel did
+  not take, by reference), large output goes to ``writelines``;
 - the close timer (``closeTimeout``) is armed when the core leaves OPEN and
   aborts the socket when it fires; it is cancelled when the socket closes;
 - half-close is ``write_eof()`` (``close()`` on TLS, which cannot half-close);
@@ -66,6 +68,8 @@ OPEN = ReadyState.OPEN
 # Output up to this size is joined into one write; above it, it is written
 # by _write_large.
 _JOIN_LIMIT = 65536
+# A chunk this big is never joined with others (_write_large).
+_NO_JOIN = 1 << 20
 
 # Most buffers one writev() takes (POSIX IOV_MAX is at least 16; Linux,
 # BSD and macOS allow 1024; sysconf gives -1 for "no limit").
@@ -74,6 +78,9 @@ if "SC_IOV_MAX" in getattr(os, "sysconf_names", {}):
     _IOV_MAX = os.sysconf("SC_IOV_MAX")
     _IOV_MAX = 1024 if _IOV_MAX <= 0 else min(_IOV_MAX, 1024)
 _HAS_WRITEV = hasattr(os, "writev")
+# PYWS_NO_WRITEV=1 (read once, at import, as PYWS_NO_SPEEDUPS): large output
+# goes through the transport, joined in groups.
+_NO_WRITEV = bool(os.environ.get("PYWS_NO_WRITEV"))
 
 try:  # FIONREAD: bytes waiting unread in the kernel (Unix)
     import fcntl
@@ -89,6 +96,10 @@ except ImportError:  # pragma: no cover - Windows
 _SOCKET_TRANSPORT: type | None = getattr(
     selector_events, "_SelectorSocketTransport", None
 )
+
+# uvloop's transports whose writelines() is a gather write (its TLS one
+# joins, as do the stdlib's before CPython 3.12).
+_UV_GATHER = frozenset(("TCPTransport", "UnixTransport"))
 
 SendCallback = Callable[[BaseException | None], object]
 
@@ -134,6 +145,18 @@ def _unread_bytes(transport: asyncio.BaseTransport) -> int:
     return int.from_bytes(raw, sys.byteorder)
 
 
+def _gathers(transport: asyncio.BaseTransport) -> bool:
+    """True if the transport's ``writelines`` hands its buffers to the
+    kernel in one gather write without joining them (uvloop's stream
+    transports: libuv's ``uv_try_write`` is a ``writev``)."""
+    cls = type(transport)
+    return (
+        cls.__module__ == "uvloop.loop"
+        and cls.__name__ in _UV_GATHER
+        and not _NO_WRITEV
+    )
+
+
 def _gather_fd(transport: asyncio.BaseTransport) -> int:
     """The socket's file descriptor if large output may bypass the
     transport's buffer, else -1."""
@@ -141,7 +164,7 @@ def _gather_fd(transport: asyncio.BaseTransport) -> int:
         not _HAS_WRITEV
         or _SOCKET_TRANSPORT is None
         or type(transport) is not _SOCKET_TRANSPORT
-        or os.environ.get("PYWS_NO_WRITEV")
+        or _NO_WRITEV
     ):
         return -1
     sock = transport.get_extra_info("socket")
@@ -206,6 +229,8 @@ class Connection(asyncio.BufferedProtocol):
         self._read_buffer = proto.receiver.get_buffer
         self._read_done = proto.receiver.buffer_updated
         self._fd = _gather_fd(transport)
+        #: The transport's writelines() is a gather write (uvloop).
+        self._writelines = self._fd < 0 and _gathers(transport)
         #: maxBufferedAmount (0: off), checked after each write.
         self._max_buffered = max(0, int(proto.max_buffered_amount))
         #: incompleteMessageTimeout in seconds (0: off), checked per read.
@@ -454,14 +479,28 @@ class Connection(asyncio.BufferedProtocol):
                 del out[:i]
             if not out:
                 return
+        elif self._writelines and not transport.is_closing():
+            if not out[-1]:
+                out.pop()  # the EOF marker (already noted by flush)
+            transport.writelines(out)
+            return
         # Join in groups: one huge join (what writelines does before CPython
         # 3.12) allocates past malloc's mmap threshold and page-faults on
-        # every call.
+        # every call. A chunk of _NO_JOIN or more is written as it is: a
+        # copy of it costs more than the write call saved by joining.
         group: list[Any] = []
         size = 0
         for chunk in out:
+            n = len(chunk)
+            if n >= _NO_JOIN:
+                if size:
+                    transport.write(b"".join(group))
+                    group = []
+                    size = 0
+                transport.write(chunk)
+                continue
             group.append(chunk)
-            size += len(chunk)
+            size += n
             if size >= _JOIN_LIMIT:
                 transport.write(b"".join(group))
                 group = []

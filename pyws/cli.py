@@ -3,7 +3,11 @@
 ``listen PORT`` runs an echo server: each connection, each message received
 and each close (with its code and reason) is reported, and every message is
 sent back as it came (text as text, binary as binary). Ctrl-C (SIGINT) or
-SIGTERM closes every connection with 1001 and then the server.
+SIGTERM closes every connection with 1001 and then the server. With
+``--broadcast`` every message goes to every open client (sender included)
+instead; ``--redis URL`` does that through Redis pub/sub, so that every
+``listen`` given the same URL and ``--channel`` is one room; ``--workers N``
+runs N processes on the port (:mod:`pyws.workers`).
 
 ``connect URL`` is an interactive client in the spirit of wscat: each line
 read from standard input is sent as a message, each message received is
@@ -22,10 +26,11 @@ reader thread for anything else (a regular file, or a platform without pipe
 transports).
 
 This module sits on top of the facade: it uses only pyws's public API
-(:class:`pyws.WebSocket`, :class:`pyws.WebSocketServer`) and
-:mod:`pyws.constants`, and :func:`pyws._printable.printable`, through which
-every line it writes passes (peers choose message text, close reasons and
-paths: their control characters are escaped). It must not import the core
+(:class:`pyws.WebSocket`, :class:`pyws.WebSocketServer`, :mod:`pyws.workers`,
+:mod:`pyws.redis`) and :mod:`pyws.constants`, and
+:func:`pyws._printable.printable`, through which every line it writes passes
+(peers choose message text, close reasons and paths: their control
+characters are escaped). It must not import the core
 (receiver, sender, protocol, ...) or transport modules, and nothing in pyws
 may import it.
 """
@@ -636,6 +641,11 @@ class _EchoServer:
         self._count = 0
         self._stop = asyncio.Event()
         self._interrupts = 0
+        #: --broadcast: relay(data, is_binary) sends to every client.
+        self.relay: Callable[[object, bool], object] | None = None
+        self._relay_close: Callable[[], Any] | None = None
+        #: --workers: called once the server listens.
+        self.on_listening: Callable[[], None] | None = None
 
     async def run(self) -> int:
         # Handlers first: a Ctrl-C right after the 'listening on' line must
@@ -662,6 +672,8 @@ class _EchoServer:
         if args.max_payload is not None:
             options["maxPayload"] = args.max_payload
         _heartbeat_options(args, options)
+        if getattr(args, "reuse_port", False):
+            options["reusePort"] = True
 
         listening: asyncio.Future[None] = self.loop.create_future()
 
@@ -683,6 +695,12 @@ class _EchoServer:
         wss.on("listening", on_listening)
         wss.on("error", on_error)
         wss.on("connection", self._on_connection)
+        if args.broadcast or args.redis:
+            try:
+                self.relay, self._relay_close = _make_relay(wss, args, self.log)
+            except (ImportError, TypeError, ValueError) as exc:
+                self.log(f"error: {exc}")
+                return EXIT_ERROR
         try:
             await listening
         except Exception as exc:  # noqa: BLE001 - any listen failure ends the run
@@ -695,10 +713,14 @@ class _EchoServer:
             return EXIT_ERROR
         host = _format_host(str(address["address"]))
         self.log(f"listening on ws://{host}:{address['port']}{args.path or '/'}")
+        if self.on_listening is not None:
+            self.on_listening()
 
         await self._stop.wait()
         self.log("shutting down")
         await self._shutdown(wss)
+        if self._relay_close is not None:
+            await self._relay_close()
         self.log("server closed")
         return EXIT_OK
 
@@ -729,7 +751,10 @@ class _EchoServer:
 
         def on_message(data: object, is_binary: bool) -> None:
             self.out(f"{tag} {format_message(data, is_binary, hex_binary)}")
-            ws.send(data, {"binary": is_binary})
+            if self.relay is not None:
+                self.relay(data, is_binary)
+            else:
+                ws.send(data, {"binary": is_binary})
 
         def on_error(err: object) -> None:
             self.log(f"{tag} error: {_error_text(err)}")
@@ -770,6 +795,96 @@ class _EchoServer:
 
 async def _run_listen(args: argparse.Namespace, out: Out, log: Out) -> int:
     return await _EchoServer(args, out, log, asyncio.get_running_loop()).run()
+
+
+# --------------------------------------------------------------------------
+# listen --broadcast, --redis, --workers
+
+
+def _make_relay(
+    wss: Any, args: argparse.Namespace, log: Out
+) -> tuple[Callable[[object, bool], object], Callable[[], Any] | None]:
+    """``--broadcast``: every message goes to every open client (sender
+    included), through Redis when ``--redis`` is given."""
+    if not args.redis:
+
+        def local(data: object, is_binary: bool) -> object:
+            return wss.broadcast(data, {"binary": is_binary})
+
+        return local, None
+    try:
+        from pyws.redis import RedisFanout
+    except ImportError as exc:
+        raise ImportError(
+            f"--redis needs redis-py: pip install 'pyws-node[redis]' ({exc})"
+        ) from None
+    fanout = RedisFanout(wss, args.redis, channel=args.channel)
+    fanout.on("ready", lambda: log(f"redis: subscribed to {args.channel!r}"))
+    fanout.on("error", lambda err: log(f"redis: {_error_text(err)}"))
+
+    def relay(data: object, is_binary: bool) -> object:
+        return fanout.publish(data, {"binary": is_binary})
+
+    return relay, fanout.close
+
+
+def _listen_worker(
+    index: int, args: argparse.Namespace, ready: Callable[[], None]
+) -> int:
+    """One ``listen --workers N`` process (run by pyws.workers.Supervisor)."""
+    prefix = f"worker {index}: "
+    base_log = _Output(sys.stderr, timestamps=True)
+    base_out = _Output(sys.stdout, timestamps=False)
+
+    def log(text: str) -> None:
+        base_log(prefix + text)
+
+    def out(text: str) -> None:
+        base_out(prefix + text)
+
+    async def main() -> int:
+        server = _EchoServer(args, out, log, asyncio.get_running_loop())
+        server.on_listening = ready
+        return await server.run()
+
+    return asyncio.run(main())
+
+
+def _run_listen_workers(args: argparse.Namespace, log: Out) -> int:
+    """``listen PORT --workers N``: N processes on one port (SO_REUSEPORT)."""
+    import pyws.workers
+
+    if args.broadcast and not args.redis:
+        log(
+            "error: --broadcast with --workers needs --redis URL: the workers "
+            "share messages through Redis"
+        )
+        return EXIT_USAGE
+    try:
+        reserved = pyws.workers.reserve_port(args.host, args.port)
+    except OSError as exc:
+        log(f"error: {_error_text(exc)}")
+        return EXIT_ERROR
+    try:
+        args.port = int(reserved.getsockname()[1])
+        args.reuse_port = True
+        sup = pyws.workers.Supervisor(
+            _listen_worker,
+            args,
+            args.workers,
+            stop_timeout=args.close_timeout / 1000 + 2 * _CLOSE_GRACE_S,
+            log=log,
+        )
+        host = _format_host(str(args.host))
+        sup.ready_text = (
+            f"listening on ws://{host}:{args.port}{args.path or '/'} "
+            f"({args.workers} workers)"
+        )
+        status = sup.run()
+    finally:
+        reserved.close()
+    log("server closed")
+    return status
 
 
 # --------------------------------------------------------------------------
@@ -875,6 +990,42 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _add_scale_options(listen: argparse.ArgumentParser) -> None:
+    listen.add_argument(
+        "--broadcast",
+        action="store_true",
+        help="relay every message to every open client, sender included, "
+        "instead of echoing it",
+    )
+    listen.add_argument(
+        "--redis",
+        metavar="URL",
+        help="relay through Redis pub/sub (implies --broadcast): every listen "
+        "given the same URL and --channel is one room",
+    )
+    listen.add_argument(
+        "--channel",
+        default="pyws",
+        metavar="NAME",
+        help="Redis channel for --redis (default: %(default)s)",
+    )
+    listen.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="run N processes on the port (SO_REUSEPORT); restarts a worker "
+        "that dies; SIGTERM stops them all gracefully",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m pyws`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -908,6 +1059,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept permessage-deflate (off by default, as in ws)",
     )
+    _add_scale_options(listen)
     _add_common(listen)
     listen.set_defaults(func=_run_listen)
 
@@ -966,6 +1118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log = _Output(sys.stderr, timestamps=True)
     out = _Output(sys.stdout, timestamps=False)
+    if args.command == "listen" and args.workers > 1:
+        return _run_listen_workers(args, log)
     runner: Callable[[argparse.Namespace, Out, Out], Any] = args.func
     try:
         status: int = asyncio.run(runner(args, out, log))

@@ -721,6 +721,40 @@ class PerMessageDeflate:
                 self._deflate = None  # a fresh deflater for the next message
         return bytes(out)
 
+    def shared_output_key(self) -> tuple[int, ...] | None:
+        """What decides this end's compressed output, if only the message does.
+
+        With our own ``*_no_context_takeover`` agreed, each message is
+        deflated from a fresh state, so its compressed bytes depend only on
+        the message, the window bits and the zlib options: every connection
+        whose key is equal can be sent one output of
+        :meth:`compress_message`. Returns ``None`` when the output depends on
+        earlier messages (context takeover), so it must be compressed per
+        connection. The key also holds ``threshold``, so that equal keys
+        agree on which messages go out uncompressed.
+        """
+        if not self.params.get(f"{self._our_side()}_no_context_takeover"):
+            return None
+        zopts = self._options.get("zlibDeflateOptions") or {}
+        return (
+            max(self._window_bits(self._our_side()), 9),
+            zopts.get("level", DEFAULT_LEVEL),
+            zopts.get("memLevel", zlib.DEF_MEM_LEVEL),
+            zopts.get("strategy", zlib.Z_DEFAULT_STRATEGY),
+            self._threshold,
+        )
+
+    def compress_message(self, data: bytes | bytearray | memoryview) -> bytes:
+        """Deflate a whole message from a fresh state (one final frame).
+
+        The output equals what :meth:`compress` gives for the same message
+        on any connection with the same :meth:`shared_output_key`; this
+        instance's own stream is not touched.
+        """
+        deflate = self._new_deflate()
+        out = deflate.compress(data) + deflate.flush(zlib.Z_SYNC_FLUSH)
+        return bytes(out[:-4])
+
     def decompress(self, data: bytes | bytearray | memoryview, fin: bool) -> bytes:
         """Inflate one frame's payload of a compressed message.
 

@@ -69,9 +69,9 @@ from .constants import (
 )
 from .errors import ProtocolError
 from .receiver import Inflater, Receiver
-from .sender import DeferredFrame, Deflater, Sender
+from .sender import DeferredFrame, Deflater, Sender, frame
 
-__all__ = ["Protocol", "EOF", "Handler"]
+__all__ = ["Protocol", "EOF", "Handler", "shared_frame"]
 
 CONNECTING = ReadyState.CONNECTING
 OPEN = ReadyState.OPEN
@@ -80,6 +80,25 @@ CLOSED = ReadyState.CLOSED
 
 #: Marker in :meth:`Protocol.data_to_send`: half-close the connection here.
 EOF = b""
+
+
+def shared_frame(
+    payload: Buffer, binary: bool, rsv1: bool = False
+) -> list[bytes | Buffer]:
+    """One unmasked, final data frame as chunks for :meth:`Protocol.send_frame`.
+
+    Small frames come as one ``bytes`` (written with one ``write`` per
+    connection, no join); big ones as ``[header, payload]`` so that the
+    payload is never copied.
+    """
+    chunks = frame(2 if binary else 1, payload, rsv1=rsv1)
+    if len(chunks) == 2 and len(payload) <= SHARED_JOIN_LIMIT:
+        return [b"".join(chunks)]
+    return chunks
+
+
+#: Frames up to this payload size are joined once by :func:`shared_frame`.
+SHARED_JOIN_LIMIT = 65536
 
 
 class Handler:
@@ -271,7 +290,10 @@ class Protocol:
 
     def pending_bytes(self) -> int:
         """Bytes queued here and not yet taken by :meth:`data_to_send`."""
-        return sum(len(c) for c in self.output)
+        out = self.output
+        if not out:
+            return 0
+        return sum(map(len, out))
 
     def events_received(self) -> list[tuple[Any, ...]]:
         """Return and clear the events a default :class:`Handler` recorded."""
@@ -301,6 +323,29 @@ class Protocol:
             self.deferred.append(chunks[0])
             self.deferred_in_output += 1
         self.output += chunks
+
+    def send_frame(self, chunks: list[bytes | Buffer]) -> bool:
+        """Queue a whole data frame that was built elsewhere.
+
+        For a server that writes the same frame to many connections (see
+        :func:`shared_frame`): the frame goes into this connection's output
+        after everything queued so far, so it keeps its place among the
+        connection's own messages. Returns False, queueing nothing, when the
+        frame may not be written here: the state is not OPEN, or a
+        fragmented message of our own is in progress (section 5.4: its
+        fragments must not be interleaved with another message).
+
+        The frame must be unmasked (a server's) and complete (FIN set); with
+        RSV1 set it must have been deflated for this connection's negotiated
+        parameters (no context takeover: the receiver's window state does
+        not depend on earlier messages).
+        """
+        if self.state is not OPEN or self.sender.in_message:
+            return False
+        if not self.is_server:
+            raise ValueError("send_frame() writes unmasked frames: server role only")
+        self.output += chunks
+        return True
 
     def ping(self, data: Buffer = b"", mask: bool | None = None) -> None:
         """Queue a ping. The caller checks the state and the 125-byte limit."""

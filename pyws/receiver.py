@@ -267,7 +267,7 @@ class Receiver:
         # (A read that never completed may have left the flag set.)
         self._shared_read = False
         missing = self._need - pending
-        self._make_room(max(_MIN_READ, min(missing, _MAX_AHEAD)))
+        self._make_room(max(_MIN_READ, min(missing, _MAX_AHEAD)), self._need)
         return self._rview[self._rlen :]
 
     def buffer_updated(self, nbytes: int) -> None:
@@ -327,8 +327,15 @@ class Receiver:
         self._chunks += 1
         return True
 
-    def _make_room(self, n: int) -> None:
-        """Make at least ``n`` bytes free after ``_rlen``."""
+    def _make_room(self, n: int, frame: int = 0) -> None:
+        """Make at least ``n`` bytes free after ``_rlen``.
+
+        The buffer doubles as it grows; for a frame whose size ``frame`` is
+        known it grows fourfold (fewer steps, so fewer copies of what
+        arrived: a 16 MiB frame is copied 5 MiB over, not 15), up to what
+        has arrived times four and never past the frame itself unless
+        ``n`` needs it (a 16 MiB frame gets a 16 MiB buffer, not 32).
+        """
         rbuf = self._rbuf
         pos, end = self._rpos, self._rlen
         if pos == end:
@@ -342,7 +349,10 @@ class Receiver:
             view = self._rview
             view[:held] = view[pos:end]
         else:
-            size = max(len(rbuf) * 2, held + n, _FIRST_SIZE)
+            if frame:
+                size = max(held + n, min(len(rbuf) * 4, held * 4, frame))
+            else:
+                size = max(len(rbuf) * 2, held + n, _FIRST_SIZE)
             new = bytearray(size)
             new[:held] = self._rview[pos:end]
             self._rbuf = new

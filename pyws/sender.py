@@ -120,6 +120,13 @@ class Sender:
         self._first = True  # the next data frame starts a message
         self._compress = False  # the message in progress is compressed
 
+    @property
+    def in_message(self) -> bool:
+        """Whether a fragmented message is in progress (its last fragment,
+        FIN set, is still to come): no other data frame may go out until
+        then (RFC 6455 section 5.4)."""
+        return not self._first
+
     def _key(self, mask: bool | None) -> bytes | None:
         if mask is None:
             mask = self._mask_default

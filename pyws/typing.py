@@ -154,6 +154,10 @@ class ServerOptions(_CommonOptions, total=False):
     port: int | None
     host: str | None
     backlog: int | None
+    reusePort: bool
+    reuse_port: bool
+    socket: Any
+    fd: int | None
     server: Any
     noServer: bool
     no_server: bool

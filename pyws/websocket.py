@@ -20,8 +20,10 @@ WebSocket has one :class:`_Seam` object, which is at once the core's
 :class:`~pyws._transport.ConnectionOwner` and, for a client, the
 :class:`~pyws._client.ClientHandshake`'s :class:`~pyws._client.ClientOwner`.
 Sibling facade modules use the functions :func:`attach` (a server-side
-WebSocket becomes OPEN on an upgraded transport), :func:`loop_of` and
-:func:`when_flushed`.
+WebSocket becomes OPEN on an upgraded transport), :func:`loop_of`,
+:func:`when_flushed`, and for the server's broadcast :func:`send_frame`
+(or :func:`queue_frame` then :func:`flush`), :func:`deflate_of` and
+:func:`in_message`.
 """
 
 from __future__ import annotations
@@ -65,7 +67,23 @@ from .typing import ClientOptions, Data, SendOptions
 from .typing import SendCallback as UserSendCallback
 from .validation import is_valid_status_code
 
-__all__ = ["WebSocket", "attach", "loop_of", "when_flushed"]
+__all__ = [
+    "WebSocket",
+    "attach",
+    "loop_of",
+    "when_flushed",
+    "send_frame",
+    "queue_frame",
+    "queue_shared",
+    "QUEUED",
+    "QUEUED_MORE",
+    "NOT_OPEN",
+    "SLOW",
+    "FRAGMENTED",
+    "flush",
+    "deflate_of",
+    "in_message",
+]
 
 CONNECTING = ReadyState.CONNECTING
 OPEN = ReadyState.OPEN
@@ -1036,3 +1054,74 @@ def when_flushed(ws: WebSocket, cb: SendCallback) -> bool:
     if not conn.receiving:
         conn.flush()
     return True
+
+
+def queue_frame(ws: WebSocket, chunks: list[Any]) -> bool:
+    """Queue a frame built once for many connections (see
+    :meth:`pyws.protocol.Protocol.send_frame`), in order with ``ws``'s own
+    messages, without writing it yet: :func:`flush` (or ``ws``'s next send)
+    writes it. Returns False, queueing nothing, if ``ws`` is not OPEN or is
+    in the middle of a fragmented message."""
+    proto = ws._proto
+    if proto is None or ws._ready_state is not OPEN:
+        return False
+    return proto.send_frame(chunks)
+
+
+#: What :func:`queue_shared` did.
+QUEUED, QUEUED_MORE = "queued", "queued behind others"
+NOT_OPEN, SLOW, FRAGMENTED = "not open", "slow", "fragmented"
+
+
+def queue_shared(ws: WebSocket, chunks: list[Any], limit: int) -> str:
+    """:func:`queue_frame` behind the broadcast's one buffer check.
+
+    Returns :data:`QUEUED` (``ws`` had nothing queued: the caller must
+    :func:`flush` it), :data:`QUEUED_MORE` (behind output already queued,
+    which a flush already due will write), or why not: :data:`NOT_OPEN`,
+    :data:`SLOW` (``bufferedAmount`` is over ``limit`` bytes),
+    :data:`FRAGMENTED` (a fragmented message of ``ws``'s own is in
+    progress)."""
+    proto = ws._proto
+    conn = ws._conn
+    if proto is None or conn is None or ws._ready_state is not OPEN:
+        return NOT_OPEN
+    # bufferedAmount, inlined: this runs once per client per broadcast.
+    idle = not proto.output
+    buffered = conn.transport.get_write_buffer_size()
+    if not idle:
+        buffered += proto.pending_bytes()
+    if buffered > limit:
+        return SLOW
+    if proto.send_frame(chunks):
+        return QUEUED if idle else QUEUED_MORE
+    return FRAGMENTED if proto.sender.in_message else NOT_OPEN
+
+
+def flush(ws: WebSocket) -> None:
+    """Write what ``ws`` has queued (unless it is reading: then it writes
+    once the read is handled)."""
+    conn = ws._conn
+    if conn is not None and not conn.receiving:
+        conn.flush()
+
+
+def send_frame(ws: WebSocket, chunks: list[Any]) -> bool:
+    """:func:`queue_frame`, then write at once."""
+    if not queue_frame(ws, chunks):
+        return False
+    flush(ws)
+    return True
+
+
+def deflate_of(ws: WebSocket) -> PerMessageDeflate | None:
+    """The permessage-deflate agreed on ``ws``, or ``None``."""
+    proto = ws._proto
+    return None if proto is None else proto.extension
+
+
+def in_message(ws: WebSocket) -> bool:
+    """Whether ``ws`` is sending a fragmented message (``fin: false`` so
+    far): another message may not start before its last fragment."""
+    proto = ws._proto
+    return proto is not None and proto.sender.in_message

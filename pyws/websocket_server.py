@@ -2,8 +2,10 @@
 
 Modes, as in ws (exactly one):
 
-- ``port``: pyws listens (``host``, ``backlog``) and answers plain HTTP
-  requests with 426, as ws's own HTTP server does;
+- ``port``: pyws listens (``host``, ``backlog``, ``reusePort``) and answers
+  plain HTTP requests with 426, as ws's own HTTP server does;
+- ``socket`` or ``fd`` (pyws extras): the same, on a listening socket made
+  elsewhere (a process manager, systemd socket activation);
 - ``server``: a ``uvicorn.Server``, which pyws attaches to as ws attaches to
   an ``http.Server``: the upgrade requests this server handles (``path``,
   ``shouldHandle``) become its WebSockets, on the same port as the ASGI
@@ -38,9 +40,15 @@ from . import extension as extension_mod
 from ._callbacks import fit
 from ._emitter import report_exception
 from ._options import SERVER_OPTIONS, parse_options
-from ._server import HoldingProtocol, Listener, ServerHandshake
+from ._server import (
+    HoldingProtocol,
+    Listener,
+    ServerHandshake,
+    adopt_listen_socket,
+    listen_socket,
+)
 from ._server_events import WebSocketServerEvents
-from .constants import MAX_CLOSE_REASON, CloseCode
+from .constants import MAX_CLOSE_REASON, CloseCode, ReadyState
 from .errors import RangeError
 from .handshake import (
     Request,
@@ -54,13 +62,27 @@ from .handshake import (
 from .log import INFO, server_logger
 from .node_socket import NodeSocket
 from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
+from .protocol import shared_frame
 from .typing import ClientOptions, ServerOptions
 from .validation import is_valid_status_code
-from .websocket import WebSocket, attach
+from .websocket import (
+    NOT_OPEN,
+    QUEUED,
+    QUEUED_MORE,
+    SLOW,
+    WebSocket,
+    attach,
+    deflate_of,
+    flush,
+    in_message,
+    queue_shared,
+    to_bytes,
+)
 
 __all__ = ["WebSocketServer", "read_upgrade_request"]
 
 RUNNING, CLOSING, CLOSED = 0, 1, 2
+OPEN_STATE = ReadyState.OPEN
 
 _WS_OPTION_NAMES = (
     "maxPayload",
@@ -78,6 +100,12 @@ _WS_OPTION_NAMES = (
     "maxBufferedAmount",
     "incompleteMessageTimeout",
 )
+
+#: broadcast() writes at the end of the loop turn, or as soon as the
+#: messages broadcast in this turn add up to this many bytes.
+BROADCAST_COALESCE = 65536
+
+_BROADCAST_OPTIONS = frozenset(("binary", "compress", "filter", "clients"))
 
 _PROTOCOL_MSG = "Invalid Sec-WebSocket-Protocol header"
 _EXTENSIONS_MSG = "Invalid or unacceptable Sec-WebSocket-Extensions header"
@@ -133,16 +161,32 @@ class WebSocketServer(WebSocketServerEvents):
     ) -> None:
         super().__init__()
         opts = parse_options(SERVER_OPTIONS, options, kwargs, "WebSocketServer")
+        given = (opts["socket"] is not None) + (opts["fd"] is not None)
         modes = (
             (opts["port"] is not None)
             + (opts["server"] is not None)
             + bool(opts["noServer"])
+            + given
         )
         if modes != 1:
+            if given:
+                raise TypeError(
+                    'One and only one of the "port", "server", "noServer", '
+                    '"socket" or "fd" options must be specified'
+                )
             raise TypeError(
                 'One and only one of the "port", "server", or "noServer" '
                 "options must be specified"
             )
+        if opts["socket"] is not None and not isinstance(
+            opts["socket"], socket_module.socket
+        ):
+            raise TypeError(
+                "option 'socket' must be a socket.socket, "
+                f"not {type(opts['socket']).__name__}"
+            )
+        if opts["reusePort"] and opts["port"] is None:
+            raise TypeError('The "reusePort" option needs the "port" option')
         server = opts["server"]
         if server is not None and not (
             hasattr(server, "config") and hasattr(server, "server_state")
@@ -164,6 +208,10 @@ class WebSocketServer(WebSocketServerEvents):
         self._listening = False
         self._listen_error: OSError | None = None
         self._sock: socket_module.socket | None = None
+        self._backlog = 511
+        #: Clients broadcast() queued frames on, written by one call_soon.
+        self._to_flush: list[WebSocket] | None = None
+        self._unflushed = 0
         self._handshaking: set[asyncio.Transport] = set()
         self._connections: set[WebSocket] = set()
         self._shutdown_future: asyncio.Future[None] | None = None
@@ -171,7 +219,7 @@ class WebSocketServer(WebSocketServerEvents):
         # Shared, read-only, by every connection of this server.
         self._ws_options = MappingProxyType({k: opts[k] for k in _WS_OPTION_NAMES})
         self._uvicorn: _UvicornHook | None = None
-        if opts["port"] is not None:
+        if opts["port"] is not None or given:
             if callback is not None:
                 self.on("listening", callback)
             self._listen()
@@ -183,41 +231,10 @@ class WebSocketServer(WebSocketServerEvents):
 
     def _listen(self) -> None:
         opts = self.options
-        host = opts["host"]
-        port = opts["port"]
         backlog = opts["backlog"] if opts["backlog"] is not None else 511
+        self._backlog = backlog
         try:
-            if host is None and socket_module.has_ipv6:
-                sock = socket_module.socket(
-                    socket_module.AF_INET6,
-                    socket_module.SOCK_STREAM,
-                    socket_module.IPPROTO_TCP,
-                )
-                sock.setsockopt(
-                    socket_module.IPPROTO_IPV6, socket_module.IPV6_V6ONLY, 0
-                )
-                bind_host = "::"
-            else:
-                bind_host = host or "0.0.0.0"
-                infos = socket_module.getaddrinfo(
-                    bind_host,
-                    port,
-                    type=socket_module.SOCK_STREAM,
-                    flags=socket_module.AI_PASSIVE,
-                )
-                family = infos[0][0]
-                sock = socket_module.socket(
-                    family, socket_module.SOCK_STREAM, socket_module.IPPROTO_TCP
-                )
-                bind_host = str(infos[0][4][0])
-            sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_REUSEADDR, 1)
-            try:
-                sock.bind((bind_host, port))
-                sock.listen(backlog)
-            except OSError:
-                sock.close()
-                raise
-            sock.setblocking(False)
+            sock = self._listening_socket(backlog)
         except OSError as exc:
             # Node emits the listen error on the server, asynchronously.
             self._state = CLOSED
@@ -227,6 +244,15 @@ class WebSocketServer(WebSocketServerEvents):
         self._sock = sock
         _runtime.retain(self, self._loop)
         self._loop.create_task(self._serve(sock))
+
+    def _listening_socket(self, backlog: int) -> socket_module.socket:
+        """The socket to accept on: made here (``port``, ``host``,
+        ``reusePort``) or given (``socket``, ``fd``)."""
+        opts = self.options
+        given = opts["socket"] if opts["socket"] is not None else opts["fd"]
+        if given is not None:
+            return adopt_listen_socket(given, backlog)
+        return listen_socket(opts["host"], opts["port"], backlog, opts["reusePort"])
 
     async def _serve(self, sock: socket_module.socket) -> None:
         loop = self._loop
@@ -248,7 +274,7 @@ class WebSocketServer(WebSocketServerEvents):
         except NotImplementedError:  # pragma: no cover - a loop without add_reader
             try:
                 self._server = await loop.create_server(
-                    factory, sock=sock, ssl=self.options["ssl"]
+                    factory, sock=sock, ssl=self.options["ssl"], backlog=self._backlog
                 )
             except OSError as exc:  # bind/listen already passed
                 self._dispatch("error", exc)
@@ -262,7 +288,7 @@ class WebSocketServer(WebSocketServerEvents):
             self._listening = True
             self._dispatch("listening")
 
-    def _accept_failed(self, message: str, exc: OSError) -> None:
+    def _accept_failed(self, message: str, exc: Exception) -> None:
         # Once per streak of EMFILE/ENFILE (the listener backs off meanwhile).
         server_logger.warning("%s: %s", message, exc)
 
@@ -272,7 +298,7 @@ class WebSocketServer(WebSocketServerEvents):
         limit = opts["maxPendingHandshakes"]
         handshaking = len(self._handshaking)
         if isinstance(self._server, Listener):
-            handshaking += len(self._server.pending)
+            handshaking += self._server.tls_handshakes
         if limit is not None and handshaking >= limit:
             return False
         limit = opts["maxConnections"]
@@ -334,6 +360,138 @@ class WebSocketServer(WebSocketServerEvents):
         name = sock.getsockname()
         family = "IPv6" if sock.family == socket_module.AF_INET6 else "IPv4"
         return {"address": name[0], "family": family, "port": name[1]}
+
+    # -- broadcast -----------------------------------------------------------
+
+    def broadcast(
+        self, data: Any, options: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> int:
+        """Send one message to every open client; return how many took it.
+
+        ``broadcast(data[, options])``: ``data`` as for ``send()`` (str is
+        text, bytes-like is binary). Options (dict or keywords): ``binary``
+        and ``compress`` as for ``send()``; ``filter``, a callable
+        ``filter(ws) -> bool`` that keeps a client; ``clients``, an iterable
+        of WebSockets to use instead of ``wss.clients`` (needed with
+        ``clientTracking: false``).
+
+        The frame is built once and the same bytes are queued on every
+        client, after whatever that client already has queued; they are
+        written at the end of the current loop turn (or by that client's
+        next send, or at once past :data:`BROADCAST_COALESCE` bytes), so
+        that the broadcasts of one turn cost one write per client. With
+        permessage-deflate, the message is compressed once for all the
+        clients whose agreed parameters make the output shareable
+        (``server_no_context_takeover`` with the same window bits); the
+        others get it compressed for them, as by ``send()``.
+
+        A client is skipped, and ``'broadcastDrop'(ws, reason)`` emitted on
+        the server, when it cannot take the message now: ``'slow'`` when its
+        ``bufferedAmount`` is over the server's ``highWaterMark`` (the mark
+        at which ``send()`` returns False: 64 KiB by default), so a slow
+        client holds no one back and its buffer stays within the mark plus
+        one message; ``'fragmented'`` when it is in the middle of a
+        fragmented message of its own. ``maxBufferedAmount``, when set,
+        still fails a client that gets past it, as for ``send()``. Clients
+        not OPEN are passed over silently.
+        """
+        opts = _broadcast_options(options, kwargs)
+        payload, is_text = to_bytes(data)
+        binary_opt = opts.get("binary")
+        binary = not is_text if binary_opt is None else bool(binary_opt)
+        compress = bool(opts.get("compress", True))
+        keep = opts.get("filter")
+        if keep is not None and not callable(keep):
+            raise TypeError("broadcast() option 'filter' must be callable")
+        targets: Any = opts.get("clients")
+        if targets is None:
+            if self.clients is None:
+                raise TypeError(
+                    "broadcast() needs the 'clients' option when clientTracking "
+                    "is false"
+                )
+            targets = self.clients
+        limit = self._broadcast_limit()
+        deflating = compress and self._deflate_options is not None
+        plain = shared_frame(payload, binary)
+        shared: dict[tuple[int, ...], list[Any]] = {}
+        touched: list[WebSocket] = []
+        count = 0
+        for ws in tuple(targets):
+            # queue_shared() passes over clients that are not OPEN; the
+            # filter sees open clients only.
+            if keep is not None and (ws.readyState is not OPEN_STATE or not keep(ws)):
+                continue
+            chunks = plain
+            if deflating:
+                ext = deflate_of(ws)
+                if ext is not None:
+                    key = ext.shared_output_key()
+                    if key is None:
+                        # Context takeover: this client's deflate stream is
+                        # its own, so send() compresses for it.
+                        if ws.readyState is not OPEN_STATE:
+                            continue
+                        if ws.bufferedAmount > limit:
+                            self._drop(ws, "slow")
+                        elif in_message(ws):
+                            self._drop(ws, "fragmented")
+                        else:
+                            ws.send(payload, {"binary": binary})
+                            count += 1
+                        continue
+                    group = shared.get(key)
+                    if group is None:
+                        if ext.threshold_applies(len(payload)):
+                            group = plain
+                        else:
+                            deflated = ext.compress_message(payload)
+                            group = shared_frame(deflated, binary, rsv1=True)
+                        shared[key] = group
+                    chunks = group
+            status = queue_shared(ws, chunks, limit)
+            if status is QUEUED:
+                count += 1
+                touched.append(ws)
+            elif status is QUEUED_MORE:
+                count += 1  # a flush is due already
+            elif status is not NOT_OPEN:
+                self._drop(ws, "slow" if status is SLOW else "fragmented")
+        if touched:
+            # Written once per loop turn: several broadcasts in one turn
+            # (a burst read from the publisher) cost one write per client.
+            # Up to BROADCAST_COALESCE bytes, then at once: what waits
+            # unwritten stays small, and bufferedAmount is soon the kernel's
+            # verdict on each client.
+            pending = self._to_flush
+            if pending is None:
+                self._to_flush = touched
+                self._loop.call_soon(self._flush_broadcast)
+            else:
+                pending += touched
+        if self._to_flush is not None:
+            self._unflushed += len(payload)
+            if self._unflushed >= BROADCAST_COALESCE:
+                self._flush_broadcast()
+        return count
+
+    def _flush_broadcast(self) -> None:
+        pending = self._to_flush
+        self._to_flush = None
+        self._unflushed = 0
+        if pending:
+            for ws in pending:
+                flush(ws)
+
+    def _broadcast_limit(self) -> int:
+        """The bufferedAmount over which broadcast() skips a client (checked
+        by ``queue_shared``): ``highWaterMark``, the mark where ``send()``
+        says "stop"."""
+        return int(self.options["highWaterMark"])
+
+    def _drop(self, ws: WebSocket, reason: str) -> None:
+        if "broadcastDrop" in self._events:
+            self._dispatch("broadcastDrop", ws, reason)
 
     # -- closing -----------------------------------------------------------
 
@@ -1010,6 +1168,26 @@ class _UvicornHook:
                     return {"address": name[0], "family": "IPv4", "port": name[1]}
                 return {"address": name, "family": "Unix", "port": None}
         return None
+
+
+def _broadcast_options(
+    options: Mapping[str, Any] | None, kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    if options is None and not kwargs:
+        return {}
+    if options is not None and not isinstance(options, Mapping):
+        raise TypeError(
+            f"broadcast() options must be a dict, not {type(options).__name__}"
+        )
+    merged = dict(options or {})
+    for key, value in kwargs.items():
+        if key in merged:
+            raise TypeError(f"broadcast() option {key!r} given twice")
+        merged[key] = value
+    for key in merged:
+        if key not in _BROADCAST_OPTIONS:
+            raise TypeError(f"broadcast(): unknown option {key!r}")
+    return merged
 
 
 async def read_upgrade_request(

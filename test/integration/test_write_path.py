@@ -5,7 +5,8 @@ while the transport's buffer is empty; what the kernel does not take goes
 to the transport. These tests check the bytes on the wire when the kernel
 takes everything, part of a chunk, nothing, or fails, and that the bypass
 is only used where it keeps the byte order (the stdlib's plain TCP
-transport).
+transport). On uvloop, big output goes unjoined to ``writelines`` (libuv's
+gather write).
 """
 
 from __future__ import annotations
@@ -232,7 +233,7 @@ def test_sending_to_a_reset_peer_ends_in_1006(arun: Any) -> None:
 def test_the_bypass_can_be_turned_off(
     arun: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PYWS_NO_WRITEV", "1")
+    monkeypatch.setattr(_transport, "_NO_WRITEV", True)  # PYWS_NO_WRITEV=1
 
     async def main() -> None:
         wss, ws, peer = await pair()
@@ -251,3 +252,134 @@ def test_other_transports_are_written_through() -> None:
             raise AssertionError("not asked: the type alone decides")
 
     assert _transport._gather_fd(Other()) == -1
+
+
+class _Recording:
+    """Wraps a transport; records the chunk sizes given to writelines."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.lines: list[list[int]] = []
+
+    def writelines(self, chunks: Any) -> None:
+        self.lines.append([len(c) for c in chunks])
+        self.real.writelines(chunks)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+async def uv_echo(payloads: list[bytes]) -> tuple[bool, list[list[int]]]:
+    """A pyws echo server and client on one uvloop loop: the server's
+    Connection (transport wrapped), what the client got back."""
+    loop = asyncio.get_running_loop()
+    wss = pyws.WebSocketServer(port=0, host="127.0.0.1")
+    await pyws.once(wss, "listening", scaled(T))
+    conn_fut: asyncio.Future[pyws.WebSocket] = loop.create_future()
+    wss.on("connection", lambda ws, req: conn_fut.set_result(ws))
+    client = pyws.WebSocket(f"ws://127.0.0.1:{wss.address()['port']}/")  # type: ignore[index]
+    got: list[bytes] = []
+    all_back: asyncio.Future[None] = loop.create_future()
+
+    def on_message(data: bytes, is_binary: bool) -> None:
+        got.append(data)
+        if len(got) == len(payloads) and not all_back.done():
+            all_back.set_result(None)
+
+    client.on("message", on_message)
+    await pyws.once(client, "open", scaled(T))
+    ws = await asyncio.wait_for(conn_fut, scaled(T))
+    conn = ws._conn
+    assert conn is not None and conn._fd == -1
+    gathers = conn._writelines
+    rec = _Recording(conn.transport)
+    conn.transport = rec  # type: ignore[assignment]
+    # one loop turn: the echoes of one read leave in one call
+    ws.on("message", lambda data, is_binary: ws.send(data))
+    for p in payloads:
+        client.send(p)
+    await asyncio.wait_for(all_back, scaled(4 * T))
+    assert got == payloads
+    conn.transport = rec.real
+    closed = pyws.once(client, "close", scaled(T))
+    client.close()
+    await closed
+    done: asyncio.Future[None] = loop.create_future()
+    wss.close(lambda *a: done.done() or done.set_result(None))
+    await asyncio.wait_for(done, scaled(T))
+    return gathers, rec.lines
+
+
+def test_uvloop_large_output_is_one_writelines() -> None:
+    # uvloop's transport cannot be bypassed (libuv owns the socket), but its
+    # writelines() is a gather write: big echoes go there unjoined (header
+    # and payload as separate chunks) and arrive whole and in order.
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not available here")
+    payloads = messages(8)
+    gathers, lines = uvloop.run(uv_echo(payloads))
+    assert gathers
+    seen = {n for line in lines for n in line}
+    assert {len(p) for p in payloads if len(p) > 65536} <= seen
+
+
+def test_uvloop_writelines_honours_the_off_switch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not available here")
+    monkeypatch.setattr(_transport, "_NO_WRITEV", True)  # PYWS_NO_WRITEV=1
+    gathers, lines = uvloop.run(uv_echo(messages(6)))
+    assert not gathers and not lines
+
+
+def test_a_big_chunk_goes_to_the_transport_unjoined(
+    arun: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the bypass, chunks are joined in groups, but a payload of
+    # _NO_JOIN (1 MiB) or more is handed over as it is: a join would copy
+    # it.
+    monkeypatch.setattr(_transport, "_NO_WRITEV", True)  # PYWS_NO_WRITEV=1
+
+    async def main() -> None:
+        wss, ws, peer = await pair()
+        conn = ws._conn
+        assert conn is not None and conn._fd == -1
+        written: list[Any] = []
+        real = conn.transport
+
+        class Recording:
+            def write(self, data: Any) -> None:
+                written.append(data)
+                real.write(data)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+        conn.transport = Recording()  # type: ignore[assignment]
+        payloads = messages(4) + [os.urandom(_transport._NO_JOIN)] + messages(3)
+        assert await send_all(ws, payloads) == [None] * 8
+        assert await received(peer, 8) == payloads
+        assert any(w is payloads[4] for w in written)
+        # smaller ones are joined with their headers
+        assert not any(w is p for p in payloads[:4] for w in written)
+        conn.transport = real
+        await finish(wss, ws, peer)
+
+    arun(main())
+
+
+def test_the_off_switch_is_the_environment_at_import() -> None:
+    import subprocess
+    import sys
+
+    code = "from pyws import _transport; print(_transport._NO_WRITEV)"
+    for value, expected in (("1", "True"), ("", "False")):
+        env = {**os.environ, "PYWS_NO_WRITEV": value}
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=scaled(30),
+            check=True,
+        )
+        assert out.stdout.strip() == expected

@@ -52,6 +52,8 @@ FACADE = [
     "__init__",
     "__main__",
     "cli",
+    "workers",
+    "redis",
 ]
 
 FORBIDDEN_IN_CORE = {"asyncio", "pyee", "socket", "time", "selectors"}

@@ -1273,3 +1273,46 @@ class TestAgainstNode:
             srv.decompress(b"\xff\xff\xff\xff", True)
         assert result["error"]["message"] == str(info.value)
         assert result["error"]["code"] == info.value.code
+
+
+class TestSharedOutput:
+    """Compress once for many connections (the server's broadcast)."""
+
+    def test_key_only_without_context_takeover(self) -> None:
+        takeover, _ = pair({})
+        assert takeover.shared_output_key() is None
+        a, _ = pair({"server_no_context_takeover": True})
+        b, _ = pair({"server_no_context_takeover": True})
+        assert a.shared_output_key() is not None
+        assert a.shared_output_key() == b.shared_output_key()
+
+    def test_key_follows_window_bits_and_zlib_options(self) -> None:
+        nct = {"server_no_context_takeover": True}
+        base, _ = pair(nct)
+        w10, _ = pair({**nct, "server_max_window_bits": 10})
+        w8, _ = pair({**nct, "server_max_window_bits": 8})
+        w9, _ = pair({**nct, "server_max_window_bits": 9})
+        level, _ = pair(nct, {"zlibDeflateOptions": {"level": 6}})
+        small, _ = pair(nct, {"threshold": 10})
+        keys = [k.shared_output_key() for k in (base, w10, w9, level, small)]
+        assert len(set(keys)) == 5
+        # 8 bits deflate with 9 (see the module docstring): the same output.
+        assert w8.shared_output_key() == w9.shared_output_key()
+
+    def test_client_side_key(self) -> None:
+        _, cli = pair({"client_no_context_takeover": True})
+        assert cli.shared_output_key() is not None
+        _, cli = pair({"server_no_context_takeover": True})
+        assert cli.shared_output_key() is None
+
+    @pytest.mark.parametrize("bits", [9, 12, 15])
+    def test_output_equals_compress_and_inflates(self, bits: int) -> None:
+        params = {"server_no_context_takeover": True, "server_max_window_bits": bits}
+        srv, cli = pair(params)
+        other, _ = pair(params)
+        data = sample(5000)
+        once = srv.compress_message(data)
+        assert once == other.compress(data, True)
+        assert receive(cli, [once]) == data
+        # compress_message leaves the instance's own stream alone.
+        assert srv.compress(b"abc", True) == other.compress(b"abc", True)

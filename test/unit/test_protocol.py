@@ -19,7 +19,7 @@ import pytest
 from pyws.constants import CLOSING, OPEN, ReadyState
 from pyws.errors import ProtocolError, protocol_error
 from pyws.permessage_deflate import PerMessageDeflate
-from pyws.protocol import EOF, Handler, Protocol
+from pyws.protocol import EOF, Handler, Protocol, shared_frame
 
 MASK = bytes.fromhex("37fa213d")
 PEER_MASK = bytes.fromhex("0a0b0c0d")
@@ -675,3 +675,52 @@ class TestOutput:
             h("c1 07 f248cdc9c90700 89 01 70 88 02 03e8"),
             False,
         )
+
+
+class TestSendFrame:
+    """A frame built once for many connections (the server's broadcast)."""
+
+    def test_shared_frame_bytes(self) -> None:
+        assert shared_frame(b"hi", binary=False) == [h("8102") + b"hi"]
+        assert shared_frame(b"\x01", binary=True, rsv1=True) == [h("c20101")]
+        assert shared_frame(b"", binary=True) == [h("8200")]
+        big = b"z" * 70000
+        chunks = shared_frame(big, binary=True)
+        assert chunks[0] == h("827f") + (70000).to_bytes(8, "big")
+        assert chunks[1] is big  # not copied
+
+    def test_queued_in_order_with_own_frames(self) -> None:
+        p = Protocol(is_server=True)
+        p.send(b"a", binary=False)
+        assert p.send_frame([h("8101") + b"b"])
+        p.send(b"c", binary=False)
+        assert (
+            b"".join(p.data_to_send())
+            == h("8101") + b"a" + h("8101") + b"b" + h("8101") + b"c"
+        )
+
+    def test_refused_while_fragmenting(self) -> None:
+        """Section 5.4: no other message inside a fragmented one."""
+        p = Protocol(is_server=True)
+        p.send(b"x", binary=False, fin=False)
+        assert not p.send_frame([h("8101") + b"b"])
+        p.send(b"y", binary=False, fin=True)
+        assert p.send_frame([h("8101") + b"b"])
+        assert (
+            b"".join(p.data_to_send())
+            == h("0101") + b"x" + h("8001") + b"y" + h("8101") + b"b"
+        )
+
+    def test_refused_after_close(self) -> None:
+        """Section 7.1.2: no data frame after our close frame."""
+        p = Protocol(is_server=True)
+        p.close(1000)
+        before = p.data_to_send()
+        assert not p.send_frame([h("8101") + b"b"])
+        assert p.data_to_send() == [] and before
+
+    def test_client_role_refused(self) -> None:
+        """A client masks every frame: a shared unmasked frame is wrong."""
+        p = Protocol(is_server=False, generate_mask=lambda b: None)
+        with pytest.raises(ValueError, match="server role only"):
+            p.send_frame([h("8101") + b"b"])

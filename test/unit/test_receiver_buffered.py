@@ -228,8 +228,9 @@ def test_a_deferral_keeps_the_rest_of_a_shared_read() -> None:
 
 
 def test_a_big_frame_gets_room_in_steps_and_frees_it() -> None:
-    # A 2 MB frame is completed in the connection's own buffer, grown at
-    # most _MAX_AHEAD past what arrived; once parsed, that room is freed.
+    # A 2 MB frame is completed in the connection's own buffer, grown to
+    # at most four times what arrived (or _MAX_AHEAD past it); once parsed,
+    # that room is freed.
     events: list[Any] = []
     r = make(events)
     payload = os.urandom(2_000_000)
@@ -237,7 +238,8 @@ def test_a_big_frame_gets_room_in_steps_and_frees_it() -> None:
     pos = one_read(r, data[:100])
     while pos < len(data):
         buf = r.get_buffer()
-        assert len(r._rbuf) <= pos + receiver_module._MAX_AHEAD + 65536
+        ahead = max(4 * pos, pos + receiver_module._MAX_AHEAD)
+        assert len(r._rbuf) <= ahead + receiver_module._MIN_READ
         n = min(len(buf), len(data) - pos)
         buf[:n] = data[pos : pos + n]
         del buf
@@ -261,3 +263,25 @@ def test_a_read_that_never_completed_does_not_confuse_the_next() -> None:
     while pos < len(data):
         pos += one_read(r, data[pos:])
     assert events == [("message", PAYLOAD, True)]
+
+
+@pytest.mark.parametrize("size", [3_000_000, 5_000_000, 16 << 20])
+def test_a_big_frame_buffer_never_outgrows_the_frame(size: int) -> None:
+    # Doubling as it grows, the buffer stops at the frame's own size: the
+    # last step does not allocate twice what the frame needs.
+    events: list[Any] = []
+    r = make(events)
+    payload = os.urandom(size)
+    data = b"".join(frame(2, payload, mask=b"\x01\x02\x03\x04"))
+    pos = one_read(r, data[:100])
+    largest = 0
+    while pos < len(data):
+        buf = r.get_buffer()
+        largest = max(largest, len(r._rbuf))
+        n = min(len(buf), len(data) - pos)
+        buf[:n] = data[pos : pos + n]
+        del buf
+        r.buffer_updated(n)
+        pos += n
+    assert events == [("message", payload, True)]
+    assert len(data) <= largest <= len(data) + receiver_module._MIN_READ

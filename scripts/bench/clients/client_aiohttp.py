@@ -9,6 +9,14 @@ import common
 async def main() -> None:
     data = common.payload(args.size)
     async with aiohttp.ClientSession() as session:
+        if args.handshakes:
+
+            async def one_handshake() -> None:
+                async with session.ws_connect(args.url) as ws:
+                    await ws.close()
+
+            await common.handshakes(one_handshake, args)
+            return
         async with session.ws_connect(args.url) as ws:
             window = common.Window(args.warmup, args.duration)
             window.arm()

@@ -7,7 +7,18 @@ import common
 import pyws
 
 
+async def one_handshake() -> None:
+    ws = pyws.WebSocket(args.url)
+    await pyws.once(ws, "open", timeout=10)
+    closed = pyws.once(ws, "close", timeout=10)
+    ws.close()
+    await closed
+
+
 async def main() -> None:
+    if args.handshakes:
+        await common.handshakes(one_handshake, args)
+        return
     data = common.payload(args.size)
     ws = pyws.WebSocket(args.url)
     await pyws.once(ws, "open", timeout=10)

@@ -6,7 +6,15 @@ import common
 from websockets.asyncio.client import connect
 
 
+async def one_handshake() -> None:
+    async with connect(args.url):
+        pass  # leaving closes: close handshake, then the TCP close
+
+
 async def main() -> None:
+    if args.handshakes:
+        await common.handshakes(one_handshake, args)
+        return
     data = common.payload(args.size)
     async with connect(args.url) as ws:
         window = common.Window(args.warmup, args.duration)

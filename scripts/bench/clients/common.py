@@ -24,7 +24,8 @@ def parse_args(description: str) -> argparse.Namespace:
 
     Returns:
         The options: ``url``, ``size``, ``inflight``, ``warmup``, ``duration``
-        (seconds) and ``loop``.
+        (seconds), ``loop`` and ``handshakes`` (K > 0: measure handshakes,
+        K at a time, instead of messages).
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--url", required=True)
@@ -33,7 +34,32 @@ def parse_args(description: str) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=0.5)
     parser.add_argument("--duration", type=float, default=1.5)
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument(
+        "--handshakes",
+        type=int,
+        default=0,
+        metavar="K",
+        help="K connections at a time: open, close handshake, repeat",
+    )
     return parser.parse_args()
+
+
+async def handshakes(
+    one: Callable[[], Coroutine[Any, Any, None]], args: argparse.Namespace
+) -> None:
+    """Runs ``one()`` (connect, opening and closing handshakes, the socket
+    closed) over and over in ``args.handshakes`` workers; reports how many
+    completed in the window and the CPU they took."""
+    window = Window(args.warmup, args.duration)
+    window.arm()
+
+    async def worker() -> None:
+        while not window.stopped:
+            await asyncio.wait_for(one(), 10)
+            window.received()
+
+    await asyncio.gather(*(worker() for _ in range(args.handshakes)))
+    report(window.result)
 
 
 def payload(size: int) -> bytes:

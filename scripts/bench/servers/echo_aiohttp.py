@@ -1,7 +1,9 @@
 """Echo server on ``aiohttp.web`` (library defaults, access log off).
 
 aiohttp's ``WebSocketResponse`` accepts permessage-deflate by default
-(``compress=True``), so ``--deflate`` changes nothing here.
+(``compress=True``), so ``--deflate`` changes nothing here. One change:
+``max_msg_size`` is 32 MiB (its 4 MiB default refuses the 16 MiB message of
+the big-message scenario).
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import common
 from aiohttp import WSMsgType, web
 
+BIG = 32 << 20
+
 
 async def echo(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse()
+    ws = web.WebSocketResponse(max_msg_size=BIG)
     await ws.prepare(request)
     async for msg in ws:
         if msg.type is WSMsgType.BINARY:
