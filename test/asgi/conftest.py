@@ -33,15 +33,28 @@ except ImportError:  # pragma: no cover - Python 3.10
     uvicorn = None  # type: ignore[assignment]
 
 
+_REASON = (
+    f"uvicorn is not installed (the asgi extra needs Python 3.11+, this is "
+    f"{sys.version.split()[0]})"
+)
+
+if uvicorn is None:
+    # Most modules here import uvicorn (or pyws.asgi) at their top: without
+    # it they cannot even be collected. The summary says why they did not run.
+    collect_ignore_glob = ["test_*.py"]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if uvicorn is None:
+        terminalreporter.write_line(f"test/asgi not run: {_REASON}")
+
+
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     if uvicorn is not None:
         return
-    reason = (
-        f"uvicorn is not installed (the asgi extra needs Python 3.11+, this is "
-        f"{sys.version.split()[0]})"
-    )
+    reason = _REASON
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.skip(reason=reason))
