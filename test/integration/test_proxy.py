@@ -33,47 +33,60 @@ TIMEOUT = scaled(5)
 USER, PASSWORD = "user", "s3cret"
 
 
+#: Runs pproxy's command line without uvloop: pproxy installs uvloop when
+#: it can import it (the test extra brings it, for uvicorn), and pproxy 2.7
+#: then fails on recent uvloop releases (no current event loop).
+LAUNCHER = (
+    "import runpy, sys; sys.modules['uvloop'] = None; "
+    "sys.argv = ['pproxy', *sys.argv[1:]]; "
+    "runpy.run_module('pproxy', run_name='__main__')"
+)
+
+
 class ProxyProcess:
     """pproxy as a child process; its verbose lines in a queue."""
 
     def __init__(self) -> None:
-        argv = [
-            "pproxy", "-v", "--auth", "0",
-            "-l", f"http+socks4+socks5://{HOST}:0/",
-            "-l", f"http+socks5://{HOST}:0/#{USER}:{PASSWORD}",
-        ]  # fmt: skip
-        # pproxy switches to uvloop when it can import it, and uvloop 0.21+
-        # refuses pproxy's get_event_loop(): keep it on asyncio's own loop.
-        launcher = (
-            "import runpy, sys; sys.modules['uvloop'] = None; "
-            f"sys.argv = {argv!r}; runpy.run_module('pproxy', run_name='__main__')"
-        )
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-c", launcher],
+            [
+                sys.executable, "-u", "-c", LAUNCHER, "-v", "--auth", "0",
+                "-l", f"http+socks4+socks5://{HOST}:0/",
+                "-l", f"http+socks5://{HOST}:0/#{USER}:{PASSWORD}",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )  # fmt: skip
-        self.lines: queue.Queue[str] = queue.Queue()
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.printed: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
-        ports = []
-        while len(ports) < 2:
-            line = self.next_line(TIMEOUT)
-            match = re.search(r"Serving on .*?:(\d+) by", line)
-            if match:
-                ports.append(int(match.group(1)))
-        self.open_port, self.auth_port = ports
+        try:
+            ports = []
+            while len(ports) < 2:
+                line = self.next_line(TIMEOUT)
+                match = re.search(r"Serving on .*?:(\d+) by", line)
+                if match:
+                    ports.append(int(match.group(1)))
+            self.open_port, self.auth_port = ports
+        except BaseException:
+            self.stop()
+            raise
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)  # pproxy's output ended: it exited
 
     def next_line(self, timeout: float) -> str:
         try:
-            return self.lines.get(timeout=timeout)
+            line = self.lines.get(timeout=timeout)
         except queue.Empty:
-            pytest.fail(f"pproxy printed nothing for {timeout}s")
+            pytest.fail(f"pproxy printed nothing for {timeout}s: {self.printed}")
+        if line is None:
+            pytest.fail(f"pproxy exited: {self.printed}")
+        self.printed.append(line)
+        return line
 
     async def tunnel(self) -> str:
         """The next tunnel line (skipping others), bounded."""

@@ -181,7 +181,9 @@ def test_socket_activation_in_a_real_process(arun: Any) -> None:
             assert (await greeting(port)).startswith(f"pid {proc.pid}")
         finally:
             proc.kill()
-            await proc.wait()
+            # communicate() reads the pipe to its end: the transport closes
+            # only then (Python 3.10 otherwise leaves it for __del__).
+            await within(proc.communicate(), "the exit", START)
 
     arun(main(), timeout=2 * START)
 
@@ -223,12 +225,16 @@ class App:
     async def stop(self) -> int:
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
-        return await within(self.proc.wait(), "the supervisor's exit", START)
+        # communicate() waits and reads stderr to its end: the transport
+        # closes only then (Python 3.10 otherwise leaves it for __del__).
+        await within(self.proc.communicate(), "the supervisor's exit", START)
+        assert self.proc.returncode is not None
+        return self.proc.returncode
 
     async def kill(self) -> None:
         if self.proc.returncode is None:
             self.proc.kill()
-            await self.proc.wait()
+        await within(self.proc.communicate(), "the supervisor's exit", START)
 
 
 def test_workers_share_the_port_restart_and_stop(arun: Any) -> None:
