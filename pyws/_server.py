@@ -443,8 +443,9 @@ class Listener:
     readiness event: a server out of descriptors spins and floods its log.
     This one stops watching the socket for :data:`ACCEPT_BACKOFF` seconds,
     reports the condition once per streak of failures (``report``, else the
-    loop's exception handler), and resumes. New sockets are refused (closed at once, as
-    Node does beyond ``server.maxConnections``) while ``admit()`` says no.
+    loop's exception handler), and resumes. New sockets are refused (closed
+    at once, as Node does beyond ``server.maxConnections``) while
+    ``admit()`` says no.
 
     Args:
         loop: the running loop (it must support ``add_reader``).
@@ -453,8 +454,9 @@ class Listener:
         admit: called before each accepted socket is set up; ``False``
             refuses it.
         ssl: an ``SSLContext`` for ``wss://``, else ``None``.
-        report: called with a message and the ``OSError`` when ``accept()``
-            fails (once per streak of resource errors).
+        report: called with a message and the exception when ``accept()``
+            fails (once per streak of resource errors) or a connection
+            cannot be set up.
     """
 
     def __init__(
@@ -464,7 +466,7 @@ class Listener:
         factory: Callable[[], asyncio.Protocol],
         admit: Callable[[], bool],
         ssl: ssl_module.SSLContext | None = None,
-        report: Callable[[str, OSError], object] | None = None,
+        report: Callable[[str, Exception], object] | None = None,
     ) -> None:
         self.loop = loop
         self.report = report or self._report
@@ -472,7 +474,7 @@ class Listener:
         self.factory = factory
         self.admit = admit
         self.ssl = ssl
-        #: Sockets accepted and not yet handed to their protocol (TLS).
+        #: Set-ups in progress (``connect_accepted_socket``).
         self.pending: set[asyncio.Task[Any]] = set()
         #: Sockets refused by ``admit``, and ``accept()`` resource failures.
         self.refused = 0
@@ -488,6 +490,12 @@ class Listener:
             if isinstance(loop, selector_events.BaseSelectorEventLoop)
             else None
         )
+
+    @property
+    def tls_handshakes(self) -> int:
+        """Sockets still in their TLS handshake: accepted, and not yet seen
+        by their protocol (a plain TCP socket reaches it at once)."""
+        return len(self.pending) if self.ssl is not None else 0
 
     def start(self) -> None:
         """Watch the socket (``NotImplementedError`` without ``add_reader``)."""
@@ -551,6 +559,9 @@ class Listener:
         except (OSError, ssl_module.SSLError, asyncio.TimeoutError):
             # A failed TLS handshake or a peer gone first: nothing to serve.
             conn.close()
+        except Exception as exc:  # noqa: BLE001 - reported, not raised in a task
+            conn.close()
+            self.report("setting up an accepted connection failed", exc)
 
     def _rest(self, exc: OSError) -> None:
         self.resource_errors += 1
@@ -566,7 +577,7 @@ class Listener:
             )
         self._backoff = self.loop.call_later(ACCEPT_BACKOFF, self._resume)
 
-    def _report(self, message: str, exc: OSError) -> None:
+    def _report(self, message: str, exc: Exception) -> None:
         self.loop.call_exception_handler({"message": message, "exception": exc})
 
     def _resume(self) -> None:

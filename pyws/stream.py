@@ -35,6 +35,8 @@ from __future__ import annotations
 import asyncio
 import binascii
 import codecs
+import io
+import sys
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -170,6 +172,7 @@ class WebSocketStream(NodeEventEmitter):
         self._paused_by_us = False
         self._pending: list[Any] = []
         self._closed: asyncio.Future[None] = loop.create_future()
+        self._pipes: set[asyncio.Task[None]] = set()
         ws.on("message", self._on_message)
         ws.on("close", self._on_close)
         ws.on("error", self._on_error)
@@ -302,6 +305,60 @@ class WebSocketStream(NodeEventEmitter):
         if not line:
             raise StopAsyncIteration
         return line
+
+    def pipe(self, destination: Any, options: Mapping[str, Any] | None = None) -> Any:
+        """Node's ``readable.pipe(destination[, {end}])``; returns ``destination``.
+
+        Everything read from the stream is written to ``destination``: a
+        file object (``sys.stdout``: ``str`` chunks as text, bytes to its
+        ``buffer``; flushed after each chunk, as Node's ``process.stdout``
+        is unbuffered), another stream or an ``asyncio.StreamWriter``
+        (``drain()`` is awaited when ``write()`` returns False). At the
+        end, ``destination`` is ended (``end()``, ``write_eof()`` or
+        ``close()``) unless ``{"end": False}``; ``sys.stdout`` and
+        ``sys.stderr`` never are, as in Node. An error of the WebSocket
+        stops the piping without ending ``destination`` (Node unpipes);
+        the stream's ``'error'`` listeners get it as always.
+        """
+        end = True
+        for name, value in (options or {}).items():
+            if name != "end":
+                raise TypeError(f"pipe(): unknown option {name!r}")
+            end = bool(value)
+        task = self._loop.create_task(self._pipe(destination, end))
+        self._pipes.add(task)
+        task.add_done_callback(self._pipes.discard)
+        return destination
+
+    async def _pipe(self, destination: Any, end: bool) -> None:
+        text_file = isinstance(destination, io.TextIOBase)
+        flush = getattr(destination, "flush", None)
+        drain = getattr(destination, "drain", None)
+        while True:
+            try:
+                chunk = await self.read(self.high_water_mark)
+            except Exception:  # reported through the stream's 'error'
+                return
+            if chunk is None or (not chunk and self.at_eof()):
+                break
+            if not chunk:
+                continue
+            if text_file and not isinstance(chunk, str):
+                destination.flush()
+                destination.buffer.write(chunk)
+                destination.buffer.flush()
+                continue
+            if destination.write(chunk) is False and drain is not None:
+                await drain()
+            elif flush is not None:
+                flush()
+        if not end or destination is sys.stdout or destination is sys.stderr:
+            return
+        for name in ("end", "write_eof", "close"):
+            finish = getattr(destination, name, None)
+            if finish is not None:
+                finish()
+                return
 
     # -- writing (asyncio.StreamWriter) ----------------------------------------
 

@@ -288,7 +288,7 @@ class WebSocketServer(WebSocketServerEvents):
             self._listening = True
             self._dispatch("listening")
 
-    def _accept_failed(self, message: str, exc: OSError) -> None:
+    def _accept_failed(self, message: str, exc: Exception) -> None:
         # Once per streak of EMFILE/ENFILE (the listener backs off meanwhile).
         server_logger.warning("%s: %s", message, exc)
 
@@ -298,7 +298,7 @@ class WebSocketServer(WebSocketServerEvents):
         limit = opts["maxPendingHandshakes"]
         handshaking = len(self._handshaking)
         if isinstance(self._server, Listener):
-            handshaking += len(self._server.pending)
+            handshaking += self._server.tls_handshakes
         if limit is not None and handshaking >= limit:
             return False
         limit = opts["maxConnections"]

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import report, runner
+from . import matrix, report, runner
 from .scenario import Scenario, ScenarioError, find, load_all
 
 __all__ = ["main"]
@@ -27,8 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m scripts.compare",
         description=(
             "Run behaviour scenarios against two WebSocket implementations "
-            "(Node ws and pyws) through a scripted raw TCP peer and show the "
-            "traces side by side."
+            "(default: Node ws and pyws) through a scripted raw TCP peer and "
+            "show the traces side by side, or against many (--matrix) and "
+            "write a report."
         ),
     )
     parser.add_argument(
@@ -49,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print one line per scenario"
     )
-    parser.add_argument("--jobs", type=int, default=2, help="scenarios run at once")
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="adapter runs at once (default 2)"
+    )
     parser.add_argument(
         "--factor",
         type=float,
@@ -64,23 +67,112 @@ def _parser() -> argparse.ArgumentParser:
         metavar=("A.json", "B.json"),
         help="compare two saved raw traces instead of running anything",
     )
+    parser.add_argument(
+        "--matrix",
+        metavar="IMPL,IMPL,...",
+        help="run the scenarios on each listed implementation and write the "
+        "matrix report (Markdown and HTML) to --out",
+    )
+    parser.add_argument(
+        "--from",
+        dest="from_dir",
+        type=Path,
+        metavar="DIR",
+        help="with --matrix: build the report from traces saved by --save "
+        "instead of running anything",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("compare-report"),
+        help="where --matrix writes matrix.md, matrix.html, closing-matrix.md "
+        "(default: compare-report/)",
+    )
     return parser
 
 
 async def _run_all(
     scenarios: list[Scenario], a: str, b: str, jobs: int, factor: float
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    gate = asyncio.Semaphore(max(1, jobs))
+    gate = asyncio.Semaphore(max(1, jobs))  # adapter runs at once
+
+    async def run(scenario: Scenario, impl: str) -> dict[str, Any]:
+        async with gate:
+            return await runner.run_scenario(scenario, impl, factor)
 
     async def one(scenario: Scenario) -> tuple[dict[str, Any], dict[str, Any]]:
-        async with gate:
-            ta, tb = await asyncio.gather(
-                runner.run_scenario(scenario, a, factor),
-                runner.run_scenario(scenario, b, factor),
-            )
-            return ta, tb
+        ta, tb = await asyncio.gather(run(scenario, a), run(scenario, b))
+        return ta, tb
 
     return list(await asyncio.gather(*(one(s) for s in scenarios)))
+
+
+async def _run_matrix(
+    scenarios: list[Scenario], impls: list[str], jobs: int, factor: float
+) -> dict[str, dict[str, dict[str, Any]]]:
+    gate = asyncio.Semaphore(max(1, jobs))
+
+    async def one(scenario: Scenario, impl: str) -> dict[str, Any]:
+        async with gate:
+            return await runner.run_scenario(scenario, impl, factor)
+
+    traces = await asyncio.gather(
+        *(one(scenario, impl) for scenario in scenarios for impl in impls)
+    )
+    results: dict[str, dict[str, dict[str, Any]]] = {s.name: {} for s in scenarios}
+    for trace in traces:
+        results[trace["scenario"]][trace["implementation"]] = trace
+    return results
+
+
+def _matrix(args: argparse.Namespace, scenarios: list[Scenario]) -> int:
+    impls = [name.strip() for name in args.matrix.split(",") if name.strip()]
+    unknown = [name for name in impls if name not in runner.ADAPTERS]
+    if unknown or not impls:
+        known = ", ".join(runner.ADAPTERS)
+        print(f"unknown implementation(s) {unknown} (known: {known})", file=sys.stderr)
+        return 2
+    if args.from_dir:
+        try:
+            results = matrix.load_traces(args.from_dir)
+        except (OSError, json.JSONDecodeError, KeyError) as exc:
+            print(f"cannot read traces: {exc}", file=sys.stderr)
+            return 2
+        if args.scenarios:
+            names = {s.name for s in scenarios}
+            results = {k: v for k, v in results.items() if k in names}
+        results = {
+            name: {i: traces[i] for i in impls if i in traces}
+            for name, traces in results.items()
+        }
+    else:
+        missing = [(name, runner.unavailable(name)) for name in impls]
+        missing = [(name, why) for name, why in missing if why]
+        if missing:
+            for name, why in missing:
+                print(f"{name}: {why}", file=sys.stderr)
+            return 2
+        results = asyncio.run(_run_matrix(scenarios, impls, args.jobs, args.factor))
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            for name, traces in results.items():
+                for impl, trace in traces.items():
+                    path = args.save / f"{name}.m.{impl}.json"
+                    path.write_text(json.dumps(trace, indent=1), "utf-8")
+    descriptions = {s.name: s.description for s in scenarios}
+    paths = matrix.write(results, impls, descriptions, args.out)
+    problems = [
+        f"{name} on {impl}: {'; '.join(trace['problems'])}"
+        for name, traces in results.items()
+        for impl, trace in traces.items()
+        if trace.get("problems")
+    ]
+    for line in problems:
+        print(f"runner problem: {line}", file=sys.stderr)
+    print(matrix.closing_table(results, impls))
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
 
 
 def _emit(results: list[dict[str, Any]], args: argparse.Namespace) -> int:
@@ -89,6 +181,7 @@ def _emit(results: list[dict[str, Any]], args: argparse.Namespace) -> int:
         report.INTENDED: 0,
         report.DOCUMENTED: 0,
         report.DIFFERENT: 0,
+        report.NOT_APPLICABLE: 0,
     }
     for result in results:
         counts[result["status"]] += 1
@@ -100,7 +193,8 @@ def _emit(results: list[dict[str, Any]], args: argparse.Namespace) -> int:
         for result in results:
             if args.quiet:
                 reasons = "; ".join(result["reasons"])
-                print(f"{result['status']:<9} {result['scenario']} {reasons}".rstrip())
+                status = result["status"]
+                print(f"{status:<9} {result['scenario']} {reasons}".rstrip())
             else:
                 print(report.render(result, only_diffs=args.only_diffs))
                 print()
@@ -108,7 +202,8 @@ def _emit(results: list[dict[str, Any]], args: argparse.Namespace) -> int:
             f"{len(results)} scenarios: {counts[report.SAME]} same, "
             f"{counts[report.INTENDED]} intended difference, "
             f"{counts[report.DOCUMENTED]} documented decision, "
-            f"{counts[report.DIFFERENT]} different"
+            f"{counts[report.DIFFERENT]} different, "
+            f"{counts[report.NOT_APPLICABLE]} not applicable"
         )
     return 1 if failed else 0
 
@@ -131,10 +226,17 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    if args.matrix:
+        return _matrix(args, scenarios)
     if args.list:
         for scenario in scenarios:
             print(f"{scenario.name:<40} {scenario.role:<6} {scenario.description}")
         return 0
+    for name in {args.a, args.b}:
+        why = runner.unavailable(name)
+        if why:
+            print(f"{name}: {why}", file=sys.stderr)
+            return 2
     pairs = asyncio.run(_run_all(scenarios, args.a, args.b, args.jobs, args.factor))
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)

@@ -8,12 +8,26 @@ import ``pyws`` (the tool checks pyws, it cannot rely on it).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["OPCODE_NAMES", "Frame", "FrameDecoder", "build_frame", "opcode_name"]
+__all__ = [
+    "LARGE",
+    "OPCODE_NAMES",
+    "Frame",
+    "FrameDecoder",
+    "build_frame",
+    "describe_bytes",
+    "opcode_name",
+    "pattern",
+]
+
+#: Payloads longer than this are described by length and SHA-1, not hex
+#: (the adapters do the same), so large-message traces stay small.
+LARGE = 1024
 
 OPCODE_NAMES = {
     0x0: "cont",
@@ -28,6 +42,19 @@ OPCODE_NAMES = {
 def opcode_name(opcode: int) -> str:
     """Name an opcode, or ``op<n>`` for a reserved one."""
     return OPCODE_NAMES.get(opcode, f"op{opcode}")
+
+
+def describe_bytes(data: bytes) -> dict[str, Any]:
+    """``{"b": hex}``, or ``{"len": n, "sha1": hex}`` past :data:`LARGE` bytes."""
+    if len(data) > LARGE:
+        return {"len": len(data), "sha1": hashlib.sha1(data).hexdigest()}
+    return {"b": data.hex()}
+
+
+def pattern(size: int) -> bytes:
+    """``size`` bytes where byte ``i`` is ``i mod 256`` (large-message payloads)."""
+    block = bytes(range(256))
+    return (block * (size // 256 + 1))[:size]
 
 
 def _apply_mask(data: bytes, mask: bytes) -> bytes:
@@ -105,9 +132,9 @@ class Frame:
         out["masked"] = self.masked
         if self.opcode == 0x8 and len(self.payload) >= 2:
             out["code"] = int.from_bytes(self.payload[:2], "big")
-            out["reason"] = {"b": self.payload[2:].hex()}
+            out["reason"] = describe_bytes(self.payload[2:])
         else:
-            out["payload"] = {"b": self.payload.hex()}
+            out["payload"] = describe_bytes(self.payload)
         return out
 
 

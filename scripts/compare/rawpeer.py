@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import re
 import socket
 import struct
 import time
 from typing import Any
 
-from .frames import Frame, FrameDecoder, build_frame
+from .frames import Frame, FrameDecoder, build_frame, pattern
 from .scenario import Scenario
 
 __all__ = ["KEY", "RawPeer", "accept_for", "now_ms"]
@@ -55,6 +56,8 @@ def _frame_bytes(spec: dict[str, Any], default_mask: bool) -> tuple[bytes, Frame
             payload += str(spec.get("close_reason", "")).encode("utf-8")
     elif "payload_hex" in spec:
         payload = bytes.fromhex(spec["payload_hex"])
+    elif "payload_size" in spec:
+        payload = pattern(int(spec["payload_size"]))
     else:
         payload = str(spec.get("payload", "")).encode("utf-8")
     mask = bool(spec.get("mask", default_mask))
@@ -256,6 +259,9 @@ class RawPeer:
                 value = "<24 chars>" if len(value) == 24 else f"<bad: {value}>"
             if name == "sec-websocket-accept":
                 value = "<valid>" if value == accept_for(KEY) else f"<bad: {value}>"
+            if name == "origin":
+                # A browser's page is served on a port of its own.
+                value = re.sub(r":\d+$", ":<port>", value)
             if name == "content-length":
                 self._content_length = int(value)
             shown[name] = value if name not in shown else f"{shown[name]}, {value}"
@@ -342,6 +348,20 @@ class RawPeer:
             await self._write(b"".join(d for d, _ in chunks), "frames", detail)
         elif "send_hex" in step:
             await self._write(bytes.fromhex(step["send_hex"]), "hex", step["send_hex"])
+        elif "echo_ping" in step:
+            # A pong carrying the payload of the latest ping the implementation
+            # wrote (heartbeat pings carry payloads the scenario cannot know).
+            pings = [
+                e["detail"]
+                for e in self.entries
+                if e["who"] == "impl"
+                and e["kind"] == "frame"
+                and e["detail"]["opcode"] == "ping"
+            ]
+            payload = bytes.fromhex(pings[-1]["payload"]["b"]) if pings else b""
+            data = build_frame(0xA, payload, mask=mask)
+            frame = Frame(0xA, True, False, False, False, mask, payload)
+            await self._write(data, "frame", frame.describe())
         elif "wait_ms" in step:
             await asyncio.sleep(float(step["wait_ms"]) / 1000.0)
         elif "wait_eof" in step:

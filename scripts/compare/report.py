@@ -13,6 +13,7 @@ import difflib
 from typing import Any
 
 __all__ = [
+    "NOT_APPLICABLE",
     "SAME",
     "INTENDED",
     "DIFFERENT",
@@ -22,7 +23,9 @@ __all__ = [
     "normalise",
     "classify",
     "compare",
+    "frame_text",
     "render",
+    "show",
 ]
 
 SAME = "same"
@@ -31,6 +34,9 @@ DIFFERENT = "different"
 #: A difference the scenario names as a documented pyws decision (its
 #: ``"decision"`` text, also in the README's "Departures from ws").
 DOCUMENTED = "documented"
+#: The scenario cannot be expressed with one implementation's API (its
+#: adapter said why); nothing is compared.
+NOT_APPLICABLE = "not applicable"
 
 
 def apply_decision(result: dict[str, Any], decision: str | None) -> dict[str, Any]:
@@ -93,6 +99,7 @@ def normalise(trace: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     and a ``key``: what must match between implementations.
     """
     close_timeout = float(trace["close_timeout_ms"])
+    any_payload = set(trace.get("any_payload", []))
     merged: list[tuple[float, str, dict[str, Any]]] = []
     for record in trace["events"]:
         if record.get("kind") == "meta":
@@ -115,6 +122,8 @@ def normalise(trace: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             stimulus = t
         if section == "events":
             args = _value(record.get("args", []))
+            if record["event"] in any_payload:
+                args = ["*"]
             entry = {
                 "event": record["event"],
                 "args": args,
@@ -124,10 +133,17 @@ def normalise(trace: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             }
             entry["key"] = [entry["event"], args, entry["readyState"], when]
         else:
+            detail = record.get("detail")
+            if (
+                record["kind"] == "frame"
+                and isinstance(detail, dict)
+                and detail.get("opcode") in any_payload
+            ):
+                detail = {**detail, "payload": "*"}
             entry = {
                 "who": record["who"],
                 "kind": record["kind"],
-                "detail": record.get("detail"),
+                "detail": detail,
                 "dt": round(dt, 1),
                 "when": when,
             }
@@ -218,6 +234,13 @@ def classify(a: dict[str, Any], b: dict[str, Any]) -> tuple[str, list[str]]:
         ``(status, reasons)``: ``SAME``, ``INTENDED`` (only the client-FIN
         difference) or ``DIFFERENT``.
     """
+    skipped = [
+        f"{t['implementation']}: {t['not_applicable']}"
+        for t in (a, b)
+        if t.get("not_applicable")
+    ]
+    if skipped:
+        return NOT_APPLICABLE, list(dict.fromkeys(skipped))
     a_norm, b_norm = normalise(a), normalise(b)
     reasons: list[str] = []
     if sorted(a.get("problems", [])) != sorted(b.get("problems", [])):
@@ -238,6 +261,8 @@ def classify(a: dict[str, Any], b: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"len", "sha1"}:
+        return f"<{value['len']} bytes sha1 {value['sha1'][:8]}>"
     if isinstance(value, dict) and set(value) == {"b"}:
         raw = bytes.fromhex(value["b"])
         try:
@@ -266,7 +291,17 @@ def _frame_text(frame: dict[str, Any]) -> str:
         text += " masked"
     if "code" in frame:
         return f"{text} {frame['code']} {_show(frame['reason'])}"
-    return f"{text} {_show(frame['payload'])}"
+    return f"{text} {_show(frame.get('payload'))}"
+
+
+def show(value: Any) -> str:
+    """A short human form of a logged value (bytes, errors, lists)."""
+    return _show(value)
+
+
+def frame_text(frame: dict[str, Any]) -> str:
+    """A short human form of a frame description (opcode, bits, payload)."""
+    return _frame_text(frame)
 
 
 def _line(entry: dict[str, Any] | None, section: str) -> str:
@@ -294,6 +329,19 @@ def _line(entry: dict[str, Any] | None, section: str) -> str:
 def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """Classify and align two traces; the JSON-ready result of one scenario."""
     status, reasons = classify(a, b)
+    if status == NOT_APPLICABLE:
+        return {
+            "scenario": a["scenario"],
+            "role": a["role"],
+            "a": a["implementation"],
+            "b": b["implementation"],
+            "status": status,
+            "reasons": reasons,
+            "same_without_timing": False,
+            "rows": [],
+            "a_trace": None,
+            "b_trace": None,
+        }
     a_norm, b_norm = normalise(a), normalise(b)
     same_without_timing = _untimed(a_norm) == _untimed(b_norm)
     rows: list[dict[str, Any]] = []

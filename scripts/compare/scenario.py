@@ -48,6 +48,7 @@ _STEPS = (
     "half_close",
     "close",
     "reset",
+    "echo_ping",
 )
 _FRAME_KEYS = {
     "opcode",
@@ -61,7 +62,10 @@ _FRAME_KEYS = {
     "close_code",
     "close_reason",
     "close_reason_hex",
+    "payload_size",
 }
+_IMPL_KEYS = {"options", "actions", "path", "protocols", "heartbeat"}
+_OPCODES = ("cont", "text", "binary", "close", "ping", "pong")
 
 
 class ScenarioError(ValueError):
@@ -80,6 +84,12 @@ class Scenario:
     implementation: dict[str, Any]
     peer: dict[str, Any]
     raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def any_payload(self) -> list[str]:
+        """Opcodes whose payloads are not compared (random heartbeat pings)."""
+        opcodes: list[str] = self.raw.get("any_payload", [])
+        return opcodes
 
     @property
     def close_timeout_ms(self) -> float:
@@ -103,6 +113,9 @@ class Scenario:
         for action in self.implementation.get("actions", []):
             if action.get("after_ms"):
                 out.append(float(action["after_ms"]))
+        heartbeat = self.implementation.get("heartbeat")
+        if heartbeat:
+            out.append(2.0 * (heartbeat["interval_ms"] + heartbeat["timeout_ms"]))
         return out
 
     def adapter_config(self) -> dict[str, Any]:
@@ -157,6 +170,18 @@ def _check_action(path: Path, action: Any) -> None:
         raise _fail(path, f"action {action!r}: 'on' must be one of {_TRIGGERS}")
     if action.get("do") not in _ACTIONS:
         raise _fail(path, f"action {action!r}: 'do' must be one of {_ACTIONS}")
+    if "data_size" in action and not isinstance(action["data_size"], int):
+        raise _fail(path, f"action {action!r}: data_size must be an integer")
+
+
+def _check_heartbeat(path: Path, heartbeat: Any) -> None:
+    if not isinstance(heartbeat, dict) or set(heartbeat) != {
+        "interval_ms",
+        "timeout_ms",
+    }:
+        raise _fail(path, "heartbeat must be {interval_ms, timeout_ms}")
+    if not all(isinstance(v, (int, float)) and v > 0 for v in heartbeat.values()):
+        raise _fail(path, "heartbeat times must be positive numbers")
 
 
 def load(path: Path) -> Scenario:
@@ -174,7 +199,15 @@ def load(path: Path) -> Scenario:
     for key in ("description", "role", "implementation", "peer"):
         if key not in raw:
             raise _fail(path, f"missing {key!r}")
-    known = {"description", "role", "rules", "decision", "implementation", "peer"}
+    known = {
+        "description",
+        "role",
+        "rules",
+        "decision",
+        "implementation",
+        "peer",
+        "any_payload",
+    }
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"unknown keys {sorted(unknown)}")
@@ -184,8 +217,16 @@ def load(path: Path) -> Scenario:
     peer = raw["peer"]
     if not isinstance(impl, dict) or not isinstance(peer, dict):
         raise _fail(path, "implementation and peer must be objects")
+    unknown = set(impl) - _IMPL_KEYS
+    if unknown:
+        raise _fail(path, f"unknown implementation keys {sorted(unknown)}")
     for action in impl.get("actions", []):
         _check_action(path, action)
+    if "heartbeat" in impl:
+        _check_heartbeat(path, impl["heartbeat"])
+    any_payload = raw.get("any_payload", [])
+    if not isinstance(any_payload, list) or set(any_payload) - set(_OPCODES):
+        raise _fail(path, f"any_payload must list opcodes from {_OPCODES}")
     script = peer.get("script", [])
     if not isinstance(script, list):
         raise _fail(path, "peer.script must be a list")

@@ -66,6 +66,12 @@ def frame_seeds() -> list[bytes]:
         stream = _frames(parts)
         seeds.append(bytes([flags, 0]) + stream)
         seeds.append(bytes([flags, 5]) + stream)
+        # Through the Protocol, with the peer's FIN after a read size of 5.
+        seeds.append(bytes([flags, 0x80]) + stream)
+        seeds.append(bytes([flags, 0xC5]) + stream)
+        # Failing: an invalid opcode after a ping, through the Protocol.
+        bad = _frames([frame(9, b"x", mask=mask), frame(3, b"", mask=mask)])
+        seeds.append(bytes([flags, 0x80]) + bad)
     return seeds
 
 

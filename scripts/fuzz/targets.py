@@ -17,7 +17,9 @@ Targets:
 - ``frames``: :class:`pyws.receiver.Receiver` in both roles, with and
   without a negotiated permessage-deflate, fed by ``feed()`` or by the
   ``get_buffer()``/``buffer_updated()`` path, in reads of fuzzed sizes;
-  the C helper or the pure Python masking by ``PYWS_NO_SPEEDUPS``.
+  the C helper or the pure Python masking by ``PYWS_NO_SPEEDUPS``; or the
+  same bytes through :class:`pyws.protocol.Protocol`, whose output must
+  parse back and carry a close frame with the status of any failure.
 - ``request``: the server's head parser, ``check_request``, the upgrade
   test of port mode, the permessage-deflate acceptance and the 101 head.
 - ``response``: the client's head parser, ``check_response`` and the
@@ -47,6 +49,7 @@ from pyws.handshake import (
     serialize_response,
 )
 from pyws.permessage_deflate import PerMessageDeflate, normalize_option
+from pyws.protocol import Protocol
 from pyws.receiver import Receiver
 from pyws.validation import is_valid_status_code
 
@@ -97,12 +100,18 @@ def _deflate(is_server: bool, choice: int, max_payload: int) -> PerMessageDeflat
 def frames(data: bytes) -> None:
     """Bytes from a peer into a :class:`Receiver` (see the module doc).
 
-    Layout: ``flags``, ``step``, then the stream. ``flags`` bit 0: server
+    Layout: ``flags``, ``mode``, then the stream. ``flags`` bit 0: server
     role; bit 1: permessage-deflate; bit 2: the get_buffer path; bit 3:
     skipUTF8Validation; bit 4: binaryType 'fragments'; bit 5: a small
     maxPayload (1 KiB) and maxFragments (4); bits 6-7: deflate params.
+    ``mode`` bits 0-4: the read size (0: all at once); bit 7: through the
+    sans-I/O :class:`~pyws.protocol.Protocol` (closing rules, auto-pong,
+    failing) instead of the bare receiver; bit 6: then the peer's FIN.
     """
     if len(data) < 2:
+        return
+    if data[1] & 0x80:
+        _protocol(data)
         return
     flags, step = data[0], data[1] % 32
     stream = data[2:]
@@ -153,6 +162,63 @@ def frames(data: bytes) -> None:
             receiver.feed(chunk)
         if receiver.done:
             break
+
+
+def _protocol(data: bytes) -> None:
+    """The ``frames`` input through :class:`Protocol`: what it queues to
+    send must stay well-formed, and a failure must queue a close frame
+    with the error's status (RFC 6455 section 7.1.7)."""
+    flags, step = data[0], data[1] % 32
+    is_server = bool(flags & 1)
+    small = bool(flags & 32)
+    max_payload = 1024 if small else 1 << 20
+    inflater = _deflate(is_server, flags >> 6, max_payload) if flags & 2 else None
+    proto = Protocol(
+        is_server=is_server,
+        max_payload=max_payload,
+        max_fragments=4 if small else 16384,
+        skip_utf8_validation=bool(flags & 8),
+        binary_type="fragments" if flags & 16 else "nodebuffer",
+        extension=inflater,
+    )
+    sent: list[bytes] = []
+    for chunk in _cuts(data[2:], step):
+        if flags & 4:
+            view = proto.get_buffer()
+            n = min(len(view), len(chunk))
+            view[:n] = chunk[:n]
+            proto.buffer_updated(n)
+            if n < len(chunk):
+                proto.receive_data(chunk[n:])
+        else:
+            proto.receive_data(chunk)
+        sent.extend(bytes(c) for c in proto.data_to_send())
+    if data[1] & 0x40:
+        proto.receive_eof()
+        sent.extend(bytes(c) for c in proto.data_to_send())
+    events = proto.events_received()
+    errors = [e[1] for e in events if e[0] == "error"]
+    assert len(errors) <= 1, errors
+    out = b"".join(c for c in sent if c)
+    # Our own output parses back (a server's frames unmasked, a client's
+    # masked), and a failure sent a close frame with the error's status.
+    closes: list[int] = []
+    problems: list[ProtocolError] = []
+    check = Receiver(
+        is_server=not is_server,
+        on_message=lambda d, b: None,
+        on_ping=lambda d: None,
+        on_pong=lambda d: None,
+        on_close=lambda code, reason: closes.append(code),
+        on_error=problems.append,
+        max_payload=0,
+        skip_utf8_validation=True,
+    )
+    check.feed(out)
+    assert not problems, problems
+    if errors:
+        assert isinstance(errors[0], ProtocolError), repr(errors[0])
+        assert closes == [errors[0].status_code], (closes, errors[0])
 
 
 # -- the server's request head ---------------------------------------------------------

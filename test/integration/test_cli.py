@@ -95,10 +95,22 @@ class Cli:
         self.stderr_lines: list[str] = []
 
     @classmethod
-    async def start(cls, *args: str, stdin: Any = asyncio.subprocess.PIPE) -> Cli:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(REPO), env.get("PYTHONPATH", "")) if p
+    async def start(
+        cls,
+        *args: str,
+        stdin: Any = asyncio.subprocess.PIPE,
+        stdout: Any = asyncio.subprocess.PIPE,
+        env: dict[str, str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> Cli:
+        """``python -m pyws ARGS``; ``stdout`` may be a terminal (a pty's
+        slave end), ``env`` adds variables, ``preexec_fn`` runs in the
+        child (to close its fd 0, say)."""
+        environ = dict(os.environ)
+        environ.pop("NO_COLOR", None)
+        environ.update(env or {})
+        environ["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(REPO), environ.get("PYTHONPATH", "")) if p
         )
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -106,10 +118,11 @@ class Cli:
             "pyws",
             *args,
             stdin=stdin,
-            stdout=asyncio.subprocess.PIPE,
+            stdout=stdout,
             stderr=asyncio.subprocess.PIPE,
-            env=env,
+            env=environ,
             cwd=str(REPO),
+            preexec_fn=preexec_fn,
         )
         cli = cls(proc)
         _LIVE.append(cli)
@@ -175,7 +188,8 @@ class Cli:
         """Wait for exit, collecting the rest of both streams; the status."""
 
         async def drain(stream: asyncio.StreamReader | None, into: list[str]) -> None:
-            assert stream is not None
+            if stream is None:  # stdout on a terminal: read by the test
+                return
             while True:
                 try:
                     await self._readline(stream, into)
@@ -711,7 +725,7 @@ class TestConnect:
             await cli.write(b"/ping abc\n")
             (data,) = await within(pings, "ping at the server")
             assert bytes(data) == b"abc"
-            await cli.expect_stderr(r"pong: 616263$")
+            await cli.expect_stderr(r"pong: abc$")
             await cli.write(b"/bogus\n")
             await cli.expect_stderr(r"unknown command '/bogus'")
             await cli.write(b"/close 4000 see you\n")
@@ -896,3 +910,678 @@ class TestHeartbeatOptions:
         assert (args.ping_interval, args.ping_timeout) == (1000, 250)
         args = build_parser().parse_args(["listen", "0"])
         assert (args.ping_interval, args.ping_timeout) == (None, None)
+
+
+# --------------------------------------------------------------------------
+# Usage errors: each command reports with its own usage line
+
+
+class TestUsageErrors:
+    @pytest.mark.parametrize(
+        ("args", "usage", "complaint"),
+        [
+            (("connect", "--bogus", "ws://h/"), "connect", "--bogus"),
+            (("connect", "ws://h/", "-w", "1"), "connect", "-w/--wait goes with"),
+            (("connect", "ws://h/", "--auth", "nocolon"), "connect", "user:password"),
+            (("connect", "ws://h/", "-x", "a", "-w", "soon"), "connect", "seconds"),
+            (("listen", "0", "--bogus"), "listen", "--bogus"),
+            (("listen", "0", "-x", "a"), "listen", "-x"),
+        ],
+    )
+    def test_bad_flag(self, args: tuple[str, ...], usage: str, complaint: str) -> None:
+        async def main() -> None:
+            cli = await Cli.start(*args, stdin=asyncio.subprocess.DEVNULL)
+            assert await cli.finish() == 2
+            assert cli.stderr_lines[0].startswith(f"usage: python -m pyws {usage} ")
+            assert f"python -m pyws {usage}: error:" in cli.stderr
+            assert complaint in cli.stderr_lines[-1]
+
+        run(main())
+
+
+# --------------------------------------------------------------------------
+# connect: standard input that is not a pipe or a terminal
+
+
+def _close_fd0() -> None:
+    os.close(0)
+
+
+class TestStdinKinds:
+    @pytest.mark.parametrize("kind", ["devnull", "closed pipe", "no fd 0"])
+    def test_empty_stdin_closes_with_1000(self, kind: str) -> None:
+        """/dev/null used to be handed to the loop's selector, which refuses
+        it (EPERM) inside a callback: no end of input, a hang."""
+
+        async def main() -> None:
+            server_close: asyncio.Future[tuple[Any, ...]] = (
+                asyncio.get_running_loop().create_future()
+            )
+
+            def on_connection(ws: Any, req: Any) -> None:
+                ws.on("close", resolver(server_close))
+
+            wss, port = await start_server(on_connection)
+            url = f"ws://127.0.0.1:{port}/"
+            if kind == "devnull":
+                cli = await Cli.start("connect", url, stdin=asyncio.subprocess.DEVNULL)
+            elif kind == "closed pipe":
+                cli = await Cli.start("connect", url)
+                cli.close_stdin()
+            else:
+                cli = await Cli.start("connect", url, preexec_fn=_close_fd0)
+            assert await cli.finish() == 0
+            code, _ = await within(server_close, "server-side close")
+            assert code == 1000
+            assert re.search(r"closed: 1000$", cli.stderr, re.M)
+            assert "Traceback" not in cli.stderr
+            assert "Exception" not in cli.stderr
+            await close_server(wss)
+
+        run(main())
+
+
+# --------------------------------------------------------------------------
+# connect: -x/--execute, -w/--wait
+
+
+class TestExecute:
+    def test_execute_sends_then_closes_without_reading_stdin(self) -> None:
+        async def main() -> None:
+            received: list[bytes] = []
+            server_close: asyncio.Future[tuple[Any, ...]] = (
+                asyncio.get_running_loop().create_future()
+            )
+
+            def on_connection(ws: Any, req: Any) -> None:
+                ws.on("message", lambda data, _: received.append(bytes(data)))
+                ws.on("close", resolver(server_close))
+
+            wss, port = await start_server(on_connection)
+            # stdin stays open: -x alone must end the session.
+            cli = await Cli.start(
+                "connect", "-x", "one", "--execute", "twö", f"ws://127.0.0.1:{port}/"
+            )
+            assert await cli.finish() == 0
+            code, _ = await within(server_close, "server-side close")
+            assert code == 1000
+            assert received == [b"one", "twö".encode()]
+            assert cli.stdout_lines == []  # piped: only what was received
+            await close_server(wss)
+
+        run(main())
+
+    def test_wait_prints_what_arrives_before_closing(self) -> None:
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            times: dict[str, float] = {}
+            server_close: asyncio.Future[tuple[Any, ...]] = loop.create_future()
+
+            def on_connection(ws: Any, req: Any) -> None:
+                def on_message(data: Any, is_binary: bool) -> None:
+                    times["message"] = loop.time()
+                    ws.send("reply to " + bytes(data).decode())
+
+                def on_close(*args: Any) -> None:
+                    times["close"] = loop.time()
+                    server_close.set_result(args)
+
+                ws.on("message", on_message)
+                ws.on("close", on_close)
+
+            wss, port = await start_server(on_connection)
+            cli = await Cli.start(
+                "connect", "-x", "hi", "-w", "0.5", f"ws://127.0.0.1:{port}/"
+            )
+            assert await cli.finish() == 0
+            assert cli.stdout_lines == ["reply to hi"]
+            code, _ = await within(server_close, "server-side close")
+            assert code == 1000
+            # The close came no earlier than the wait after the send.
+            assert times["close"] - times["message"] >= 0.45
+            await close_server(wss)
+
+        run(main())
+
+
+# --------------------------------------------------------------------------
+# connect: -P/--show-ping-pong, -s/--subprotocol, --auth, -L/--location
+
+
+class TestConnectFlags:
+    def test_show_ping_pong_with_text_payloads(self) -> None:
+        async def main() -> None:
+            pongs: list[bytes] = []
+            got_pongs: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def on_connection(ws: Any, req: Any) -> None:
+                def on_pong(data: Any) -> None:
+                    pongs.append(bytes(data))
+                    if len(pongs) == 3 and not got_pongs.done():
+                        got_pongs.set_result(None)
+
+                ws.on("pong", on_pong)
+                ws.ping("héllo".encode())
+                ws.ping(b"\xff\x00")
+                ws.ping(b"\x1b[2J")
+
+            wss, port = await start_server(on_connection)
+            cli = await Cli.start("connect", "-P", f"ws://127.0.0.1:{port}/")
+            await cli.expect_stderr(r"ping: héllo$")
+            await cli.expect_stderr(r"ping: ff00$")  # not UTF-8: hex
+            await cli.expect_stderr(r"ping: \\x1b\[2J$")  # escaped
+            await within(got_pongs, "the automatic pongs")
+            assert pongs == ["héllo".encode(), b"\xff\x00", b"\x1b[2J"]
+            cli.close_stdin()
+            assert await cli.finish() == 0
+            assert "\x1b" not in cli.stderr
+            await close_server(wss)
+
+        run(main())
+
+    def test_listen_show_ping_pong(self) -> None:
+        async def main() -> None:
+            cli, port, _ = await start_listen("-P")
+            ws = await open_client(f"ws://127.0.0.1:{port}/")
+            pong = event(ws, "pong")
+            ws.ping(b"are you there")
+            await within(pong, "pong")
+            await cli.expect_stderr(r"\[1\] ping: are you there$")
+            ws.close()
+            assert await stop_listen(cli) == 0
+
+        run(main())
+
+    def test_subprotocol_long_name(self) -> None:
+        async def main() -> None:
+            wss, port = await start_server(handleProtocols=lambda offered, req: "b")
+            cli = await Cli.start(
+                "connect", "--subprotocol", "a", "-s", "b", f"ws://127.0.0.1:{port}/"
+            )
+            await cli.expect_stderr(r"connected to .*\(protocol: b\)")
+            cli.close_stdin()
+            assert await cli.finish() == 0
+            await close_server(wss)
+
+        run(main())
+
+    def test_auth(self) -> None:
+        async def main() -> None:
+            import base64
+
+            expected = "Basic " + base64.b64encode(b"ann:s3 cr:et").decode()
+            seen: list[str | None] = []
+
+            def verify(info: Any) -> bool:
+                value = info["req"].headers.get("authorization")
+                seen.append(value)
+                return bool(value == expected)
+
+            wss, port = await start_server(verifyClient=verify)
+            url = f"ws://127.0.0.1:{port}/"
+            cli = await Cli.start("connect", "--auth", "ann:s3 cr:et", url)
+            await cli.expect_stderr("connected to")
+            cli.close_stdin()
+            assert await cli.finish() == 0
+            cli = await Cli.start("connect", "--auth", "ann:wrong", url)
+            assert await cli.finish() == 1
+            assert "Unexpected server response: 401" in cli.stderr
+            assert seen[0] == expected and seen[1] != expected
+            await close_server(wss)
+
+        run(main())
+
+    def test_location_follows_redirects(self) -> None:
+        async def main() -> None:
+            paths: list[str] = []
+            wss, port = await start_server(lambda ws, req: paths.append(req.url))
+
+            async def redirect(
+                reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+            ) -> None:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(
+                    b"HTTP/1.1 302 Found\r\n"
+                    + f"Location: ws://127.0.0.1:{port}/target\r\n".encode()
+                    + b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                await writer.drain()
+                writer.close()
+
+            hop = await asyncio.start_server(redirect, "127.0.0.1", 0)
+            hop_port = hop.sockets[0].getsockname()[1]
+            url = f"ws://127.0.0.1:{hop_port}/start"
+            try:
+                cli = await Cli.start("connect", url, stdin=asyncio.subprocess.DEVNULL)
+                assert await cli.finish() == 1
+                assert "Unexpected server response: 302" in cli.stderr
+                cli = await Cli.start(
+                    "connect", "-L", url, stdin=asyncio.subprocess.DEVNULL
+                )
+                assert await cli.finish() == 0
+                assert re.search(
+                    rf"connected to ws://127\.0\.0\.1:{port}/target$", cli.stderr, re.M
+                )
+                assert paths == ["/target"]
+            finally:
+                hop.close()
+                await within(hop.wait_closed(), "redirect server close")
+            await close_server(wss)
+
+        run(main())
+
+
+# --------------------------------------------------------------------------
+# connect: TLS flags against a wss:// server (certificates from trustme)
+
+
+class TestTls:
+    PASSPHRASE = "correct horse"
+
+    @pytest.fixture
+    def pki(self, tmp_path: Path) -> dict[str, Any]:
+        trustme = pytest.importorskip("trustme")
+        from cryptography.hazmat.primitives import serialization
+
+        ca = trustme.CA()
+        server = ca.issue_cert("127.0.0.1")
+        client = ca.issue_cert("client.test")
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        client.cert_chain_pems[0].write_to_path(str(tmp_path / "client.pem"))
+        key = serialization.load_pem_private_key(client.private_key_pem.bytes(), None)
+        (tmp_path / "client.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(self.PASSPHRASE.encode()),
+            )
+        )
+        return {"ca": ca, "server": server, "dir": tmp_path}
+
+    def _server_ssl(self, pki: dict[str, Any], client_auth: bool) -> Any:
+        import ssl
+
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        pki["server"].configure_cert(ctx)
+        if client_auth:
+            pki["ca"].configure_trust(ctx)
+            ctx.verify_mode = ssl.CERT_REQUIRED
+        return ctx
+
+    def test_ca_and_no_check(self, pki: dict[str, Any]) -> None:
+        async def main() -> None:
+            wss, port = await start_server(ssl=self._server_ssl(pki, False))
+            url = f"wss://127.0.0.1:{port}/"
+            ca = str(pki["dir"] / "ca.pem")
+            cli = await Cli.start("connect", url, stdin=asyncio.subprocess.DEVNULL)
+            assert await cli.finish() == 1  # not a CA the system trusts
+            assert re.search(r"error: .*CERTIFICATE_VERIFY_FAILED", cli.stderr)
+            for extra in (("--ca", ca), ("-n",), ("--no-check",)):
+                cli = await Cli.start(
+                    "connect", *extra, "-x", "over tls", "-w", "0.2", url
+                )
+                assert await cli.finish() == 0, cli.stderr
+                assert cli.stdout_lines == ["over tls"]
+            await close_server(wss)
+
+        run(main())
+
+    def test_client_certificate_with_passphrase(self, pki: dict[str, Any]) -> None:
+        async def main() -> None:
+            wss, port = await start_server(ssl=self._server_ssl(pki, True))
+            d = pki["dir"]
+            base = (
+                "connect",
+                f"wss://127.0.0.1:{port}/",
+                "--ca",
+                str(d / "ca.pem"),
+                "-x",
+                "hello",
+                "-w",
+                "0.2",
+            )
+            cert = ("--cert", str(d / "client.pem"), "--key", str(d / "client.key"))
+            cli = await Cli.start(*base, *cert, "--passphrase", self.PASSPHRASE)
+            assert await cli.finish() == 0, cli.stderr
+            assert cli.stdout_lines == ["hello"]
+            cli = await Cli.start(*base, *cert, "--passphrase", "wrong")
+            assert await cli.finish() == 1
+            assert "error:" in cli.stderr
+            cli = await Cli.start(*base)  # no client certificate at all
+            assert await cli.finish() == 1
+            await close_server(wss)
+
+        run(main())
+
+    @pytest.mark.skipif(not POSIX, reason="needs a pseudo-terminal")
+    def test_passphrase_asked_on_the_terminal(self, pki: dict[str, Any]) -> None:
+        """``--passphrase`` without a value: asked on the controlling
+        terminal (a pty made the child's), not echoed."""
+        import fcntl
+        import termios
+
+        async def main() -> None:
+            wss, port = await start_server(ssl=self._server_ssl(pki, True))
+            d = pki["dir"]
+            term = Terminal()
+
+            def own_terminal() -> None:
+                os.setsid()
+                fcntl.ioctl(term.slave, termios.TIOCSCTTY, 0)
+
+            try:
+                cli = await Cli.start(
+                    "connect",
+                    f"wss://127.0.0.1:{port}/",
+                    "--ca",
+                    str(d / "ca.pem"),
+                    "--cert",
+                    str(d / "client.pem"),
+                    "--key",
+                    str(d / "client.key"),
+                    "--passphrase",
+                    "-x",
+                    "asked",
+                    "-w",
+                    "0.2",
+                    stdin=asyncio.subprocess.DEVNULL,
+                    preexec_fn=own_terminal,
+                )
+                await term.expect(b"passphrase for the --key: ")
+                term.type(self.PASSPHRASE.encode() + b"\r")
+                assert await cli.finish() == 0, cli.stderr
+                assert cli.stdout_lines == ["asked"]
+                assert self.PASSPHRASE.encode() not in term.screen
+            finally:
+                term.close()
+            await close_server(wss)
+
+        run(main())
+
+    def test_wss_through_a_proxy(self, pki: dict[str, Any]) -> None:
+        """TLS runs inside the CONNECT tunnel, checked against --ca."""
+        proxy = start_proxy()
+
+        async def main() -> None:
+            wss, port = await start_server(ssl=self._server_ssl(pki, False))
+            cli = await Cli.start(
+                "connect",
+                "--proxy",
+                f"http://127.0.0.1:{proxy.open_port}",
+                "--ca",
+                str(pki["dir"] / "ca.pem"),
+                "-x",
+                "secret",
+                "-w",
+                "0.2",
+                f"wss://127.0.0.1:{port}/",
+            )
+            assert await cli.finish() == 0, cli.stderr
+            assert cli.stdout_lines == ["secret"]
+            assert f"-> 127.0.0.1:{port}" in await proxy.tunnel()
+            await close_server(wss)
+
+        try:
+            run(main())
+        finally:
+            proxy.stop()
+
+
+# --------------------------------------------------------------------------
+# listen: lines typed on stdin go to every open client
+
+
+class TestListenTyping:
+    def test_lines_go_to_every_open_client(self) -> None:
+        async def main() -> None:
+            cli, port, _ = await start_listen()
+            await cli.write(b"nobody there\n")
+            await cli.expect_stderr(r"no open connection: not sent$")
+            first = await open_client(f"ws://127.0.0.1:{port}/")
+            second = await open_client(f"ws://127.0.0.1:{port}/")
+            await cli.expect_stderr(r"\[2\] connected")
+            got = [event(first, "message"), event(second, "message")]
+            await cli.write("hello, ällé\n".encode())
+            for fut in got:
+                data, is_binary = await within(fut, "typed line at a client")
+                assert (bytes(data), is_binary) == ("hello, ällé".encode(), False)
+            await cli.expect_stderr(r"sent to 2 clients$")
+            # The end of stdin does not stop the server.
+            cli.close_stdin()
+            got = [event(first, "message")]
+            first.send("still echoing")
+            assert bytes((await within(got[0], "echo"))[0]) == b"still echoing"
+            first.close()
+            second.close()
+            assert await stop_listen(cli) == 0
+            assert cli.stdout_lines == ["[1] still echoing"]
+
+        run(main())
+
+    def test_devnull_stdin_and_no_stdin(self) -> None:
+        async def main() -> None:
+            for extra, stdin in (
+                ((), asyncio.subprocess.DEVNULL),
+                (("--no-stdin",), asyncio.subprocess.PIPE),
+            ):
+                cli = await Cli.start("listen", "0", *extra, stdin=stdin)
+                match = await cli.expect_stderr(LISTENING_RE)
+                ws = await open_client(f"ws://127.0.0.1:{match.group(1)}/")
+                got = event(ws, "message")
+                ws.send("x")
+                await within(got, "echo")
+                ws.close()
+                assert await stop_listen(cli) == 0
+                assert "Traceback" not in cli.stderr
+
+        run(main())
+
+
+# --------------------------------------------------------------------------
+# A terminal: marks, colour, readline (a pseudo-terminal as stdin/stdout)
+
+
+class Terminal:
+    """The master side of a pty whose slave is a child's stdin and stdout."""
+
+    def __init__(self) -> None:
+        import fcntl
+        import pty
+        import struct
+        import termios
+
+        self.master, self.slave = pty.openpty()
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        self.screen = b""
+        self._changed = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        os.set_blocking(self.master, False)
+        self._loop.add_reader(self.master, self._read)
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self.master, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            self._loop.remove_reader(self.master)
+        self.screen += data
+        self._changed.set()
+
+    def type(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    async def expect(self, needle: bytes) -> None:
+        """Wait until ``needle`` has been written to the terminal."""
+
+        async def scan() -> None:
+            while needle not in self.screen:
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            await asyncio.wait_for(scan(), TIMEOUT)
+        except asyncio.TimeoutError:
+            pytest.fail(f"{needle!r} not on the terminal: {self.screen!r}")
+
+    def close(self) -> None:
+        self._loop.remove_reader(self.master)
+        os.close(self.master)
+        os.close(self.slave)
+
+
+BLUE = b"\x1b[34m"
+GREEN = b"\x1b[32m"
+RESET = b"\x1b[0m"
+
+
+@pytest.mark.skipif(not POSIX, reason="needs a pseudo-terminal")
+class TestTerminal:
+    def test_readline_editing_history_and_marks(self) -> None:
+        import termios
+
+        async def main() -> None:
+            received: list[bytes] = []
+            peers: list[Any] = []
+            three: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            five: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def on_connection(ws: Any, req: Any) -> None:
+                peers.append(ws)
+
+                def on_message(data: Any, is_binary: bool) -> None:
+                    received.append(bytes(data))
+                    if len(received) == 5:
+                        five.set_result(None)
+                    if bytes(data) == b"hostile":
+                        ws.send(HOSTILE)
+                    else:
+                        ws.send(data, {"binary": is_binary})
+                    if len(received) == 4 and not three.done():
+                        three.set_result(None)
+
+                ws.on("message", on_message)
+
+            wss, port = await start_server(on_connection)
+            term = Terminal()
+            before = termios.tcgetattr(term.slave)
+            try:
+                cli = await Cli.start(
+                    "connect",
+                    f"ws://127.0.0.1:{port}/",
+                    stdin=term.slave,
+                    stdout=term.slave,
+                    env={"TERM": "xterm"},
+                )
+                await cli.expect_stderr("connected to")
+                await term.expect(b"> ")
+                term.type(b"first\r")
+                await term.expect(BLUE + b"< first" + RESET)
+                # The prompt comes back below the line printed.
+                await term.expect(BLUE + b"< first" + RESET + b"\r\n> ")
+                term.type(b"\x1b[A\r")  # up arrow: the history's last line
+                term.type(b"abd\x1b[Dc\r")  # left arrow, insert: abcd
+                term.type(b"hostile\r")
+                await within(three, "four lines at the server")
+                assert received == [b"first", b"first", b"abcd", b"hostile"]
+                await term.expect(BLUE + b"< " + ESCAPED.encode() + RESET)
+                assert b"\x1b]0;pwned" not in term.screen
+                # A message arriving mid-line: the prompt and the text typed
+                # so far come back below it, and the line goes on.
+                await term.expect(b"\r\n> ")
+                term.type(b"par")
+                await term.expect(b"> par")
+                peers[0].send("unsolicited")
+                await term.expect(BLUE + b"< unsolicited" + RESET + b"\r\n> par")
+                term.type(b"t\r")
+                await within(five, "the fifth line")
+                assert received[4] == b"part"
+                await term.expect(BLUE + b"< part" + RESET + b"\r\n> ")
+                term.type(b"\x04")  # Ctrl-D on an empty line: end of input
+                assert await cli.finish() == 0, term.screen
+                assert re.search(r"closed: 1000$", cli.stderr, re.M)
+                # readline's terminal mode is undone.
+                assert termios.tcgetattr(term.slave)[3] == before[3]
+            finally:
+                term.close()
+            await close_server(wss)
+
+        run(main())
+
+    @pytest.mark.parametrize("no_color", [False, True])
+    def test_marks_for_sent_and_received_lines(self, no_color: bool) -> None:
+        async def main() -> None:
+            wss, port = await start_server()
+            term = Terminal()
+            try:
+                cli = await Cli.start(
+                    "connect",
+                    "-x",
+                    "hi there",
+                    "-w",
+                    "0.3",
+                    f"ws://127.0.0.1:{port}/",
+                    stdout=term.slave,
+                    env={"NO_COLOR": "1"} if no_color else {},
+                )
+                assert await cli.finish() == 0
+                if no_color:
+                    await term.expect(b"> hi there\r\n< hi there\r\n")
+                    assert b"\x1b[" not in term.screen
+                else:
+                    await term.expect(GREEN + b"> hi there" + RESET)
+                    await term.expect(BLUE + b"< hi there" + RESET)
+            finally:
+                term.close()
+            await close_server(wss)
+
+        run(main())
+
+
+# --------------------------------------------------------------------------
+# connect --proxy: through a real proxy (pproxy, as test_proxy.py runs it)
+
+
+def start_proxy() -> Any:
+    """pproxy with an open listener and one that wants credentials."""
+    pytest.importorskip("pproxy", reason="pproxy is in the test extra")
+    from test_proxy import ProxyProcess
+
+    return ProxyProcess()
+
+
+def test_connect_through_a_proxy() -> None:
+    from test_proxy import PASSWORD, USER
+
+    proxy = start_proxy()
+
+    async def main() -> None:
+        wss, port = await start_server()
+        url = f"ws://127.0.0.1:{port}/"
+        # No credentials: the proxy refuses the tunnel.
+        cli = await Cli.start(
+            "connect", "--proxy", f"http://127.0.0.1:{proxy.auth_port}", "-x", "a", url
+        )
+        assert await cli.finish() == 1
+        assert re.search(
+            rf"error: Proxy http://127\.0\.0\.1:{proxy.auth_port} "
+            "refused",
+            cli.stderr,
+        )
+        for proxy_url in (
+            f"http://{USER}:{PASSWORD}@127.0.0.1:{proxy.auth_port}",
+            f"socks5://127.0.0.1:{proxy.open_port}",
+        ):
+            cli = await Cli.start(
+                "connect", "--proxy", proxy_url, "-x", "tunnelled", "-w", "0.2", url
+            )
+            assert await cli.finish() == 0, cli.stderr
+            assert cli.stdout_lines == ["tunnelled"]
+            assert f"-> 127.0.0.1:{port}" in await proxy.tunnel()
+            assert PASSWORD not in cli.stderr
+        await close_server(wss)
+
+    try:
+        run(main())
+    finally:
+        proxy.stop()

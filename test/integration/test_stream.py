@@ -327,3 +327,93 @@ def test_bad_options_leave_no_pending_task(tmp_path: Any) -> None:
     assert "TypeError: createWebSocketStream: unknown option 'bogus'" in proc.stderr
     assert "Task was destroyed" not in proc.stderr
     assert "ResourceWarning" not in proc.stderr
+
+
+class _Sink:
+    """A writable that records chunks and says 'full' once (Node's write())."""
+
+    def __init__(self) -> None:
+        self.chunks: list[Any] = []
+        self.drained = 0
+        self.ended = asyncio.get_running_loop().create_future()
+
+    def write(self, chunk: Any) -> bool:
+        self.chunks.append(chunk)
+        return len(self.chunks) != 1  # the first write asks for drain()
+
+    async def drain(self) -> None:
+        self.drained += 1
+
+    def end(self) -> None:
+        self.ended.set_result(None)
+
+
+async def _echo_pair() -> tuple[Any, Any]:
+    wss = pyws.WebSocketServer(port=0, host="127.0.0.1")
+    await pyws.once(wss, "listening", scaled(T))
+    wss.on(
+        "connection",
+        lambda ws: ws.on("message", lambda d, b: ws.send(d, binary=b)),
+    )
+    ws = pyws.WebSocket(f"ws://127.0.0.1:{wss.address()['port']}/")  # type: ignore[index]
+    return wss, ws
+
+
+def test_pipe_writes_every_chunk_then_ends_the_destination() -> None:
+    async def main() -> None:
+        wss, ws = await _echo_pair()
+        stream = pyws.createWebSocketStream(ws, {"encoding": "utf8"})
+        sink = _Sink()
+        assert stream.pipe(sink) is sink
+        stream.write("héllo ")
+        stream.write(b"w\xc3")  # a character split across two messages
+        stream.write(b"\xb6rld")
+        first = asyncio.get_running_loop().create_future()
+        ws.on("message", lambda *a: None if first.done() else first.set_result(None))
+        await asyncio.wait_for(first, scaled(T))
+        stream.end()
+        await asyncio.wait_for(sink.ended, scaled(T))
+        assert "".join(sink.chunks) == "héllo wörld"
+        assert all(isinstance(c, str) for c in sink.chunks)
+        assert sink.drained == 1
+        wss.close()
+
+    run(main)
+
+
+def test_pipe_end_false_and_stdout_are_not_ended() -> None:
+    async def main() -> None:
+        wss, ws = await _echo_pair()
+        stream = pyws.createWebSocketStream(ws)
+        sink = _Sink()
+        stream.pipe(sink, {"end": False})
+        with pytest.raises(TypeError, match="'ending'"):
+            stream.pipe(sink, {"ending": False})
+        stream.write(b"\x00\x01")
+        stream.end()
+        await asyncio.wait_for(stream.wait_closed(), scaled(T))
+        await asyncio.wait_for(asyncio.gather(*stream._pipes), scaled(T))
+        assert sink.chunks == [b"\x00\x01"] and not sink.ended.done()
+        wss.close()
+
+    run(main)
+
+
+def test_pipe_into_a_text_file_takes_bytes_through_its_buffer(
+    tmp_path: Any,
+) -> None:
+    async def main() -> None:
+        wss, ws = await _echo_pair()
+        stream = pyws.createWebSocketStream(ws)  # no encoding: bytes
+        out = open(tmp_path / "out.txt", "w", encoding="utf-8")  # noqa: SIM115
+        out.write("head:")
+        stream.pipe(out)
+        stream.write(b"\xff\x00raw")
+        stream.end()
+        await asyncio.wait_for(stream.wait_closed(), scaled(T))
+        await asyncio.wait_for(asyncio.gather(*stream._pipes), scaled(T))
+        assert out.closed  # ended, as Node ends an fs.WriteStream
+        assert (tmp_path / "out.txt").read_bytes() == b"head:\xff\x00raw"
+        wss.close()
+
+    run(main)

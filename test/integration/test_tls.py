@@ -398,3 +398,44 @@ def test_heartbeat_keeps_a_paused_tls_connection(cert: tuple[Path, Path]) -> Non
         await asyncio.wait_for(closed, scaled(5))
 
     asyncio.run(main())
+
+
+def test_wss_counts_tls_handshakes_as_pending(cert: tuple[Path, Path]) -> None:
+    # A socket that never starts its TLS handshake holds one of
+    # maxPendingHandshakes (issue 9); once it leaves, a client gets in.
+    key, crt = cert
+
+    async def main() -> None:
+        server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_ctx.load_cert_chain(crt, key)
+        wss = pyws.WebSocketServer(
+            port=0, host="127.0.0.1", ssl=server_ctx, maxPendingHandshakes=1
+        )
+        await pyws.once(wss, "listening", scaled(5))
+        port = wss.address()["port"]  # type: ignore[index]
+        silent_r, silent_w = await asyncio.open_connection("127.0.0.1", port)
+        listener = wss._server
+        for _ in range(1000):  # turns of the loop until the server accepted it
+            if listener.tls_handshakes:  # type: ignore[union-attr]
+                break
+            await asyncio.sleep(0)
+        assert listener.tls_handshakes == 1  # type: ignore[union-attr]
+        ws = pyws.WebSocket(f"wss://127.0.0.1:{port}/", ca=str(crt))
+        errors: list[BaseException] = []
+        ws.on("error", errors.append)
+        assert (await ws.wait_closed(scaled(5)))[0] == 1006
+        assert errors and listener.refused == 1  # type: ignore[union-attr]
+        silent_w.close()
+        for _ in range(1000):  # until the server saw it go
+            if not listener.tls_handshakes:  # type: ignore[union-attr]
+                break
+            await asyncio.sleep(0)
+        ws2 = pyws.WebSocket(f"wss://127.0.0.1:{port}/", ca=str(crt))
+        await ws2.wait_open(scaled(5))
+        ws2.close()
+        await ws2.wait_closed(scaled(5))
+        closed = asyncio.get_running_loop().create_future()
+        wss.close(lambda *a: closed.set_result(None))
+        await asyncio.wait_for(closed, scaled(5))
+
+    asyncio.run(main())

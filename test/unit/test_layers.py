@@ -1,11 +1,15 @@
 """The layer rule of STYLE.md ("Layout"): imports only point down.
 
-Each module is parsed with ``ast`` (never imported, so a forbidden import
-cannot hide behind a lazy ``import`` inside a function or under ``if
-TYPE_CHECKING:``: every ``import`` statement in the file counts, so no
-upward reference exists even for the type checker). Core modules are stdlib-only and
-sans-I/O: no asyncio, pyee, socket, time or selectors, and nothing from the
-transport or facade layers. Transport modules must not import pyee.
+Modules are named as paths under ``pyws/`` without ``.py``: ``websocket``
+for ``pyws/websocket.py``, ``cli/connect`` for the command line package's
+``pyws/cli/connect.py``. Each module is parsed with ``ast`` (never
+imported, so a forbidden import cannot hide behind a lazy ``import`` inside
+a function or under ``if TYPE_CHECKING:``: every ``import`` statement in the
+file counts, so no upward reference exists even for the type checker). Core
+modules are stdlib-only and sans-I/O: no asyncio, pyee, socket, time or
+selectors, and nothing from the transport or facade layers. Transport
+modules must not import pyee. The command line uses the public API only,
+and nothing but ``__main__`` imports it.
 """
 
 from __future__ import annotations
@@ -51,7 +55,12 @@ FACADE = [
     "node_socket",
     "__init__",
     "__main__",
-    "cli",
+    "cli/__init__",
+    "cli/connect",
+    "cli/listen",
+    "cli/output",
+    "cli/signals",
+    "cli/stdin",
     "workers",
     "redis",
 ]
@@ -63,25 +72,42 @@ UPPER_LAYERS = set(TRANSPORT) | set(FACADE)
 CORE_THIRD_PARTY = {"httptools"}
 
 
+def _package_of(module: str) -> str:
+    """``cli/connect`` -> ``pyws.cli``; ``cli/__init__`` -> ``pyws.cli``;
+    ``websocket`` -> ``pyws``: the package a relative import starts from."""
+    parts = module.split("/")[:-1]
+    return ".".join(["pyws", *parts])
+
+
+def _resolve(module: str, level: int, name: str | None) -> str:
+    base = _package_of(module).split(".")
+    if level > 1:
+        base = base[: len(base) - (level - 1)]
+    return ".".join(base + ([name] if name else []))
+
+
 def imported_modules(module: str, pkg: Path = PKG) -> list[tuple[int, str]]:
     """Every module an ``import`` statement of ``pyws/<module>.py`` names.
 
-    Relative imports come back as ``pyws.<name>``; ``from . import x``
-    yields ``pyws.x``. Imports under ``if TYPE_CHECKING:`` count like any
-    other: an upward type-only import is still an upward dependency.
+    Relative imports come back absolute: ``from .x import y`` in
+    ``websocket`` is ``pyws.x``, in ``cli/connect`` it is ``pyws.cli.x``;
+    ``from . import x`` yields the package plus ``.x``. Imports under ``if
+    TYPE_CHECKING:`` count like any other: an upward type-only import is
+    still an upward dependency.
     """
-    tree = ast.parse((pkg / f"{module}.py").read_text(), filename=f"{module}.py")
+    path = pkg / f"{module}.py"
+    tree = ast.parse(path.read_text(), filename=str(path))
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = "pyws" + ("." + node.module if node.module else "")
+                base = _resolve(module, node.level, node.module)
                 if node.module:
                     found.append((node.lineno, base))
                 else:
-                    found.extend((node.lineno, f"pyws.{a.name}") for a in node.names)
+                    found.extend((node.lineno, f"{base}.{a.name}") for a in node.names)
             else:
                 assert node.module is not None
                 found.append((node.lineno, node.module))
@@ -90,10 +116,31 @@ def imported_modules(module: str, pkg: Path = PKG) -> list[tuple[int, str]]:
     return found
 
 
+def _on_disk(pkg: Path = PKG) -> set[str]:
+    """Every module of the package, subpackages included, as named here."""
+    return {
+        p.relative_to(pkg).with_suffix("").as_posix()
+        for p in pkg.rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+
+
+def _layer_name(dotted: str) -> str:
+    """``pyws.cli.connect`` -> ``cli/connect``; ``pyws.cli`` ->
+    ``cli/__init__``; ``pyws.websocket`` -> ``websocket``; ``pyws`` ->
+    ``__init__`` (what the layer lists hold)."""
+    parts = dotted.split(".")[1:]
+    if not parts:
+        return "__init__"
+    name = "/".join(parts)
+    if (PKG / name).is_dir():
+        return f"{name}/__init__"
+    return name
+
+
 def test_every_module_is_classified() -> None:
     """A new module must be put in a layer here before it can ship."""
-    on_disk = {p.stem for p in PKG.glob("*.py")}
-    assert on_disk == set(CORE) | set(TRANSPORT) | set(FACADE)
+    assert _on_disk() == set(CORE) | set(TRANSPORT) | set(FACADE)
 
 
 def test_imported_modules_sees_every_form(tmp_path: Path) -> None:
@@ -111,6 +158,16 @@ def test_imported_modules_sees_every_form(tmp_path: Path) -> None:
     )
     found = {name for _, name in imported_modules("probe", tmp_path)}
     assert {"pyws.websocket", "pyee", "pyws.cli"} <= found
+    # In a subpackage, relative imports start from the subpackage.
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mod.py").write_text(
+        "from .sibling import x\nfrom . import other\nfrom ..websocket import W\n"
+    )
+    found = {name for _, name in imported_modules("sub/mod", tmp_path)}
+    assert found == {"pyws.sub.sibling", "pyws.sub.other", "pyws.websocket"}
+    assert _layer_name("pyws.cli") == "cli/__init__"
+    assert _layer_name("pyws.cli.stdin") == "cli/stdin"
+    assert _layer_name("pyws") == "__init__"
 
 
 @pytest.mark.parametrize("module", CORE)
@@ -122,8 +179,7 @@ def test_core_is_sans_io(module: str) -> None:
         if top in FORBIDDEN_IN_CORE:
             bad.append(f"{module}.py:{line}: imports {name}")
         elif top == "pyws":
-            sub = name.split(".")[1] if "." in name else "__init__"
-            if sub in UPPER_LAYERS:
+            if _layer_name(name) in UPPER_LAYERS:
                 bad.append(f"{module}.py:{line}: imports upper layer {name}")
         elif top not in CORE_THIRD_PARTY and top not in _stdlib():
             bad.append(f"{module}.py:{line}: imports non-stdlib {name}")
@@ -139,9 +195,47 @@ def test_transport_does_not_import_pyee(module: str) -> None:
         if top == "pyee":
             bad.append(f"{module}.py:{line}: imports {name}")
         elif top == "pyws" and "." in name:
-            sub = name.split(".")[1]
-            if sub in FACADE:
+            if _layer_name(name) in FACADE:
                 bad.append(f"{module}.py:{line}: imports facade {name}")
+    assert not bad, "\n".join(bad)
+
+
+CLI = sorted(m for m in FACADE if m.startswith("cli/"))
+#: What the command line may use of pyws besides itself: the public API.
+CLI_MAY_IMPORT = {
+    "__init__",
+    "constants",
+    "typing",
+    "_printable",
+    "errors",
+    "workers",
+    "redis",
+}
+
+
+@pytest.mark.parametrize("module", CLI)
+def test_cli_uses_the_public_api_only(module: str) -> None:
+    """The command line sits on the facade: pyws's public names, constants
+    and the escaping helper; never the core or the transport."""
+    bad = []
+    for line, name in imported_modules(module):
+        if name.split(".")[0] != "pyws":
+            continue
+        layer = _layer_name(name)
+        if not layer.startswith("cli/") and layer not in CLI_MAY_IMPORT:
+            bad.append(f"{module}.py:{line}: imports {name}")
+    assert not bad, "\n".join(bad)
+
+
+def test_nothing_imports_the_cli() -> None:
+    """Only ``__main__`` and the CLI itself may import :mod:`pyws.cli`."""
+    bad = []
+    for module in sorted(_on_disk()):
+        if module == "__main__" or module.startswith("cli/"):
+            continue
+        for line, name in imported_modules(module):
+            if name == "pyws.cli" or name.startswith("pyws.cli."):
+                bad.append(f"{module}.py:{line}: imports {name}")
     assert not bad, "\n".join(bad)
 
 
@@ -150,8 +244,8 @@ def test_no_private_reach_through_into_websocket() -> None:
     (``ws._x``); they call :mod:`pyws.websocket`'s seam functions or the
     owner interfaces instead."""
     bad = []
-    for path in sorted(PKG.glob("*.py")):
-        if path.stem == "websocket":
+    for path in sorted(PKG.rglob("*.py")):
+        if path.relative_to(PKG).as_posix() == "websocket.py":
             continue
         tree = ast.parse(path.read_text(), filename=path.name)
         for node in ast.walk(tree):

@@ -16,6 +16,7 @@ has closed (and, as a server, once the server has closed). Imports ``pyws``
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import sys
@@ -33,7 +34,10 @@ def now() -> float:
 def enc(value: Any) -> Any:
     """JSON-ready value: bytes become ``{"b": hex}``."""
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"b": bytes(value).hex()}
+        raw = bytes(value)
+        if len(raw) > 1024:  # as the raw peer logs large payloads
+            return {"len": len(raw), "sha1": hashlib.sha1(raw).hexdigest()}
+        return {"b": raw.hex()}
     if isinstance(value, (list, tuple)):
         return [enc(v) for v in value]
     return value
@@ -67,6 +71,19 @@ def log(kind: str, event: str, args: list[Any], ws: Any = None) -> None:
         record["readyState"] = int(ws.readyState)
     sys.stdout.write(json.dumps(record) + "\n")
     sys.stdout.flush()
+
+
+def not_applicable(reason: str) -> None:
+    """Say the scenario cannot be expressed with this pyws, then exit."""
+    log("meta", "not_applicable", [reason])
+    log("meta", "exit", [])
+    sys.exit(0)
+
+
+def unsupported_heartbeat(err: TypeError, heartbeat: Any) -> None:
+    """A pyws without pingInterval/pingTimeout: the heartbeat scenario is n/a."""
+    if heartbeat and ("pingInterval" in str(err) or "pingTimeout" in str(err)):
+        not_applicable(f"this pyws has no heartbeat option ({err})")
 
 
 class Adapter:
@@ -109,6 +126,9 @@ class Adapter:
         """The action's data: text, bytes, or None."""
         if "data_hex" in action:
             return bytes.fromhex(action["data_hex"])
+        if "data_size" in action:
+            block = bytes(range(256))
+            return (block * (action["data_size"] // 256 + 1))[: action["data_size"]]
         return action.get("data")
 
     def run(self, ws: Any, action: dict[str, Any]) -> None:
@@ -218,9 +238,20 @@ class Adapter:
         loop = asyncio.get_running_loop()
         self.done = loop.create_future()
         options = dict(self.config.get("options", {}))
+        heartbeat = self.config.get("heartbeat")
+        if heartbeat:
+            options["pingInterval"] = heartbeat["interval_ms"]
+            options["pingTimeout"] = heartbeat["timeout_ms"]
+        actions = [a["do"] for a in self.config.get("actions", [])]
+        if "shutdown" in actions and not hasattr(pyws.WebSocketServer, "shutdown"):
+            not_applicable("this pyws has no WebSocketServer.shutdown()")
         if self.config["role"] == "server":
             options.update(port=0, host="127.0.0.1")
-            server = pyws.WebSocketServer(options)
+            try:
+                server = pyws.WebSocketServer(options)
+            except TypeError as err:
+                unsupported_heartbeat(err, heartbeat)
+                raise
             self.server = server
 
             def on_listening(*_: Any) -> None:
@@ -253,10 +284,14 @@ class Adapter:
             loop.add_reader(stdin_fd, on_stdin)
         else:
             url = f"ws://127.0.0.1:{self.config['port']}{self.config.get('path', '/')}"
-            if "protocols" in self.config:
-                ws = pyws.WebSocket(url, self.config["protocols"], options)
-            else:
-                ws = pyws.WebSocket(url, options)
+            try:
+                if "protocols" in self.config:
+                    ws = pyws.WebSocket(url, self.config["protocols"], options)
+                else:
+                    ws = pyws.WebSocket(url, options)
+            except TypeError as err:
+                unsupported_heartbeat(err, heartbeat)
+                raise
             ws.on("upgrade", lambda *_: log("event", "upgrade", [], ws))
             trigger = self.attach(ws)
 
@@ -272,4 +307,5 @@ class Adapter:
 
 
 if __name__ == "__main__":
+    log("meta", "version", [f"pyws {getattr(pyws, '__version__', '')}".strip()])
     asyncio.run(Adapter(json.loads(sys.argv[1])).main())

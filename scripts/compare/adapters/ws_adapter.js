@@ -10,6 +10,7 @@
 // Byte strings are written as {"b": "<hex>"}. The process exits once the
 // connection has closed (and, as a server, once the server has closed).
 
+const crypto = require('crypto');
 const path = require('path');
 
 const wsPath = process.env.PYWS_COMPARE_WS_MODULE ||
@@ -23,9 +24,17 @@ function now() {
   return performance.timeOrigin + performance.now();
 }
 
+// Payloads past 1 KiB are logged as length and SHA-1 (as the raw peer does).
+function encBytes(buf) {
+  if (buf.length > 1024) {
+    return { len: buf.length, sha1: crypto.createHash('sha1').update(buf).digest('hex') };
+  }
+  return { b: buf.toString('hex') };
+}
+
 function enc(value) {
-  if (Buffer.isBuffer(value)) return { b: value.toString('hex') };
-  if (value instanceof ArrayBuffer) return { b: Buffer.from(value).toString('hex') };
+  if (Buffer.isBuffer(value)) return encBytes(value);
+  if (value instanceof ArrayBuffer) return encBytes(Buffer.from(value));
   if (Array.isArray(value)) return value.map(enc);
   return value === undefined ? null : value;
 }
@@ -81,6 +90,11 @@ function closeServer() {
 
 function payload(action) {
   if (action.data_hex !== undefined) return Buffer.from(action.data_hex, 'hex');
+  if (action.data_size !== undefined) {
+    const out = Buffer.alloc(action.data_size);
+    for (let i = 0; i < out.length; i++) out[i] = i & 255;
+    return out;
+  }
   if (action.data !== undefined) return action.data;
   return undefined;
 }
@@ -211,6 +225,16 @@ function attach(ws) {
     maybeExit();
   });
   return trigger;
+}
+
+log('meta', 'version', ['ws ' + require(path.join(wsPath, 'package.json')).version]);
+// The scenario-level heartbeat: ws has no option for it, so it becomes the
+// hand-written heartbeat above (pingInterval / pingTimeout, in ms).
+if (config.heartbeat !== undefined) {
+  config.options = Object.assign({}, config.options || {}, {
+    pingInterval: config.heartbeat.interval_ms,
+    pingTimeout: config.heartbeat.timeout_ms
+  });
 }
 
 const options = Object.assign({}, config.options || {});
