@@ -61,6 +61,37 @@ def _shared_view() -> memoryview:
     return view
 
 
+def _take_spare(size: int) -> bytearray | None:
+    """This thread's spare big buffer if it has ``size`` bytes and nothing
+    still sees it (its old contents stay: only what a read puts there is
+    ever parsed)."""
+    spare: bytearray | None = getattr(_shared, "spare", None)
+    if spare is None or len(spare) < size:
+        return None
+    _shared.spare = None
+    try:
+        # Fails while any memoryview of it lives (a bytearray with exports
+        # cannot change size), such as the one asyncio read into, if this
+        # is still the read that completed its last frame: such memory is
+        # never handed out again. (No reallocation: the byte is put back
+        # within the same allocation.)
+        del spare[-1]
+    except BufferError:
+        return None
+    spare.append(0)
+    return spare
+
+
+def _give_spare(buf: bytearray) -> None:
+    """Keep ``buf`` as this thread's spare, unless it is too big or not
+    bigger than the spare already kept."""
+    if len(buf) > _SPARE_MAX:
+        return
+    spare: bytearray | None = getattr(_shared, "spare", None)
+    if spare is None or len(spare) < len(buf):
+        _shared.spare = buf
+
+
 # A connection's own buffer (for what a read left incomplete, between reads,
 # and for frames bigger than _SHARED_FRAME, which get room for all of them):
 # its least size, and the least room it offers to a read.
@@ -68,6 +99,11 @@ _FIRST_SIZE = 16384
 _MIN_READ = 65536
 # A buffer grown past this for a big frame is freed once it empties.
 _KEEP = 1048576
+# One buffer of a big frame, at most this size, is kept per thread once its
+# connection is done with it, for the next big frame of any connection of
+# the thread: a fresh one costs a zero fill and the page faults of every
+# page.
+_SPARE_MAX = (16 << 20) + 65536
 # Room made ahead for a frame whose header is known, at most: a peer that
 # announces a huge frame and sends nothing gets no huge allocation.
 _MAX_AHEAD = 1 << 20
@@ -353,7 +389,9 @@ class Receiver:
                 size = max(held + n, min(len(rbuf) * 4, held * 4, frame))
             else:
                 size = max(len(rbuf) * 2, held + n, _FIRST_SIZE)
-            new = bytearray(size)
+            new = _take_spare(size) if size > _KEEP else None
+            if new is None:
+                new = bytearray(size)
             new[:held] = self._rview[pos:end]
             self._rbuf = new
             self._rview = memoryview(new)
@@ -380,9 +418,11 @@ class Receiver:
             self._rpos = self._rlen = 0
             self._chunks = 0
             if len(self._rbuf) > _KEEP:
-                # Do not keep a big frame's room.
+                # Do not keep a big frame's room; the thread may.
+                big = self._rbuf
                 self._rbuf = bytearray()
                 self._rview = memoryview(self._rbuf)
+                _give_spare(big)
         elif consumed:
             self._chunks = 1  # what is left came with the latest chunk(s)
 

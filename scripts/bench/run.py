@@ -577,6 +577,59 @@ def saturation_check(fastest: str, cfg: Config, log: Callable[[str], None]) -> J
     return out
 
 
+#: The fan-out scenario of ``fanout.py``: one publisher, this many
+#: subscribers, no deflate; its rows in the report, and which of them.
+FANOUT_SUBSCRIBERS = 1000
+FANOUT_SIZES = (16, 1024)
+FANOUT_ROWS = ("pyws", "pyws foreach", "ws", "websockets")
+
+
+def fanout_key(size: int) -> str:
+    return f"fan-out {size} B"
+
+
+def run_fanout(cfg: Config, log: Callable[[str], None]) -> Json:
+    """``fanout.py``'s scenario (1,000 subscribers) for the same report.
+
+    Each size runs every row on a fresh server, ``cfg.runs`` windows each
+    (median): server CPU per delivered message and deliveries per second.
+    Quick runs: 200 subscribers, 16 B only.
+    """
+    import fanout  # the same directory; imports this module (Proc)
+
+    sizes = [
+        s
+        for s in (FANOUT_SIZES[:1] if cfg.quick else FANOUT_SIZES)
+        if cfg.scenarios is None or fanout_key(s) in cfg.scenarios
+    ]
+    args = argparse.Namespace(
+        subscribers=200 if cfg.quick else FANOUT_SUBSCRIBERS,
+        messages=200,
+        window=8,
+        runs=cfg.runs,
+    )
+    med: Json = {}
+    for size in sizes:
+        row: Json = {}
+        for name in FANOUT_ROWS:
+            if cfg.only is not None and name.split()[0] not in cfg.only:
+                continue
+            why = fanout.available(name)
+            if why:
+                log(f"  {fanout_key(size)}: {name} skipped: {why}")
+                continue
+            log(f"  {fanout_key(size)}: {name}")
+            try:
+                fig = fanout.one(name, size, False, args)
+            except Exception as exc:
+                fig = {"error": str(exc)}
+            if fig is not None:
+                row[name] = fig
+        if row:
+            med[fanout_key(size)] = row
+    return med
+
+
 def profile_pyws(cfg: Config, out: Callable[[str], None]) -> None:
     """Profiles the pyws server (cProfile) under the 1 KiB and 64 KiB echoes,
     or the scenarios ``--scenarios`` names.
@@ -748,6 +801,27 @@ def print_tables(med: Json, out: Callable[[str], None]) -> None:
         is_lat = key.startswith("latency")
         is_client = key.startswith("client")
         is_big = any(s.key == key and s.kind == "big" for s in SCENARIOS)
+        if key.startswith("fan-out"):
+            out(
+                f"{'impl':14} {'deliveries/s':>12} {'CPU us/delivery':>15} "
+                f"{'subscribers':>11} {'pyws/this CPU':>14}"
+            )
+            base = impls.get("pyws", {})
+            for name, fig in impls.items():
+                if "error" in fig:
+                    out(f"{name:14} ERROR: {fig['error']}")
+                    continue
+                dropped = (
+                    f"  ({fig['missing']} deliveries dropped by the server)"
+                    if fig.get("missing")
+                    else ""
+                )
+                out(
+                    f"{name:14} {fig['rate']:12.0f} {fig['cpu_us']:15.3f} "
+                    f"{fig['connections']:11} "
+                    f"{ratio(base.get('cpu_us'), fig['cpu_us']):>14}{dropped}"
+                )
+            continue
         if is_big:
             out(
                 f"{'impl':14} {'ms/msg':>9} {'CPU ms/msg':>10} {'peak MiB':>9} "
@@ -947,6 +1021,16 @@ def targets(med: Json) -> list[Json]:
         "<=",
         1.0,
     )
+    # fan-out (fanout.py's scenario): one message to 1,000 subscribers.
+    for size in FANOUT_SIZES:
+        key = fanout_key(size)
+        add(
+            f"{key}: CPU/delivery vs Node ws",
+            fig_of(med, key, "pyws", "cpu_us"),
+            fig_of(med, key, "ws", "cpu_us"),
+            "<=",
+            0.5,
+        )
     # uvicorn + Starlette: pyws's protocol must cost the server the least.
     for key in (*THROUGHPUT_KEYS, hs):
         for other in ("uvicorn-websockets", "uvicorn-wsproto"):
@@ -1130,6 +1214,12 @@ def main(argv: list[str] | None = None) -> int:
         "or the --scenarios given",
     )
     parser.add_argument(
+        "--no-fanout",
+        action="store_true",
+        help="skip the fan-out scenario (fanout.py's, 1,000 subscribers; "
+        "--scenarios 'fan-out 16 B' runs only it)",
+    )
+    parser.add_argument(
         "--no-saturation",
         action="store_true",
         help="skip the load generator headroom check",
@@ -1170,6 +1260,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"round {n}/{cfg.runs}")
         rounds.append(one_round(cfg, n, log))
     med = median_of(rounds)
+    if not args.no_fanout:
+        log("fan-out")
+        med.update(run_fanout(cfg, log))
 
     saturation: Json = {}
     if not args.no_saturation and not quick:

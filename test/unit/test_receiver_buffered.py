@@ -285,3 +285,93 @@ def test_a_big_frame_buffer_never_outgrows_the_frame(size: int) -> None:
         pos += n
     assert events == [("message", payload, True)]
     assert len(data) <= largest <= len(data) + receiver_module._MIN_READ
+
+
+# A big frame's buffer, once its connection is done with it, is the thread's
+# spare for the next big frame (no zero fill, no fresh pages): nothing the
+# receiver handed out may see that memory again.
+
+BIG = 2 * 1048576 + 123
+
+
+@pytest.fixture
+def no_spare() -> Any:
+    receiver_module._shared.spare = None
+    yield
+    receiver_module._shared.spare = None
+
+
+def read_big(
+    r: Receiver, data: bytes, keep: list[memoryview] | None = None
+) -> set[int]:
+    """Socket-sized reads of ``data``; the ids of the buffers offered. With
+    ``keep``, the view of the last read is kept, as a leaky reader would."""
+    objs: set[int] = set()
+    pos = 0
+    while pos < len(data):
+        buf = r.get_buffer()
+        objs.add(id(buf.obj))
+        n = min(len(buf), 65536, len(data) - pos)
+        buf[:n] = data[pos : pos + n]
+        if keep is not None and pos + n == len(data):
+            keep.append(buf)
+        r.buffer_updated(n)  # asyncio still holds its view meanwhile
+        del buf
+        pos += n
+    return objs
+
+
+@pytest.mark.parametrize("key", [b"\x01\x02\x03\x04", b"\x00\x00\x00\x00"])
+def test_a_big_frame_buffer_is_reused_and_messages_never_see_it(
+    no_spare: None, key: bytes
+) -> None:
+    one, two = os.urandom(BIG), os.urandom(BIG)
+    events: list[Any] = []
+    r1, r2 = make(events), make(events)
+    objs1 = read_big(r1, b"".join(frame(2, one, mask=key)))
+    spare = receiver_module._shared.spare
+    assert spare is not None and id(spare) in objs1
+    objs2 = read_big(r2, b"".join(frame(2, two, mask=key)))
+    assert id(spare) in objs2  # the same memory, another connection
+    text = "é".encode() * (BIG // 2)
+    read_big(r1, b"".join(frame(1, text, mask=key)))
+    assert events == [
+        ("message", one, True),
+        ("message", two, True),
+        ("message", text, False),
+    ]
+    # What was delivered is its own memory: still intact after the reuse.
+    assert type(events[0][1]) is bytes and type(events[1][1]) is bytes
+
+
+def test_a_buffer_a_memoryview_still_sees_is_never_reused(no_spare: None) -> None:
+    key = b"\x01\x02\x03\x04"
+    one, two = os.urandom(BIG), os.urandom(BIG)
+    events: list[Any] = []
+    r1, r2 = make(events), make(events)
+    leaked: list[memoryview] = []
+    objs1 = read_big(r1, b"".join(frame(2, one, mask=key)), keep=leaked)
+    seen = bytes(leaked[0])
+    objs2 = read_big(r2, b"".join(frame(2, two, mask=key)))
+    assert not objs1 & objs2 - {id(receiver_module._shared_view().obj)}
+    assert bytes(leaked[0]) == seen  # nobody wrote there
+    assert receiver_module._shared.spare is not leaked[0].obj
+    leaked[0].release()
+    assert events == [("message", one, True), ("message", two, True)]
+
+
+def test_the_spare_is_bounded(no_spare: None) -> None:
+    # One spare per thread, the biggest seen up to _SPARE_MAX; a bigger
+    # frame's buffer is freed.
+    key = b"\x01\x02\x03\x04"
+    events: list[Any] = []
+    r = make(events, max_payload=0)
+    read_big(r, b"".join(frame(2, b"x" * BIG, mask=key)))
+    first = receiver_module._shared.spare
+    assert first is not None and BIG < len(first) <= receiver_module._SPARE_MAX
+    huge = receiver_module._SPARE_MAX + 1
+    read_big(r, b"".join(frame(2, b"y" * huge, mask=key)))
+    # the spare served the first part of the huge frame, which then grew
+    # past the bound: neither buffer is kept
+    assert receiver_module._shared.spare is None
+    assert [len(e[1]) for e in events] == [BIG, huge]
