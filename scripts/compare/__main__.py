@@ -245,8 +245,15 @@ def main(argv: list[str] | None = None) -> int:
                 name = f"{trace['scenario']}.{label}.{trace['implementation']}.json"
                 (args.save / name).write_text(json.dumps(trace, indent=1), "utf-8")
     decisions = {s.name: s.raw.get("decision") for s in scenarios}
+    departures = {s.name: s.raw.get("departure") for s in scenarios}
     results = [
-        report.apply_decision(report.compare(ta, tb), decisions.get(ta["scenario"]))
+        report.apply_departure(
+            report.apply_decision(
+                report.compare(ta, tb), decisions.get(ta["scenario"])
+            ),
+            departures.get(ta["scenario"]),
+            (args.a, args.b),
+        )
         for ta, tb in pairs
     ]
     return _emit(results, args)

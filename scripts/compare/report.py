@@ -19,6 +19,7 @@ __all__ = [
     "DIFFERENT",
     "DOCUMENTED",
     "apply_decision",
+    "apply_departure",
     "bucket",
     "normalise",
     "classify",
@@ -53,6 +54,25 @@ def apply_decision(result: dict[str, Any], decision: str | None) -> dict[str, An
         return result
     result["status"] = DOCUMENTED
     result["reasons"] = [f"documented decision: {decision}"]
+    return result
+
+
+def apply_departure(
+    result: dict[str, Any], departure: str | None, pair: tuple[str, str]
+) -> dict[str, Any]:
+    """Mark a difference as documented in a scenario written to show one of
+    pyws's departures from ws.
+
+    A ``"departure"`` names an entry of the README's "Departures from ws"
+    (pyws answers differently on purpose, e.g. 400 to an HTTP/1.0 upgrade).
+    It applies only when ws is compared with pyws, and it marks the whole
+    scenario, behaviour included: such a scenario exists to show that
+    difference, and the trace still shows it side by side.
+    """
+    if not departure or result["status"] != DIFFERENT or set(pair) != {"ws", "pyws"}:
+        return result
+    result["status"] = DOCUMENTED
+    result["reasons"] = [f"documented departure: {departure}"]
     return result
 
 

@@ -204,6 +204,7 @@ def load(path: Path) -> Scenario:
         "role",
         "rules",
         "decision",
+        "departure",
         "implementation",
         "peer",
         "any_payload",
@@ -232,9 +233,10 @@ def load(path: Path) -> Scenario:
         raise _fail(path, "peer.script must be a list")
     for step in script:
         _check_step(path, step)
-    decision = raw.get("decision")
-    if decision is not None and not (isinstance(decision, str) and decision):
-        raise _fail(path, "decision must be a non-empty string")
+    for key in ("decision", "departure"):
+        text = raw.get(key)
+        if text is not None and not (isinstance(text, str) and text):
+            raise _fail(path, f"{key} must be a non-empty string")
     rules = raw.get("rules", [])
     if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
         raise _fail(path, "rules must be a list of strings")

@@ -227,6 +227,27 @@ def test_diff_marks_a_different_close_code(tmp_path: Path) -> None:
     assert proc.returncode == 0 and "SAME" in proc.stdout
 
 
+def test_a_departure_documents_a_behaviour_difference_between_ws_and_pyws() -> None:
+    """A scenario's "departure" (a README entry) marks a ws/pyws difference
+    as documented, behaviour included, and only for that pair."""
+    a = client_close("ws", 4.0, 305.0)
+    text = "pyws answers differently here (README, Departures from ws)"
+    for pair in (("ws", "pyws"), ("pyws", "ws")):
+        b = client_close("pyws", 4.0, 305.0, code=1005)
+        result = report.apply_departure(report.compare(a, b), text, pair)
+        assert result["status"] == report.DOCUMENTED
+        assert result["reasons"] == [f"documented departure: {text}"]
+    b = client_close("pyws", 4.0, 305.0, code=1005)
+    other = report.apply_departure(report.compare(a, b), text, ("ws", "websockets"))
+    assert other["status"] == report.DIFFERENT
+    same = report.apply_departure(report.compare(a, a), text, ("ws", "pyws"))
+    assert same["status"] == report.SAME
+    assert (
+        report.apply_departure(report.compare(a, b), None, ("ws", "pyws"))["status"]
+        == report.DIFFERENT
+    )
+
+
 def test_client_waiting_for_the_server_fin_is_the_intended_difference() -> None:
     ws_like = client_close("ws", 4.0, 305.0)  # FIN at once, server FINs later
     rfc_like = client_close("pyws", 306.0, 305.0)  # FIN only after the server's
