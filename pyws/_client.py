@@ -39,6 +39,7 @@ from .handshake import (
     build_request,
     check_response,
     generate_key,
+    is_upgrade,
     validate_subprotocols,
 )
 from .permessage_deflate import PerMessageDeflate, normalize_option
@@ -505,7 +506,9 @@ class ClientHandshake(asyncio.Protocol):
         self._fail(HandshakeError("Opening handshake has timed out"))
 
     def _on_response(self, res: Response, tail: bytes) -> None:
-        if res.statusCode != 101:
+        if res.statusCode != 101 or not is_upgrade(res):
+            # A 101 without Upgrade and Connection: upgrade is an ordinary
+            # response to Node's HTTP client: ws reports it as unexpected.
             self._on_other_response(res)
             return
         # ws emits 'upgrade' before checking anything; close()/terminate()

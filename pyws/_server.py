@@ -36,7 +36,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from ._callbacks import fit
-from .handshake import HTTPParseError, Request, RequestParser
+from .handshake import HTTPParseError, Request, RequestParser, is_upgrade
 
 __all__ = [
     "ACCEPT_BACKOFF",
@@ -315,15 +315,6 @@ class TransportSocket:
         return f"<{type(self).__name__} {self.remoteAddress}:{self.remotePort}>"
 
 
-def is_upgrade_request(req: Request) -> bool:
-    """Whether Node's HTTP server would emit ``'upgrade'`` for ``req``."""
-    upgrade = req.headers.get("upgrade")
-    connection = req.headers.get("connection")
-    if not upgrade or not isinstance(connection, str):
-        return False
-    return "upgrade" in (t.strip().lower() for t in connection.split(","))
-
-
 def _read_view() -> memoryview:
     """This thread's buffer for reading request heads (made on first use)."""
     view: memoryview | None = getattr(_heads, "view", None)
@@ -408,7 +399,7 @@ class ServerHandshake(HoldingProtocol, asyncio.BufferedProtocol):
         nsock = self.make_socket(transport)
         self.socket = nsock
         req.socket = nsock
-        if not is_upgrade_request(req):
+        if not is_upgrade(req):
             transport.write(_UPGRADE_REQUIRED)
             transport.close()
             return

@@ -44,6 +44,7 @@ from .constants import GUID, MAX_HEADER_BYTES, MAX_HEADERS
 from .errors import HandshakeError, WebSocketError, WsSyntaxError
 
 __all__ = [
+    "is_upgrade",
     "ClientOffer",
     "HTTPParseError",
     "Headers",
@@ -638,6 +639,21 @@ class ClientOffer:
     extensions: extension.Offers | None
     origin: str | None
     secure: bool = False
+
+
+def is_upgrade(message: Request | Response) -> bool:
+    """Whether Node's HTTP parser (llhttp) flags ``message`` as an upgrade:
+    an ``Upgrade`` header and ``upgrade`` among the ``Connection`` tokens.
+
+    A server's ``'upgrade'`` event needs it; so does a client's: a 101
+    without it is an ordinary response to Node, so ws reports it as an
+    unexpected response.
+    """
+    upgrade = message.headers.get("upgrade")
+    connection = message.headers.get("connection")
+    if not upgrade or not isinstance(connection, str):
+        return False
+    return "upgrade" in (t.strip().lower() for t in connection.split(","))
 
 
 def _host_count(req: Request) -> int:

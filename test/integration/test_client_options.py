@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from helpers.rawpeer import RawServer, scaled
+from helpers.rawpeer import RawServer, accept_key, scaled
 
 import pyws
 
@@ -100,6 +100,34 @@ def test_unexpected_response_without_listener() -> None:
             err, code = await fail_and_close(ws)
             assert str(err) == "Unexpected server response: 302"
             assert code == 1006
+
+    run(main)
+
+
+@pytest.mark.parametrize("drop", ["Upgrade: websocket\r\n", "Connection: Upgrade\r\n"])
+def test_101_that_is_not_an_upgrade_is_an_unexpected_response(drop: str) -> None:
+    """Node's HTTP parser flags a 101 as an upgrade only with an Upgrade
+    header and 'upgrade' in Connection; without either, ws sees an ordinary
+    response: no 'upgrade' event, "Unexpected server response: 101"."""
+
+    async def main() -> None:
+        async with await RawServer.start() as raw:
+            ws = pyws.WebSocket(f"ws://127.0.0.1:{raw.port}/")
+            upgrades: list[Any] = []
+            ws.on("upgrade", upgrades.append)
+            peer = await raw.accept(handshake=False)
+            head = await peer.wait_head(T)
+            key = head.get("Sec-WebSocket-Key", "") or ""
+            response = (
+                "HTTP/1.1 101 Switching Protocols\r\n"
+                "Upgrade: websocket\r\n"
+                "Connection: Upgrade\r\n"
+                f"Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n"
+            )
+            peer.send_raw(response.replace(drop, "").encode())
+            err, code = await fail_and_close(ws)
+            assert str(err) == "Unexpected server response: 101"
+            assert code == 1006 and upgrades == []
 
     run(main)
 
