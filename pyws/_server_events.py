@@ -46,6 +46,14 @@ ClientErrorListener = (
     | Callable[[], object]
 )
 
+BroadcastDropListener = (
+    Callable[[WebSocket, str], object]
+    | Callable[[WebSocket], object]
+    | Callable[[], object]
+)
+_BroadcastDropListenerT = TypeVar(
+    "_BroadcastDropListenerT", bound=BroadcastDropListener
+)
 _ConnectionListenerT = TypeVar("_ConnectionListenerT", bound=ConnectionListener)
 _ListeningListenerT = TypeVar("_ListeningListenerT", bound=ListeningListener)
 _HeadersListenerT = TypeVar("_HeadersListenerT", bound=HeadersListener)
@@ -74,6 +82,10 @@ class WebSocketServerEvents(NodeEventEmitter):
         self, event: Literal["wsClientError"], listener: ClientErrorListener
     ) -> Self: ...
     @overload
+    def on(
+        self, event: Literal["broadcastDrop"], listener: BroadcastDropListener
+    ) -> Self: ...
+    @overload
     def on(self, event: str, listener: Callable[..., object]) -> Self: ...
     @overload
     def on(
@@ -100,6 +112,10 @@ class WebSocketServerEvents(NodeEventEmitter):
         self, event: Literal["wsClientError"]
     ) -> Callable[[_ClientErrorListenerT], _ClientErrorListenerT]: ...
     @overload
+    def on(
+        self, event: Literal["broadcastDrop"]
+    ) -> Callable[[_BroadcastDropListenerT], _BroadcastDropListenerT]: ...
+    @overload
     def on(self, event: str) -> Callable[[_F], _F]: ...
     def on(self, event: Any, listener: Any = NO_LISTENER) -> Any:
         return super().on(event, listener)
@@ -121,6 +137,10 @@ class WebSocketServerEvents(NodeEventEmitter):
     @overload
     def once(
         self, event: Literal["wsClientError"], listener: ClientErrorListener
+    ) -> Self: ...
+    @overload
+    def once(
+        self, event: Literal["broadcastDrop"], listener: BroadcastDropListener
     ) -> Self: ...
     @overload
     def once(self, event: str, listener: Callable[..., object]) -> Self: ...
@@ -148,6 +168,10 @@ class WebSocketServerEvents(NodeEventEmitter):
     def once(
         self, event: Literal["wsClientError"]
     ) -> Callable[[_ClientErrorListenerT], _ClientErrorListenerT]: ...
+    @overload
+    def once(
+        self, event: Literal["broadcastDrop"]
+    ) -> Callable[[_BroadcastDropListenerT], _BroadcastDropListenerT]: ...
     @overload
     def once(self, event: str) -> Callable[[_F], _F]: ...
     def once(self, event: Any, listener: Any = NO_LISTENER) -> Any:

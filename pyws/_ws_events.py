@@ -47,6 +47,8 @@ RedirectListener = (
     | Callable[[], object]
 )
 
+DrainListener = Callable[[], object]
+_DrainListenerT = TypeVar("_DrainListenerT", bound=DrainListener)
 _OpenListenerT = TypeVar("_OpenListenerT", bound=OpenListener)
 _MessageListenerT = TypeVar("_MessageListenerT", bound=MessageListener)
 _PingListenerT = TypeVar("_PingListenerT", bound=PingListener)
@@ -86,6 +88,8 @@ class WebSocketEvents(NodeEventEmitter):
     @overload
     def on(self, event: Literal["redirect"], listener: RedirectListener) -> Self: ...
     @overload
+    def on(self, event: Literal["drain"], listener: DrainListener) -> Self: ...
+    @overload
     def on(self, event: str, listener: Callable[..., object]) -> Self: ...
     @overload
     def on(
@@ -124,6 +128,10 @@ class WebSocketEvents(NodeEventEmitter):
         self, event: Literal["redirect"]
     ) -> Callable[[_RedirectListenerT], _RedirectListenerT]: ...
     @overload
+    def on(
+        self, event: Literal["drain"]
+    ) -> Callable[[_DrainListenerT], _DrainListenerT]: ...
+    @overload
     def on(self, event: str) -> Callable[[_F], _F]: ...
     def on(self, event: Any, listener: Any = NO_LISTENER) -> Any:
         return super().on(event, listener)
@@ -150,6 +158,8 @@ class WebSocketEvents(NodeEventEmitter):
     ) -> Self: ...
     @overload
     def once(self, event: Literal["redirect"], listener: RedirectListener) -> Self: ...
+    @overload
+    def once(self, event: Literal["drain"], listener: DrainListener) -> Self: ...
     @overload
     def once(self, event: str, listener: Callable[..., object]) -> Self: ...
     @overload
@@ -188,6 +198,10 @@ class WebSocketEvents(NodeEventEmitter):
     def once(
         self, event: Literal["redirect"]
     ) -> Callable[[_RedirectListenerT], _RedirectListenerT]: ...
+    @overload
+    def once(
+        self, event: Literal["drain"]
+    ) -> Callable[[_DrainListenerT], _DrainListenerT]: ...
     @overload
     def once(self, event: str) -> Callable[[_F], _F]: ...
     def once(self, event: Any, listener: Any = NO_LISTENER) -> Any:

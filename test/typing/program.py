@@ -81,6 +81,18 @@ def on_connection_wrong(client: int) -> None:
 ws.on("open", lambda: print("open")).on("pong", lambda: None)
 ws.on("some-other-event", lambda *args: print(args))
 wss.on("listening", lambda: None)
+ws.on("drain", lambda: print("drained"))
+wss.on("broadcastDrop", lambda client, reason: print(reason))
+
+
+@ws.once("drain")  # type: ignore[type-var]
+def on_drain_wrong(data: bytes) -> None:  # 'drain' passes nothing
+    print(data)
+
+
+@wss.on("broadcastDrop")
+def on_drop(client: WebSocket, reason: str) -> None:
+    print(client.readyState, reason)
 
 
 # -- async ----------------------------------------------------------------------
