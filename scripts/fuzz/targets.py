@@ -35,7 +35,6 @@ from collections.abc import Callable
 from typing import Any
 
 from pyws import extension, subprotocol
-from pyws._server import is_upgrade_request
 from pyws.errors import HandshakeError, ProtocolError, WebSocketError
 from pyws.handshake import (
     HTTPParseError,
@@ -45,6 +44,7 @@ from pyws.handshake import (
     accept_key,
     check_request,
     check_response,
+    is_upgrade,
     response_lines,
     serialize_response,
 )
@@ -246,7 +246,7 @@ def request(data: bytes) -> None:
     if req is None:
         return
     assert isinstance(parser.tail, bytes)
-    is_upgrade_request(req)
+    is_upgrade(req)
     deflate = bool(flags & 1)
     try:
         offer = check_request(req, deflate_enabled=deflate)
