@@ -294,8 +294,11 @@ def test_a_big_frame_buffer_never_outgrows_the_frame(size: int) -> None:
 BIG = 2 * 1048576 + 123
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def no_spare() -> Any:
+    """Every test here starts and ends without a spare: one left by an
+    earlier test (in this module or another) would change how much room a
+    big frame gets."""
     receiver_module._shared.spare = None
     yield
     receiver_module._shared.spare = None
