@@ -26,6 +26,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 import pytest
+from helpers.rawpeer import RawPeer
 
 from pyws import WebSocketServer
 
@@ -144,3 +145,45 @@ async def echo_server_cm(
 def echo_server() -> Callable[..., AbstractAsyncContextManager[Any]]:
     """``async with echo_server(**options) as (wss, url)``."""
     return echo_server_cm
+
+
+async def start_server(arun: Any, **options: Any) -> tuple[WebSocketServer, int]:
+    """A pyws server on 127.0.0.1, port 0, once it listens: (server, port)."""
+    wss = WebSocketServer(port=0, host=HOST, **options)
+    await arun.within(arun.event(wss, "listening"), "'listening'")
+    address = wss.address()
+    assert address is not None
+    return wss, int(address["port"])
+
+
+async def stop_server(arun: Any, wss: WebSocketServer) -> None:
+    """Terminate every client, close ``wss`` and wait for its ``'close'``."""
+    closed = arun.event(wss, "close")
+    for ws in list(wss.clients or ()):
+        ws.terminate()
+    wss.close()
+    await arun.within(closed, "the server's 'close'")
+
+
+@asynccontextmanager
+async def served_raw_peer(
+    **options: Any,
+) -> AsyncIterator[tuple[Any, RawPeer]]:
+    """A pyws server with ``options`` and one raw client connected to it:
+    yields (the server-side WebSocket, the raw peer); closes both on exit."""
+    wss = WebSocketServer(port=0, host=HOST, **options)
+    await within(next_event(wss, "listening"), "'listening'")
+    address = wss.address()
+    assert address is not None
+    connection = next_event(wss, "connection")
+    peer = await RawPeer.connect(HOST, address["port"])
+    ws, _req = await within(connection, "'connection'")
+    try:
+        yield ws, peer
+    finally:
+        closed = next_event(wss, "close")
+        for client in list(wss.clients or ()):
+            client.terminate()
+        wss.close()
+        peer.close()
+        await within(closed, "the server's 'close'")

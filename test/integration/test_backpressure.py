@@ -9,38 +9,17 @@ drain. Every wait is for an event, bounded.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from conftest import HOST, next_event, within
-from helpers.rawpeer import RawPeer, RawServer
+from conftest import served_raw_peer as served
+from helpers.rawpeer import RawServer
 
-from pyws import NotOpenError, WebSocket, WebSocketServer, createWebSocketStream
+from pyws import NotOpenError, WebSocket, createWebSocketStream
 
 MARK = 32 * 1024
 CHUNK = b"x" * 16 * 1024
-
-
-@asynccontextmanager
-async def served(**options: Any) -> AsyncIterator[tuple[WebSocket, RawPeer]]:
-    wss = WebSocketServer(port=0, host=HOST, **options)
-    await within(next_event(wss, "listening"), "'listening'")
-    address = wss.address()
-    assert address is not None
-    connection = next_event(wss, "connection")
-    peer = await RawPeer.connect(HOST, address["port"])
-    ws, _req = await within(connection, "'connection'")
-    try:
-        yield ws, peer
-    finally:
-        closed = next_event(wss, "close")
-        for client in list(wss.clients or ()):
-            client.terminate()
-        wss.close()
-        peer.close()
-        await within(closed, "the server's 'close'")
 
 
 def fill(ws: WebSocket, limit: int = 64 * 1024 * 1024) -> list[tuple[bool, int]]:

@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from conftest import HOST, MS, next_event, within
+from conftest import served_raw_peer as served
 from helpers.rawpeer import RawPeer, RawServer
 
-from pyws import WebSocket, WebSocketServer
+from pyws import WebSocket
 
 # Durations in ms (options) and the same in seconds (loop time).
 INTERVAL_MS = 150 * MS * 1000
@@ -27,27 +26,6 @@ TIMEOUT_MS = 100 * MS * 1000
 INTERVAL = INTERVAL_MS / 1000
 TIMEOUT = TIMEOUT_MS / 1000
 SLACK = 100 * MS  # timer and scheduling noise
-
-
-@asynccontextmanager
-async def served(**options: Any) -> AsyncIterator[tuple[WebSocket, RawPeer]]:
-    """A pyws server with ``options`` and one raw client: (server ws, peer)."""
-    wss = WebSocketServer(port=0, host=HOST, **options)
-    await within(next_event(wss, "listening"), "'listening'")
-    address = wss.address()
-    assert address is not None
-    connection = next_event(wss, "connection")
-    peer = await RawPeer.connect(HOST, address["port"])
-    ws, _req = await within(connection, "'connection'")
-    try:
-        yield ws, peer
-    finally:
-        closed = next_event(wss, "close")
-        for client in list(wss.clients or ()):
-            client.terminate()
-        wss.close()
-        peer.close()
-        await within(closed, "the server's 'close'")
 
 
 def answer_pings(peer: RawPeer, delay: float, count: int) -> asyncio.Future[None]:

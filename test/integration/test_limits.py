@@ -25,27 +25,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # test/helpers
 
+from conftest import start_server as start  # noqa: E402
+from conftest import stop_server as stop
 from helpers.rawpeer import RawPeer, build_frame  # noqa: E402
 
 from pyws import WebSocket, WebSocketServer  # noqa: E402
 
 HOST = "127.0.0.1"
-
-
-async def start(arun: Any, **options: Any) -> tuple[WebSocketServer, int]:
-    wss = WebSocketServer(port=0, host=HOST, **options)
-    await arun.within(arun.event(wss, "listening"), "'listening'")
-    address = wss.address()
-    assert address is not None
-    return wss, int(address["port"])
-
-
-async def stop(arun: Any, wss: WebSocketServer) -> None:
-    closed = arun.event(wss, "close")
-    for ws in list(wss.clients or ()):
-        ws.terminate()
-    wss.close()
-    await arun.within(closed, "the server's 'close'")
 
 
 async def until(predicate: Any, what: str) -> None:

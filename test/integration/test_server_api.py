@@ -25,6 +25,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # test/helpers
 
+from conftest import start_server as start  # noqa: E402
+from conftest import stop_server as stop
 from helpers.rawpeer import RawPeer  # noqa: E402
 
 import pyws  # noqa: E402
@@ -43,22 +45,6 @@ GOOD_REQUEST = (
     "{extra}"
     "\r\n"
 )
-
-
-async def start(arun: Any, **options: Any) -> tuple[WebSocketServer, int]:
-    wss = WebSocketServer(port=0, host=HOST, **options)
-    await arun.within(arun.event(wss, "listening"), "'listening'")
-    address = wss.address()
-    assert address is not None
-    return wss, int(address["port"])
-
-
-async def stop(arun: Any, wss: WebSocketServer) -> None:
-    closed = arun.event(wss, "close")
-    for ws in list(wss.clients or ()):
-        ws.terminate()
-    wss.close()
-    await arun.within(closed, "the server's 'close'")
 
 
 async def raw_request(port: int, request: str) -> RawPeer:
