@@ -12,8 +12,11 @@ saw to ``/result``. Skipped, saying so, when Chromium is not installed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import shutil
+import signal
 import tempfile
 from typing import Any
 
@@ -93,7 +96,8 @@ def test_chromium_on_both_paths() -> None:
         wss.on("connection", on_connection)
         serving = asyncio.ensure_future(server.serve(sockets=[sock]))
         assert CHROMIUM is not None
-        with tempfile.TemporaryDirectory() as profile:
+        # ignore_cleanup_errors: a helper reaped late may still hold a file.
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
             browser = await asyncio.create_subprocess_exec(
                 CHROMIUM,
                 "--headless=new",
@@ -104,11 +108,16 @@ def test_chromium_on_both_paths() -> None:
                 f"http://127.0.0.1:{port}/",
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,
+                # Chromium's helper processes outlive the browser process
+                # and keep writing the profile: stop the whole group, so
+                # the profile folder is quiet before it is removed.
+                start_new_session=True,
             )
             try:
                 seen = await asyncio.wait_for(result, scaled(30))
             finally:
-                browser.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(browser.pid, signal.SIGKILL)
                 await browser.wait()
         expected = {
             "code": 4000,
