@@ -70,6 +70,7 @@ from .validation import is_valid_status_code
 __all__ = [
     "WebSocket",
     "attach",
+    "close_reason",
     "loop_of",
     "when_flushed",
     "send_frame",
@@ -564,19 +565,7 @@ class WebSocket(WebSocketEvents):
                 "WebSocket was closed before the connection was established"
             )
             return
-        reason_bytes = b""
-        if code is not None:
-            if not is_valid_status_code(code):
-                raise TypeError("First argument must be a valid error code number")
-            if reason is not None:
-                if isinstance(reason, str):
-                    reason_bytes = reason.encode()
-                elif isinstance(reason, (bytes, bytearray, memoryview)):
-                    reason_bytes = bytes(reason)
-                else:
-                    raise TypeError("Second argument must be a string or a Uint8Array")
-                if len(reason_bytes) > MAX_CLOSE_REASON:
-                    raise RangeError("The message must not be greater than 123 bytes")
+        reason_bytes = b"" if code is None else close_reason(code, reason)
         proto = self._proto
         conn = self._conn
         if proto is None or conn is None:
@@ -992,6 +981,25 @@ _SEND_OPTIONS = frozenset(("binary", "compress", "fin", "mask"))
 def _send_options(options: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Merge and check send()'s options (the slow path)."""
     return call_options("send", _SEND_OPTIONS, options, kwargs)
+
+
+def close_reason(code: Any, reason: Any) -> bytes:
+    """Check ``close(code, reason)``'s arguments as ws does; return the
+    reason as bytes. ``TypeError`` for an invalid code or a reason that is
+    neither text nor bytes, ``RangeError`` for a reason over 123 bytes."""
+    if not is_valid_status_code(code):
+        raise TypeError("First argument must be a valid error code number")
+    if reason is None:
+        return b""
+    if isinstance(reason, str):
+        reason_bytes = reason.encode()
+    elif isinstance(reason, (bytes, bytearray, memoryview)):
+        reason_bytes = bytes(reason)
+    else:
+        raise TypeError("Second argument must be a string or a Uint8Array")
+    if len(reason_bytes) > MAX_CLOSE_REASON:
+        raise RangeError("The message must not be greater than 123 bytes")
+    return reason_bytes
 
 
 # -- the seam for sibling facade modules ----------------------------------------

@@ -48,8 +48,7 @@ from ._server import (
     listen_socket,
 )
 from ._server_events import WebSocketServerEvents
-from .constants import MAX_CLOSE_REASON, CloseCode, ReadyState
-from .errors import RangeError
+from .constants import CloseCode, ReadyState
 from .handshake import (
     Request,
     RequestParser,
@@ -64,7 +63,6 @@ from .node_socket import NodeSocket
 from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
 from .protocol import shared_frame
 from .typing import ClientOptions, ServerOptions
-from .validation import is_valid_status_code
 from .websocket import (
     NOT_OPEN,
     QUEUED,
@@ -72,6 +70,7 @@ from .websocket import (
     SLOW,
     WebSocket,
     attach,
+    close_reason,
     deflate_of,
     flush,
     in_message,
@@ -551,16 +550,7 @@ class WebSocketServer(WebSocketServerEvents):
             reason, cb = None, reason
         if code is None:
             code = CloseCode.GOING_AWAY
-        if not is_valid_status_code(code):
-            raise TypeError("First argument must be a valid error code number")
-        if reason is None:
-            reason = b""
-        if isinstance(reason, str):
-            reason = reason.encode()
-        if not isinstance(reason, (bytes, bytearray, memoryview)):
-            raise TypeError("Second argument must be a string or a Uint8Array")
-        if len(reason) > MAX_CLOSE_REASON:
-            raise RangeError("The message must not be greater than 123 bytes")
+        reason = close_reason(code, reason)
         fut = self._shutdown_future
         if fut is None:
             fut = self._shutdown_future = self._loop.create_future()
