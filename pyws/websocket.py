@@ -653,13 +653,20 @@ class WebSocket(WebSocketEvents):
             if self._drain_waiters and fut in self._drain_waiters:
                 self._drain_waiters.remove(fut)
 
-    def _on_drain(self) -> None:
+    def _settle_drain_waiters(self, exc: BaseException | None = None) -> None:
+        """Resolve every ``drain()`` waiting (or fail them with ``exc``)."""
         waiters = self._drain_waiters
         if waiters:
             self._drain_waiters = None
             for fut in waiters:
                 if not fut.done():
-                    fut.set_result(None)
+                    if exc is None:
+                        fut.set_result(None)
+                    else:
+                        fut.set_exception(exc)
+
+    def _on_drain(self) -> None:
+        self._settle_drain_waiters()
         if "drain" in self._events:
             self._dispatch("drain")
 
@@ -909,14 +916,10 @@ class WebSocket(WebSocketEvents):
             self._dispatch("error", exc)
 
     def _on_connection_closed(self) -> None:
-        waiters = self._drain_waiters
-        if waiters:
-            self._drain_waiters = None
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_exception(
-                        NotOpenError("WebSocket was closed before the buffer drained")
-                    )
+        if self._drain_waiters:
+            self._settle_drain_waiters(
+                NotOpenError("WebSocket was closed before the buffer drained")
+            )
         proto = self._proto
         if proto is not None:
             self._close_code = proto.close_code
