@@ -172,27 +172,33 @@ class _FrameTrace:
         self._prefix = log._prefix + "< "
 
     def _trace(self, text: str) -> None:
-        if frames_logger.isEnabledFor(logging.DEBUG):
-            frames_logger.debug(self._prefix + text, extra=self._log._extra)
+        frames_logger.debug(self._prefix + text, extra=self._log._extra)
+
+    # Each event's text is built only when pyws.frames logs at DEBUG.
 
     def on_message(self, data: Any, is_binary: bool) -> None:
-        size = sum(map(len, data)) if isinstance(data, list) else len(data)
-        kind = "BINARY" if is_binary else "TEXT"
-        self._trace(f"{kind} {_preview(data)} [{size} bytes]")
+        if frames_logger.isEnabledFor(logging.DEBUG):
+            size = sum(map(len, data)) if isinstance(data, list) else len(data)
+            kind = "BINARY" if is_binary else "TEXT"
+            self._trace(f"{kind} {_preview(data)} [{size} bytes]")
         self._handler.on_message(data, is_binary)
 
     def on_ping(self, data: bytes) -> None:
-        self._trace(f"PING {_preview(data)}")
+        if frames_logger.isEnabledFor(logging.DEBUG):
+            self._trace(f"PING {_preview(data)}")
         self._handler.on_ping(data)
 
     def on_pong(self, data: bytes) -> None:
-        self._trace(f"PONG {_preview(data)}")
+        if frames_logger.isEnabledFor(logging.DEBUG):
+            self._trace(f"PONG {_preview(data)}")
         self._handler.on_pong(data)
 
     def on_close_frame(self, code: int, reason: bytes) -> None:
-        self._trace(f"CLOSE {code} {bytes(reason)!r}")
+        if frames_logger.isEnabledFor(logging.DEBUG):
+            self._trace(f"CLOSE {code} {bytes(reason)!r}")
         self._handler.on_close_frame(code, reason)
 
     def on_error(self, exc: Any) -> None:
-        self._trace(f"protocol error {getattr(exc, 'code', None)}: {exc}")
+        if frames_logger.isEnabledFor(logging.DEBUG):
+            self._trace(f"protocol error {getattr(exc, 'code', None)}: {exc}")
         self._handler.on_error(exc)
