@@ -272,11 +272,11 @@ class RedisFanout(NodeEventEmitter):
             self._deliver(memoryview(raw)[_HEADER:], bool(raw[1] & _BINARY))
             return
         try:
-            text = raw.decode()
+            raw.decode()  # valid UTF-8 goes out as text, as it came
         except UnicodeDecodeError:
             self._deliver(raw, True)
         else:
-            self._deliver(text.encode(), False)
+            self._deliver(raw, False)
 
     # -- the queue -----------------------------------------------------------
 

@@ -22,9 +22,8 @@ between restarts), starts the workers, and:
   :data:`RESTART_DELAY` up to :data:`RESTART_DELAY_MAX` while workers keep
   dying within :data:`STABLE_AFTER` seconds of their start;
 - on SIGTERM or SIGINT, sends SIGTERM to every worker, which shuts its
-  server down gracefully (``wss.shutdown()`` where the server has it, else
-  every client is closed with 1001 and the server with ``close()``), and
-  waits up to ``stop_timeout`` seconds before killing what is left; a second
+  server down gracefully (``wss.shutdown()``: every client closed with
+  1001, then the server), and waits up to ``stop_timeout`` seconds before killing what is left; a second
   signal kills at once.
 
 Workers run in their own process group (a terminal's Ctrl-C reaches only
@@ -56,7 +55,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, cast
 
 from ._options import SERVER_OPTIONS, parse_options
-from .constants import CloseCode, ReadyState
+from .constants import CloseCode
 from .typing import ServerOptions
 from .websocket_server import WebSocketServer
 
@@ -107,38 +106,13 @@ def listen_fds(unset_environment: bool = True) -> list[int]:
 
 
 async def shutdown(wss: WebSocketServer, timeout: float) -> None:
-    """Shut ``wss`` down gracefully within ``timeout`` seconds.
-
-    Uses ``wss.shutdown()`` when the server has it; else closes every client
-    with 1001 and the server with ``close()``, then terminates what is still
-    open when ``timeout`` runs out.
-    """
-    loop = asyncio.get_running_loop()
-    graceful = getattr(wss, "shutdown", None)
-    if graceful is not None:
-        result = graceful(CloseCode.GOING_AWAY, "server shutting down")
-        if inspect.isawaitable(result):
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(result, timeout)
-            return
-    done: asyncio.Future[None] = loop.create_future()
-
-    def on_closed(*_: object) -> None:
-        if not done.done():
-            done.set_result(None)
-
-    clients = list(wss.clients or ())
-    for ws in clients:
-        if ws.readyState == ReadyState.OPEN:
-            ws.close(CloseCode.GOING_AWAY, "server shutting down")
-    wss.close(on_closed)
-    try:
-        await asyncio.wait_for(asyncio.shield(done), timeout)
-    except asyncio.TimeoutError:
-        for ws in list(wss.clients or ()):
-            ws.terminate()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(done, 1.0)
+    """Shut ``wss`` down gracefully (:meth:`WebSocketServer.shutdown`:
+    every client closed with 1001, then the server) within ``timeout``
+    seconds; ``closeTimeout`` destroys what does not answer."""
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(
+            wss.shutdown(CloseCode.GOING_AWAY, "server shutting down"), timeout
+        )
 
 
 def reserve_port(host: str | None, port: int) -> socket.socket:
