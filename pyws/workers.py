@@ -23,8 +23,8 @@ between restarts), starts the workers, and:
   dying within :data:`STABLE_AFTER` seconds of their start;
 - on SIGTERM or SIGINT, sends SIGTERM to every worker, which shuts its
   server down gracefully (``wss.shutdown()``: every client closed with
-  1001, then the server), and waits up to ``stop_timeout`` seconds before killing what is left; a second
-  signal kills at once.
+  1001, then the server), and waits up to ``stop_timeout`` seconds before
+  killing what is left; a second signal kills at once.
 
 Workers run in their own process group (a terminal's Ctrl-C reaches only
 the parent, which stops them in order) and, on Linux, get SIGTERM if the
