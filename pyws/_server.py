@@ -574,5 +574,4 @@ class Listener:
     def _resume(self) -> None:
         self._backoff = None
         if not self._closed and not self._serving:
-            self.loop.add_reader(self.sock.fileno(), self._on_readable)
-            self._serving = True
+            self.start()

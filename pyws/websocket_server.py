@@ -314,13 +314,14 @@ class WebSocketServer(WebSocketServerEvents):
 
     async def __aenter__(self) -> WebSocketServer:
         """``async with WebSocketServer(port=...) as wss``: wait until it
-        listens (raises the listen error, e.g. EADDRINUSE)."""
+        listens, when it listens itself (``port``, ``socket``, ``fd``);
+        raises the listen error, e.g. EADDRINUSE."""
         if self._listen_error is not None:
             # Raised here, so the 'error' still queued for emission counts
             # as handled.
             self.once("error", lambda err: None)
             raise self._listen_error
-        if self.options["port"] is not None and not self._listening:
+        if self._sock is not None and not self._listening and self._state is RUNNING:
             fut: asyncio.Future[None] = self._loop.create_future()
 
             def listening() -> None:

@@ -10,6 +10,7 @@ queue stops reading from the socket until the program catches up.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import pytest
@@ -248,5 +249,24 @@ def test_server_async_with_raises_the_listen_error(arun: Any) -> None:
             with pytest.raises(OSError):
                 async with taken:
                     pass
+
+    arun(main())
+
+
+def test_server_async_with_waits_for_listening_on_a_given_socket(arun: Any) -> None:
+    """With ``socket`` (a listening socket made elsewhere) too, the block
+    starts once 'listening' was emitted."""
+
+    async def main() -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind((HOST, 0))
+        sock.listen(16)
+        wss = pyws.WebSocketServer(socket=sock)
+        heard: list[tuple[Any, ...]] = []
+        wss.on("listening", lambda *args: heard.append(args))
+        async with wss:
+            assert heard == [()]
+            address = wss.address()
+            assert address is not None and address["port"] == sock.getsockname()[1]
 
     arun(main())
