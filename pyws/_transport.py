@@ -679,8 +679,11 @@ class Connection(asyncio.BufferedProtocol):
             return
         hb = Heartbeat(interval_ms, timeout_ms)
         self.heartbeat = hb
-        # Only now does each read cost something: one flag.
+        # Only now does each read cost something: one flag. uvloop keeps
+        # the protocol's buffer_updated from set_protocol(), so hand the
+        # protocol over again for it to see the new method.
         self.buffer_updated = self._buffer_updated_heard  # type: ignore[method-assign]
+        self.transport.set_protocol(self)
         receiver = self.proto.receiver
         on_pong = receiver.on_pong
         loop = self.loop

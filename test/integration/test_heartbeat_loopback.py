@@ -18,7 +18,7 @@ from conftest import HOST, MS, next_event, within
 from conftest import served_raw_peer as served
 from helpers.rawpeer import RawPeer, RawServer
 
-from pyws import WebSocket
+from pyws import WebSocket, WebSocketServer
 
 # Durations in ms (options) and the same in seconds (loop time).
 INTERVAL_MS = 150 * MS * 1000
@@ -252,3 +252,41 @@ def test_heartbeat_stops_when_closing(arun: Any) -> None:
             assert conn.heartbeat_timer is None
 
     arun(main())
+
+
+def test_heartbeat_keeps_a_live_peer_on_uvloop() -> None:
+    """uvloop keeps the protocol's buffer_updated from set_protocol(): the
+    heartbeat's 'heard' read hook must reach it, or every answered ping
+    would still end in 1006 after pingTimeout."""
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not installed")
+
+    async def main() -> None:
+        wss = WebSocketServer(port=0, host=HOST)
+        await within(next_event(wss, "listening"), "'listening'")
+        address = wss.address()
+        assert address is not None
+        ws = WebSocket(
+            f"ws://{HOST}:{address['port']}/", pingInterval=50, pingTimeout=50
+        )
+        closed: list[Any] = []
+        ws.on("close", lambda *args: closed.append(args))
+        pongs = 0
+        enough = asyncio.get_running_loop().create_future()
+
+        def on_pong() -> None:
+            nonlocal pongs
+            pongs += 1
+            if pongs == 6 and not enough.done():
+                enough.set_result(None)
+
+        ws.on("pong", on_pong)
+        await within(enough, "six answered pings")
+        assert closed == [] and ws.readyState == ws.OPEN
+        ws.terminate()
+        await within(wss.shutdown(), "the server's shutdown")
+
+    loop = uvloop.new_event_loop()
+    try:
+        loop.run_until_complete(main())  # every wait in main() is bounded
+    finally:
+        loop.close()
