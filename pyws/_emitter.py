@@ -33,6 +33,7 @@ __all__ = [
     "MaxListenersExceededWarning",
     "NO_LISTENER",
     "report_exception",
+    "run_detached",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,6 +64,29 @@ def report_exception(message: str, exc: BaseException, source: object) -> None:
     loop.call_exception_handler(
         {"message": message, "exception": exc, "source": source}
     )
+
+
+def run_detached(
+    coro: Any,
+    loop: asyncio.AbstractEventLoop,
+    tasks: set[asyncio.Task[Any]],
+    message: str,
+    source: object,
+) -> None:
+    """Run the coroutine an ``async def`` callback returned as a task, not
+    awaited: ``tasks`` holds it while it runs (so it is not garbage
+    collected), and its exception goes to the loop's exception handler."""
+    task = loop.create_task(coro)
+    tasks.add(task)
+
+    def done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
+        if not task.cancelled():
+            exc = task.exception()
+            if exc is not None:
+                report_exception(message, exc, source)
+
+    task.add_done_callback(done)
 
 
 def _check_listener(listener: Any) -> None:
@@ -143,18 +167,14 @@ class NodeEventEmitter(pyee.EventEmitter):
             self._run_listener_task(result)
 
     def _run_listener_task(self, coro: Any) -> None:
-        # An ``async def`` listener: run it as a task, not awaited; its
-        # exception goes to the loop's exception handler.
-        task = asyncio.get_running_loop().create_task(coro)
-        self._listener_tasks.add(task)
-        task.add_done_callback(self._listener_task_done)
-
-    def _listener_task_done(self, task: asyncio.Task[Any]) -> None:
-        self._listener_tasks.discard(task)
-        if not task.cancelled():
-            exc = task.exception()
-            if exc is not None:
-                report_exception("Exception in an async pyws listener", exc, self)
+        # An ``async def`` listener: run it as a task, not awaited.
+        run_detached(
+            coro,
+            asyncio.get_running_loop(),
+            self._listener_tasks,
+            "Exception in an async pyws listener",
+            self,
+        )
 
     def _add_event_handler(
         self, event: Any, k: Callable[..., Any], v: Callable[..., Any]

@@ -31,7 +31,7 @@ from types import CoroutineType
 from typing import Any
 
 from . import _runtime
-from ._emitter import report_exception
+from ._emitter import report_exception, run_detached
 
 __all__ = [
     "Immediate",
@@ -49,6 +49,10 @@ __all__ = [
     "set_interval",
     "set_timeout",
 ]
+
+#: Tasks of ``async def`` timer callbacks still running (held so that they
+#: are not garbage collected before they finish).
+_tasks: set[asyncio.Task[Any]] = set()
 
 #: Node's ``TIMEOUT_MAX``: the largest delay, in ms (2 ** 31 - 1).
 TIMEOUT_MAX = 2**31 - 1
@@ -102,14 +106,13 @@ class _Handle:
             report_exception(f"Exception in a {self._kind} callback", exc, self)
             return
         if result is not None and type(result) is CoroutineType:
-            task = self._loop.create_task(result)
-            task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            assert exc is not None
-            report_exception(f"Exception in an async {self._kind} callback", exc, self)
+            run_detached(
+                result,
+                self._loop,
+                _tasks,
+                f"Exception in an async {self._kind} callback",
+                self,
+            )
 
     def ref(self) -> Any:
         """Keep :func:`pyws.run` going while this is pending (the default)."""
