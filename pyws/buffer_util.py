@@ -34,6 +34,7 @@ __all__ = [
     "frame_header",
     "mask_frame",
     "mask_frame_py",
+    "deliver_frames",
     "MaskSource",
     "SPEEDUPS",
 ]
@@ -130,6 +131,14 @@ apply_mask: Callable[[Buffer, bytes], bytes] = (
 #: Build a masked frame in one allocation: C or :func:`mask_frame_py`.
 mask_frame: Callable[[int, Buffer, bytes], bytes] = (
     _speedups.mask_frame if _speedups is not None else mask_frame_py
+)
+
+
+#: The receiver's C fast path for plain message frames (see
+#: ``speedups.c``), or ``None``: then :class:`~pyws.receiver.Receiver`
+#: parses every frame in Python.
+deliver_frames: Callable[..., int] | None = (
+    _speedups.deliver_frames if _speedups is not None else None
 )
 
 
