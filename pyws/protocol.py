@@ -314,9 +314,13 @@ class Protocol:
         mask: bool | None = None,
     ) -> None:
         """Queue a data frame. The caller checks that the state is OPEN."""
+        sender = self.sender
+        if fin and mask is None and sender.deflater is None and not sender.in_message:
+            self.output += sender.whole(data, binary)
+            return
         threshold = self.defer_threshold
         defer = bool(threshold) and (bool(self.deferred) or len(data) >= threshold)
-        chunks = self.sender.send(
+        chunks = sender.send(
             data, binary=binary, fin=fin, compress=compress, mask=mask, defer=defer
         )
         if defer and chunks and isinstance(chunks[0], DeferredFrame):
