@@ -114,11 +114,11 @@ DEFAULT_CONCURRENCY_LIMIT: Final = 10
 #: 1 MiB in about 70 ms, while a thread hand-off costs about 0.1 ms.
 COMPRESS_ASYNC_THRESHOLD: Final = 64 * 1024
 
-#: ws's error message for sends still waiting when the extension is cleaned up.
 #: Deflate level used unless ``zlibDeflateOptions`` sets one (Node: 6);
 #: see "Departures from ws" above.
 DEFAULT_LEVEL: Final = zlib.Z_BEST_SPEED
 
+#: ws's error message for sends still waiting when the extension is cleaned up.
 DEFLATE_CLOSED_MESSAGE: Final = (
     "The deflate stream was closed while data was being processed"
 )
