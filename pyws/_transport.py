@@ -58,16 +58,15 @@ from .permessage_deflate import (
     DEFLATE_CLOSED_MESSAGE,
     zlib_limiter,
 )
-from .protocol import Protocol
+from .protocol import JOIN_LIMIT, Protocol
 from .sender import DeferredFrame
 
 __all__ = ["Connection", "ConnectionOwner"]
 
 OPEN = ReadyState.OPEN
 
-# Output up to this size is joined into one write; above it, it is written
+# Output up to JOIN_LIMIT is joined into one write; above it, it is written
 # by _write_large.
-_JOIN_LIMIT = 65536
 # A chunk this big is never joined with others (_write_large).
 _NO_JOIN = 1 << 20
 
@@ -432,7 +431,7 @@ class Connection(asyncio.BufferedProtocol):
                 size = 0
                 for chunk in out:
                     size += len(chunk)
-                if size <= _JOIN_LIMIT:
+                if size <= JOIN_LIMIT:
                     transport.write(b"".join(out))
                 else:
                     self._write_large(out)
@@ -501,7 +500,7 @@ class Connection(asyncio.BufferedProtocol):
                 continue
             group.append(chunk)
             size += n
-            if size >= _JOIN_LIMIT:
+            if size >= JOIN_LIMIT:
                 transport.write(b"".join(group))
                 group = []
                 size = 0
