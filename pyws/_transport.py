@@ -301,9 +301,7 @@ class Connection(asyncio.BufferedProtocol):
             self._timer.cancel()
             self._timer = None
         self._stop_heartbeat()
-        if self._incomplete_timer is not None:
-            self._incomplete_timer.cancel()
-            self._incomplete_timer = None
+        self._cancel_incomplete_timer()
         proto = self.proto
         compressing = bool(proto.deferred)
         proto.connection_closed()
@@ -586,9 +584,7 @@ class Connection(asyncio.BufferedProtocol):
         fragmented = receiver.in_fragmented_message
         if not reads and not fragmented:
             self._frame_since = self._message_since = None
-            if self._incomplete_timer is not None:
-                self._incomplete_timer.cancel()
-                self._incomplete_timer = None
+            self._cancel_incomplete_timer()
             return
         now = self.loop.time()
         if not reads:
@@ -607,6 +603,11 @@ class Connection(asyncio.BufferedProtocol):
             self._incomplete_timer = self.loop.call_at(
                 now + self._incomplete_s, self._on_incomplete_timeout
             )
+
+    def _cancel_incomplete_timer(self) -> None:
+        if self._incomplete_timer is not None:
+            self._incomplete_timer.cancel()
+            self._incomplete_timer = None
 
     def _on_incomplete_timeout(self) -> None:
         self._incomplete_timer = None
