@@ -659,10 +659,7 @@ def is_upgrade(message: Request | Response) -> bool:
 def _host_count(req: Request) -> int:
     """How many ``Host`` lines the request has (``rawHeaders`` keeps them
     all; :class:`Headers` keeps only the first)."""
-    raw = getattr(req, "rawHeaders", None)
-    if not raw:
-        return 1 if req.headers.get("host") is not None else 0
-    return sum(1 for name in raw[::2] if name.lower() == "host")
+    return sum(1 for name in req.rawHeaders[::2] if name.lower() == "host")
 
 
 def check_request(req: Request, *, deflate_enabled: bool) -> ClientOffer:
@@ -694,11 +691,7 @@ def check_request(req: Request, *, deflate_enabled: bool) -> ClientOffer:
     # ws leaves both to Node's HTTP server, which answers 400 to an HTTP/1.1
     # request without Host (Node 20+); pyws also refuses HTTP/1.0 and a
     # repeated Host, which Node would let through to the upgrade.
-    http_version = (
-        getattr(req, "httpVersionMajor", 1),
-        getattr(req, "httpVersionMinor", 1),
-    )
-    if http_version < (1, 1):
+    if (req.httpVersionMajor, req.httpVersionMinor) < (1, 1):
         raise ServerHandshakeRejection(400, "Invalid HTTP version")
     if _host_count(req) != 1 or not headers.get_str("host"):
         raise ServerHandshakeRejection(400, "Missing or invalid Host header")

@@ -92,13 +92,15 @@ def shared_frame(
     payload is never copied.
     """
     chunks = frame(2 if binary else 1, payload, rsv1=rsv1)
-    if len(chunks) == 2 and len(payload) <= SHARED_JOIN_LIMIT:
+    if len(chunks) == 2 and len(payload) <= JOIN_LIMIT:
         return [b"".join(chunks)]
     return chunks
 
 
-#: Frames up to this payload size are joined once by :func:`shared_frame`.
-SHARED_JOIN_LIMIT = 65536
+#: Output up to this size is joined into one buffer before it is written:
+#: frames up to this payload size by :func:`shared_frame`, once for every
+#: connection, and each write by the transport.
+JOIN_LIMIT = 65536
 
 
 class Handler:
