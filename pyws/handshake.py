@@ -873,6 +873,11 @@ class _OutHeaders:
                 raise ValueError(f'Invalid character in header content ["{name}"]')
         self._items[name.lower()] = (name, value)
 
+    def put(self, name: str, value: str | int) -> None:
+        """:meth:`set` for a header of ws's own whose name is a token and
+        whose value was built or checked already (no second check)."""
+        self._items[name.lower()] = (name, value)
+
     def get(self, name: str) -> Any:
         item = self._items.get(name.lower())
         return None if item is None else item[1]
@@ -939,10 +944,10 @@ def build_request(
     out = _OutHeaders()
     for name, value in (headers or {}).items():
         out.set(name, value)
-    out.set("Sec-WebSocket-Version", version)
+    out.put("Sec-WebSocket-Version", version)
     out.set("Sec-WebSocket-Key", key)
-    out.set("Connection", "Upgrade")
-    out.set("Upgrade", "websocket")
+    out.put("Connection", "Upgrade")
+    out.put("Upgrade", "websocket")
     if extensions is not None:
         out.set("Sec-WebSocket-Extensions", extensions)
     if protocols:
