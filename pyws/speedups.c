@@ -450,23 +450,67 @@ static PyMethodDef speedups_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* The attribute names deliver_frames looks up, interned once by the first
+ * module exec and never released: every later exec (a reload, a
+ * subinterpreter) and every call only reads them. Python runs an import
+ * under the module's import lock, so two threads never fill them at once,
+ * even without a GIL. */
+static int
+speedups_exec(PyObject *module)
+{
+    (void)module;
+    if (str_done == NULL) {
+        str_done = PyUnicode_InternFromString("done");
+        if (str_done == NULL) {
+            return -1;
+        }
+    }
+    if (str_held == NULL) {
+        str_held = PyUnicode_InternFromString("_held");
+        if (str_held == NULL) {
+            return -1;
+        }
+    }
+    if (str_binary_type == NULL) {
+        str_binary_type = PyUnicode_InternFromString("binary_type");
+        if (str_binary_type == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Multi-phase init (PEP 489). The functions keep no state of their own: the
+ * three strings above are read-only after the first exec, every call works
+ * on its arguments and its own locals, and a payload's buffer is held
+ * (PyObject_GetBuffer) while it is read. So a free-threaded CPython
+ * (3.13t and later) may run them without the GIL (Py_mod_gil), and
+ * subinterpreters that share the main GIL may import the module; one with a
+ * GIL of its own may not (the strings belong to the first interpreter), and
+ * pyws then runs on its pure Python fallback. */
+static PyModuleDef_Slot speedups_slots[] = {
+    {Py_mod_exec, (void *)speedups_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED},
+#endif
+#ifdef Py_GIL_DISABLED
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL},
+};
+
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     "pyws.speedups",
     "Optional C accelerator for pyws (masking, masked frames, plain "
     "message frames).",
-    -1,
+    0,
     speedups_methods,
+    speedups_slots,
 };
 
 PyMODINIT_FUNC
 PyInit_speedups(void)
 {
-    str_done = PyUnicode_InternFromString("done");
-    str_held = PyUnicode_InternFromString("_held");
-    str_binary_type = PyUnicode_InternFromString("binary_type");
-    if (str_done == NULL || str_held == NULL || str_binary_type == NULL) {
-        return NULL;
-    }
-    return PyModule_Create(&speedups_module);
+    return PyModuleDef_Init(&speedups_module);
 }

@@ -124,3 +124,107 @@ def test_mask_frame_bad_arguments() -> None:
         speedups.mask_frame(0x82, b"x")  # type: ignore[call-arg]
     with pytest.raises(TypeError):
         speedups.mask_frame(0x82, "x", key)  # type: ignore[arg-type]
+
+
+def test_a_second_module_object_from_the_same_extension_works() -> None:
+    # Multi-phase init (PEP 489): a reload or a subinterpreter runs the exec
+    # slot again on a new module object; the interned names stay valid.
+    import importlib.machinery
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "pyws.speedups",
+        speedups.__file__,
+        loader=importlib.machinery.ExtensionFileLoader(
+            "pyws.speedups", speedups.__file__
+        ),
+    )
+    assert spec is not None and spec.loader is not None
+    twin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(twin)
+    assert twin is not speedups
+    key = b"\x01\x02\x03\x04"
+    assert twin.apply_mask(b"abcdef", key) == reference(b"abcdef", key)
+    frames = b"\x82\x83" + key + reference(b"xyz", key)
+
+    class Owner:
+        done = False
+        _held = False
+        binary_type = "nodebuffer"
+
+    got: list[tuple[bytes, bool]] = []
+    owner = Owner()
+    pos = twin.deliver_frames(
+        frames, 0, True, 0, True, lambda d, b: got.append((d, b)), owner
+    )
+    assert pos == len(frames) and got == [(b"xyz", True)]
+
+
+def test_concurrent_calls_from_threads_agree_with_the_fallback() -> None:
+    # Without a GIL (free-threaded CPython) the functions run at the same
+    # time in several threads on shared inputs; with one, the payloads above
+    # the GIL-release threshold still overlap. Every result must be the
+    # single-threaded one.
+    import threading
+
+    key = os.urandom(4)
+    payloads = [os.urandom(n) for n in (16, 1024, 65535, 200_000)]
+    masked = [reference(p, key) for p in payloads]
+    frames = [buffer_util.mask_frame_py(0x82, p, key) for p in payloads]
+    stream = b"".join(frames)
+    errors: list[str] = []
+    barrier = threading.Barrier(4, timeout=30)
+
+    class Owner:
+        done = False
+        _held = False
+        binary_type = "nodebuffer"
+
+    def work() -> None:
+        barrier.wait()
+        got: list[bytes] = []
+        owner = Owner()
+        for _ in range(20):
+            for p, m, f in zip(payloads, masked, frames, strict=True):
+                if speedups.apply_mask(p, key) != m:
+                    errors.append("apply_mask")
+                if speedups.mask_frame(0x82, p, key) != f:
+                    errors.append("mask_frame")
+            got.clear()
+            pos = speedups.deliver_frames(
+                stream, 0, True, 0, True, lambda d, b: got.append(d), owner
+            )
+            if pos != len(stream) or got != payloads:
+                errors.append("deliver_frames")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+
+
+@pytest.mark.skipif(
+    not getattr(sys, "_is_gil_enabled", None)
+    or not __import__("sysconfig").get_config_var("Py_GIL_DISABLED"),
+    reason="needs a free-threaded CPython (3.13t or later)",
+)
+def test_the_gil_stays_off_on_a_free_threaded_build() -> None:
+    # An extension that does not declare Py_mod_gil turns the GIL back on at
+    # import, with a RuntimeWarning; pyws.speedups declares it.
+    code = (
+        "import sys, pyws, pyws.speedups, pyws.buffer_util as b; "
+        "print(b.SPEEDUPS, sys._is_gil_enabled())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
+    env.pop("PYWS_NO_SPEEDUPS", None)
+    out = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout.split() == ["True", "False"], out.stderr
