@@ -8,6 +8,8 @@ stime) and RSS around each measurement, repeats the whole round ``--runs``
 times, and prints medians with ratios of pyws to every other implementation,
 then the issue's targets with PASS/FAIL. The client role is measured with
 pyws, websockets and aiohttp clients against Node ws (with bufferutil).
+``--python-ft PATH`` adds a ``pyws-ft`` row: the pyws echo server under a
+free-threaded CPython (3.13t or later) at PATH.
 
 Setup: ``pip install -r scripts/bench/requirements.txt`` and
 ``npm ci --prefix scripts/bench``. When a module or ``node_modules`` is
@@ -128,6 +130,60 @@ CLIENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("websockets", "client_websockets.py", ()),
     ("aiohttp", "client_aiohttp.py", ()),
 )
+
+
+#: What the ``--python-ft`` interpreter says about itself once pyws and its
+#: C speedups are imported: a JSON line.
+FT_PROBE = (
+    "import json, sys, sysconfig, platform; import pyws, pyws.buffer_util as b; "
+    "gil = getattr(sys, '_is_gil_enabled', lambda: True)(); "
+    "print(json.dumps({'python': platform.python_version(), "
+    "'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
+    "'gil_enabled': gil, 'speedups': b.SPEEDUPS}))"
+)
+
+
+def free_threaded_impl(python: str | None) -> tuple[Impl | None, Json]:
+    """The ``pyws-ft`` row: pyws's echo server under a free-threaded CPython.
+
+    Args:
+        python: The interpreter (``--python-ft``), or None.
+
+    Returns:
+        The row (None when it is skipped) and what the interpreter reported,
+        or ``{"skipped": reason}``.
+    """
+    if not python:
+        return None, {
+            "skipped": "no free-threaded interpreter given (--python-ft PATH; "
+            "scripts/bench/README.md says how to build one)"
+        }
+    exe = shutil.which(python)
+    if exe is None:
+        return None, {"skipped": f"{python}: no such interpreter"}
+    env = dict(os.environ, PYTHONPATH=str(PYWS_PATH))
+    env.pop("PYTHON_GIL", None)  # report what the modules themselves do
+    try:
+        probe = subprocess.run(
+            [exe, "-c", FT_PROBE],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=HERE,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, {"skipped": f"{exe} did not run: {exc}"}
+    try:
+        info: Json = json.loads(probe.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = " | ".join(probe.stderr.strip().splitlines()[-3:])
+        return None, {"skipped": f"{exe} cannot import pyws: {tail}"}
+    info["path"] = exe
+    if not info["free_threaded"]:
+        info["skipped"] = f"{exe} is not a free-threaded build (Py_GIL_DISABLED unset)"
+        return None, info
+    return Impl("pyws-ft", (exe, str(HERE / "servers" / "echo_pyws.py"))), info
 
 
 # ---- scenarios -------------------------------------------------------------
@@ -1178,6 +1234,7 @@ def versions() -> Json:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global IMPLS, PYWS_PATH
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0] if __doc__ else None,
         epilog="Setup: pip install -r scripts/bench/requirements.txt; npm ci --prefix "
@@ -1206,6 +1263,12 @@ def main(argv: list[str] | None = None) -> int:
         "--pyws-rev",
         metavar="REV",
         help="benchmark pyws as committed at REV (e.g. HEAD), not the working tree",
+    )
+    parser.add_argument(
+        "--python-ft",
+        metavar="PATH",
+        help="also run pyws's echo server under this free-threaded CPython "
+        "(3.13t or later): the pyws-ft row",
     )
     parser.add_argument(
         "--profile",
@@ -1247,13 +1310,22 @@ def main(argv: list[str] | None = None) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
     ensure_setup(not args.no_install, log)
     if args.pyws_rev:
-        global PYWS_PATH
         PYWS_PATH = snapshot_pyws(args.pyws_rev)
+    ft_impl, ft_info = free_threaded_impl(args.python_ft)
+    if ft_impl is not None:
+        IMPLS = (*IMPLS, ft_impl)
+        log(
+            f"pyws-ft: {ft_info['path']}, Python {ft_info['python']} free-threaded, "
+            f"GIL {'ON' if ft_info['gil_enabled'] else 'off'} after importing pyws"
+        )
+    elif cfg.only is None or "pyws-ft" in cfg.only:
+        log(f"pyws-ft row skipped: {ft_info['skipped']}")
     if args.profile:
         profile_pyws(cfg, print)
         return 0
     t0 = time.monotonic()
     env = versions()
+    env["pyws-ft"] = ft_info
     log(f"pyws {env['pyws']}; load average {os.getloadavg()[0]:.1f}")
     rounds = []
     for n in range(1, cfg.runs + 1):
@@ -1307,6 +1379,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{saturation['8x16']['server_util']:.0%} (2 CPUs; the generator is the "
             f"bottleneck only if it nears 100%; a gain from doubling means the server "
             f"batches more per system call, not that the generator was short)"
+        )
+    if ft_impl is not None:
+        print(
+            f"pyws-ft: Python {ft_info['python']} free-threaded ({ft_info['path']}), "
+            f"C speedups {'on' if ft_info['speedups'] else 'off'}, GIL "
+            f"{'re-enabled' if ft_info['gil_enabled'] else 'off'} with pyws imported"
         )
     elapsed = time.monotonic() - t0
     load = os.getloadavg()[0]
