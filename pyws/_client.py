@@ -26,8 +26,6 @@ from collections.abc import Mapping
 from typing import Any, Protocol, cast
 from urllib.parse import unquote
 
-import ada_url
-
 from . import _proxy, _tls
 from . import extension as extension_mod
 from ._callbacks import fit
@@ -144,6 +142,12 @@ class _Target:
     """
 
     def __init__(self, address: Any, base: str | None = None) -> None:
+        # Imported on the first client URL, not with pyws: a server never
+        # loads it, and on CPython 3.13t its cffi backend (cffi 1.x, which
+        # declares no free-threading support) would turn the GIL back on
+        # for the whole process.
+        import ada_url
+
         text = _url_text(address)
         try:
             absolute = ada_url.join_url(base, text) if base is not None else text

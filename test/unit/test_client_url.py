@@ -181,3 +181,22 @@ def test_same_as_node() -> None:
             assert t.host == (host[1:-1] if host.startswith("[") else host), url
             assert t.port == (int(want["port"]) if want["port"] else None), url
             assert t.path == want["path"], url
+
+
+def test_importing_pyws_leaves_the_url_parser_unloaded() -> None:
+    # ada-url is loaded by the first client URL only: a server process never
+    # imports it (on CPython 3.13t its cffi backend would re-enable the GIL).
+    import sys
+
+    code = (
+        "import sys, pyws; w = pyws.WebSocketServer({'noServer': True}); "
+        "print('ada_url' in sys.modules); "
+        "pyws._client._Target('ws://h/'); print('ada_url' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout.split() == ["False", "True"], out.stderr
