@@ -41,6 +41,7 @@ from ._callbacks import fit
 from ._emitter import report_exception
 from ._options import SERVER_OPTIONS, call_options, parse_options
 from ._server import (
+    HeadDeadlines,
     HoldingProtocol,
     Listener,
     ServerHandshake,
@@ -212,6 +213,8 @@ class WebSocketServer(WebSocketServerEvents):
         self._to_flush: list[WebSocket] | None = None
         self._unflushed = 0
         self._handshaking: set[asyncio.Transport] = set()
+        #: Request-head timeouts of a ``port``-mode server (one timer).
+        self._deadlines: HeadDeadlines | None = None
         self._connections: set[WebSocket] = set()
         self._shutdown_future: asyncio.Future[None] | None = None
         self.clients: set[WebSocket] | None = set() if opts["clientTracking"] else None
@@ -255,9 +258,12 @@ class WebSocketServer(WebSocketServerEvents):
 
     async def _serve(self, sock: socket_module.socket) -> None:
         loop = self._loop
+        deadlines = self._deadlines = HeadDeadlines(loop)
 
         def factory() -> ServerHandshake:
-            return ServerHandshake(self._on_http_upgrade, loop, self._track, NodeSocket)
+            return ServerHandshake(
+                self._on_http_upgrade, loop, self._track, NodeSocket, deadlines
+            )
 
         if self._state is not RUNNING:
             return  # closed before the loop ran: _maybe_closed closes sock
@@ -604,6 +610,8 @@ class WebSocketServer(WebSocketServerEvents):
         self._state = CLOSED
         if self._server is None and self._sock is not None:
             self._sock.close()
+        if self._deadlines is not None:
+            self._deadlines.close()
         _runtime.release(self)
         server_logger.info("server closed")
         self._dispatch("close")
