@@ -607,9 +607,38 @@ class Listener:
             except OSError:  # pragma: no cover - the peer is gone already
                 conn.close()
             return
+        if self.ssl is None:
+            # Plain TCP on another loop (uvloop): its connect_accepted_socket
+            # does all its work before it awaits the waiter it resolves on
+            # the next turn. Run it here and resume it from that waiter,
+            # instead of a task (and its extra turns) per connection.
+            self._step(self.loop.connect_accepted_socket(self.factory, conn), conn)
+            return
         task = self.loop.create_task(self._connect(conn))
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
+
+    def _step(self, coro: Any, conn: socket.socket) -> None:
+        """Run ``coro`` (a ``connect_accepted_socket``) until it waits, and
+        again when what it waits for is done: a task's work, without the
+        task. Its failures are handled as :meth:`_connect` handles them."""
+        try:
+            awaited = coro.send(None)
+        except StopIteration:
+            return
+        except (OSError, asyncio.TimeoutError):
+            conn.close()
+            return
+        except Exception as exc:  # noqa: BLE001 - reported, not raised in a callback
+            conn.close()
+            self.report("setting up an accepted connection failed", exc)
+            return
+        if awaited is None:  # a bare yield: a turn of the loop
+            self.loop.call_soon(self._step, coro, conn)
+            return
+        # An asyncio future (the one yielded by ``await``): as a task does.
+        awaited._asyncio_future_blocking = False
+        awaited.add_done_callback(lambda _: self._step(coro, conn))
 
     async def _connect(self, conn: socket.socket) -> None:
         try:
