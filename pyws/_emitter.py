@@ -116,11 +116,14 @@ class NodeEventEmitter(pyee.EventEmitter):
     #: of parameters gets the adapter there.
     _event_args: ClassVar[dict[str, int]] = {}
 
+    #: Events warned about (MaxListenersExceededWarning), made on the first.
+    _warned: frozenset[Any] | set[Any] = frozenset()
+    #: Tasks of ``async def`` listeners still running, made on the first.
+    _listener_tasks: set[asyncio.Task[Any]] | None = None
+
     def __init__(self) -> None:
         super().__init__()
         self._max_listeners = DEFAULT_MAX_LISTENERS
-        self._warned: set[Any] = set()
-        self._listener_tasks: set[asyncio.Task[Any]] = set()
 
     # -- emitting ------------------------------------------------------------
 
@@ -168,10 +171,13 @@ class NodeEventEmitter(pyee.EventEmitter):
 
     def _run_listener_task(self, coro: Any) -> None:
         # An ``async def`` listener: run it as a task, not awaited.
+        tasks = self._listener_tasks
+        if tasks is None:
+            tasks = self._listener_tasks = set()
         run_detached(
             coro,
             asyncio.get_running_loop(),
-            self._listener_tasks,
+            tasks,
             "Exception in an async pyws listener",
             self,
         )
@@ -189,7 +195,7 @@ class NodeEventEmitter(pyee.EventEmitter):
         count = len(self._events.get(event, ()))
         limit = self._max_listeners
         if 0 < limit < count and event not in self._warned:
-            self._warned.add(event)
+            self._warned = {*self._warned, event}
             warnings.warn(
                 f"Possible EventEmitter memory leak detected. {count} {event} "
                 f"listeners added to {type(self).__name__}. "
