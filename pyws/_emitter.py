@@ -189,10 +189,20 @@ class NodeEventEmitter(pyee.EventEmitter):
         # fit it to the event's arguments once, here.
         if v is k:
             v = fit(k, self._event_args.get(event))
-        if "newListener" in self._events:
+        events = self._events
+        if "newListener" in events:
             self.emit("newListener", event, k)
-        super()._add_event_handler(event, k, v)
-        count = len(self._events.get(event, ()))
+        # pyee's own _add_event_handler, inlined (this runs for every
+        # listener of every connection): its 'new_listener' first, if
+        # anyone listens, then the table entry.
+        if "new_listener" in events:
+            self.emit("new_listener", event, k)
+        with self._lock:
+            table = events.get(event)
+            if table is None:
+                table = events[event] = OrderedDict()
+            table[k] = v
+            count = len(table)
         limit = self._max_listeners
         if 0 < limit < count and event not in self._warned:
             self._warned = {*self._warned, event}
