@@ -237,9 +237,11 @@ class TransportSocket:
             self.localPort: int | None = int(local[1])
         else:
             self.localAddress, self.localPort = None, None
-        sock = transport.get_extra_info("socket")
-        family = getattr(sock, "family", None)
-        self.remoteFamily = "IPv6" if family == socket.AF_INET6 else "IPv4"
+        # An AF_INET6 address is (host, port, flowinfo, scope_id), an
+        # AF_INET one (host, port): no socket object needed to tell.
+        self.remoteFamily = (
+            "IPv6" if isinstance(peer, tuple) and len(peer) == 4 else "IPv4"
+        )
         self.encrypted = transport.get_extra_info("sslcontext") is not None
         self.authorized = False
         self._ended = False

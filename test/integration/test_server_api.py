@@ -150,6 +150,7 @@ def test_connection_request_object(arun: Any) -> None:
         assert req.socket.remoteAddress == HOST
         assert req.socket.remotePort == local[1]
         assert req.socket.remote_port == local[1]
+        assert req.socket.remoteFamily == "IPv4"
         # Server-side ws: no url, OPEN in 'connection'.
         assert sws.url is None
         assert sws.readyState == sws.OPEN
@@ -677,5 +678,29 @@ def test_head_timeout_is_one_timer_for_the_oldest_head(
         ws.terminate()
         await stop(arun, wss)
         assert deadlines.timer is None
+
+    arun(main())
+
+
+def test_remote_family_over_ipv6(arun: Any) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 here")
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("::1 cannot be bound here")
+
+    async def main() -> None:
+        wss = WebSocketServer(port=0, host="::1")
+        await arun.within(arun.event(wss, "listening"))
+        port = wss.address()["port"]  # type: ignore[index]
+        conn = arun.event(wss, "connection")
+        ws = WebSocket(f"ws://[::1]:{port}/")
+        (server_ws, req) = await arun.within(conn)
+        assert req.socket.remoteFamily == "IPv6"
+        assert req.socket.remoteAddress == "::1"
+        ws.terminate()
+        await stop(arun, wss)
 
     arun(main())
