@@ -641,12 +641,7 @@ class WebSocketServer(WebSocketServerEvents):
         """Upgrade ``req`` on ``transport`` as for an ``http.Server``'s
         ``'upgrade'`` event; ``tracker`` stays in uvicorn's connection set
         until the socket is done (uvicorn's shutdown closes with 1001)."""
-        holder = HoldingProtocol()
-        holder.transport = transport
-        transport.pause_reading()
-        transport.set_protocol(holder)
-        nsock = NodeSocket(transport)
-        holder.socket = nsock
+        holder, nsock = _take_over(transport)
         req.socket = nsock
         self._handshaking.add(transport)
 
@@ -709,19 +704,11 @@ class WebSocketServer(WebSocketServerEvents):
                 # Bytes that arrived after the head, held for us.
                 head += bytes(previous.buffer)
                 previous.buffer.clear()
-            holder = HoldingProtocol(socket)
-            holder.transport = transport
-            transport.pause_reading()
-            transport.set_protocol(holder)
+            holder, _ = _take_over(transport, socket)
             _set_socket(request, checked, socket)
             self._upgrade(request, socket, head, cb, holder, checked)
         elif _is_transport(socket):
-            holder = HoldingProtocol()
-            holder.transport = socket
-            socket.pause_reading()
-            socket.set_protocol(holder)
-            nsock = NodeSocket(socket)
-            holder.socket = nsock
+            holder, nsock = _take_over(socket)
             _set_socket(request, checked, nsock)
             self._upgrade(request, nsock, head, cb, holder, checked)
         elif isinstance(socket, socket_module.socket):
@@ -970,6 +957,25 @@ class WebSocketServer(WebSocketServerEvents):
         if self.clients is not None:
             self.clients.discard(ws)
         self._maybe_closed()
+
+
+def _take_over(
+    transport: asyncio.Transport, nsock: NodeSocket | None = None
+) -> tuple[HoldingProtocol, NodeSocket]:
+    """Take ``transport`` over for an upgrade: reading paused, a
+    :class:`HoldingProtocol` keeping what arrives meanwhile, and the
+    :class:`NodeSocket` user code sees (``nsock`` if it has one already).
+
+    Returns:
+        The holder (now the transport's protocol) and the socket.
+    """
+    transport.pause_reading()
+    holder = HoldingProtocol(nsock)
+    holder.transport = transport
+    transport.set_protocol(holder)
+    if nsock is None:
+        nsock = holder.socket = NodeSocket(transport)
+    return holder, nsock
 
 
 def _request_target(url: Any) -> str:
@@ -1293,11 +1299,7 @@ async def _read_from_stream(
     held: bytearray = getattr(reader, "_buffer", bytearray())
     head = parser.tail + bytes(held)
     held.clear()
-    holder = HoldingProtocol()
-    holder.transport = transport
-    transport.set_protocol(holder)
-    nsock = NodeSocket(transport)
-    holder.socket = nsock
+    holder, nsock = _take_over(transport)
     # The StreamWriter closes its transport when collected (Python 3.12+):
     # the socket keeps it for as long as the connection lives.
     nsock._stream_writer = writer  # type: ignore[attr-defined]
