@@ -806,9 +806,15 @@ def response_lines(key: str, protocol: str | None, extensions: str | None) -> li
     return lines
 
 
-def serialize_response(lines: Iterable[str]) -> bytes:
-    """Join response lines with CRLF and end the head (UTF-8, as ws)."""
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+def serialize_response(lines: Iterable[str], encoding: str = "utf-8") -> bytes:
+    """Join response lines with CRLF and end the head.
+
+    Args:
+        lines: the status line and header lines.
+        encoding: UTF-8 as ws writes its heads; ``'latin-1'`` for ASGI,
+            whose header names and values are bytes decoded as latin-1.
+    """
+    return ("\r\n".join(lines) + "\r\n\r\n").encode(encoding)
 
 
 # ---------------------------------------------------------------------------

@@ -36,7 +36,6 @@ from typing import Any, cast
 from typing_extensions import Unpack
 
 from . import _runtime
-from . import extension as extension_mod
 from ._callbacks import fit
 from ._emitter import report_exception
 from ._options import SERVER_OPTIONS, call_options, parse_options
@@ -61,7 +60,13 @@ from .handshake import (
 )
 from .log import INFO, server_logger
 from .node_socket import NodeSocket
-from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
+from .permessage_deflate import (
+    NegotiationError,
+    PerMessageDeflate,
+    negotiate,
+    normalize_option,
+    response_header,
+)
 from .protocol import shared_frame
 from .typing import ClientOptions, ServerOptions
 from .websocket import (
@@ -797,22 +802,15 @@ class WebSocketServer(WebSocketServerEvents):
         if not self._should(req):
             self._abort(nsock, 400)
             return
-        deflate: PerMessageDeflate | None = None
-        if (
-            pmd_opts is not None
-            and offer.extensions
-            and "permessage-deflate" in offer.extensions
-        ):
-            deflate = PerMessageDeflate(pmd_opts, True, opts["maxPayload"])
-            try:
-                deflate.accept(offer.extensions["permessage-deflate"])
-            except NegotiationError:
-                self._reject(
-                    nsock,
-                    req,
-                    ServerHandshakeRejection(400, _EXTENSIONS_MSG, client_error=True),
-                )
-                return
+        try:
+            deflate = negotiate(pmd_opts, offer.extensions, opts["maxPayload"])
+        except NegotiationError:
+            self._reject(
+                nsock,
+                req,
+                ServerHandshakeRejection(400, _EXTENSIONS_MSG, client_error=True),
+            )
+            return
         verify = opts["verifyClient"]
         if verify is None:
             self._complete(req, nsock, head, cb, holder, offer, deflate)
@@ -916,7 +914,7 @@ class WebSocketServer(WebSocketServerEvents):
                 protocol = next(iter(offer.protocols))
         ext_header = None
         if deflate is not None:
-            ext_header = extension_mod.format({"permessage-deflate": deflate.params})
+            ext_header = response_header(deflate)
         lines = response_lines(offer.key, protocol or None, ext_header)
         self._dispatch("headers", lines, req)
         transport.write(serialize_response(lines))
