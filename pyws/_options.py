@@ -40,6 +40,7 @@ __all__ = [
     "CLIENT_OPTIONS",
     "SERVER_OPTIONS",
     "STREAM_OPTIONS",
+    "REDIS_OPTIONS",
 ]
 
 _MISSING: Any = object()
@@ -215,6 +216,24 @@ STREAM_OPTIONS: dict[str, Option] = {
         Option("writableObjectMode", _BOOL, False, nullable=False),
         Option("autoDestroy", _BOOL, False, nullable=False),
         Option("emitClose", _BOOL, False, nullable=False),
+    ]
+}
+
+
+#: :class:`pyws.redis.RedisFanout`'s options (pyws's own: ms and bytes).
+#: ``reconnectDelayMax >= reconnectDelay`` is checked by the class.
+REDIS_OPTIONS: dict[str, Option] = {
+    o.name: o
+    for o in [
+        Option("channel", _STR, "pyws", nullable=False),
+        Option("filter", _CALL, None, type_text="callable"),
+        Option("maxPending", _INT, 10000, nullable=False, check=_positive),
+        Option(
+            "maxPendingBytes", _INT, 16 * 1024 * 1024, nullable=False, check=_positive
+        ),
+        Option("reconnectDelay", _NUM, 100, nullable=False, check=_positive),
+        Option("reconnectDelayMax", _NUM, 5000, nullable=False, check=_positive),
+        Option("connectTimeout", _NUM, 2000, nullable=False, check=_positive),
     ]
 }
 

@@ -95,14 +95,27 @@ def parse(url: str) -> ProxyURL:
     )
 
 
-#: Where urllib reads only the environment, a scan for ``*_proxy`` names
-#: first spares the slower ``getproxies()`` (about 150 us) when none is set.
+#: Where urllib reads only the environment, a look at the names that can
+#: apply spares the slower ``getproxies()`` (about 150 us) when none is set.
 _ENV_ONLY = sys.platform not in ("darwin", "win32")
+
+#: The variables that can name a proxy, per ``secure``, in both of the
+#: spellings the docs list (docs/howto/proxies.md).
+_NAMES = {
+    secure: tuple(
+        spelling
+        for scheme in (("wss", "https", "all") if secure else ("ws", "http", "all"))
+        for spelling in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY")
+    )
+    for secure in (True, False)
+}
 
 
 def _from_environment(host: str, port: int, secure: bool) -> str | None:
-    if _ENV_ONLY and not any(name[-6:].lower() == "_proxy" for name in os.environ):
-        return None
+    if _ENV_ONLY:
+        environ = os.environ
+        if not any(environ.get(name) for name in _NAMES[secure]):
+            return None
     import urllib.request  # on first use: it imports http.client, email, ...
 
     proxies = urllib.request.getproxies()

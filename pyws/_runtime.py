@@ -405,12 +405,26 @@ async def once(emitter: Any, event: str, timeout: float | None = None) -> list[A
                 err if isinstance(err, BaseException) else RuntimeError(err)
             )
 
-    emitter.once(event, on_event)
+    # Plain listeners, removed below: the first call settles the future.
+    emitter.on(event, on_event)
     if event != "error":
-        emitter.once("error", on_error)
+        emitter.on("error", on_error)
+    timer = None
+    if timeout is not None:
+        # One timer on the future itself (asyncio.wait_for adds a waiter
+        # future and callbacks: this runs once per connection in clients).
+        def expire() -> None:
+            if not fut.done():
+                fut.set_exception(asyncio.TimeoutError())
+
+        timer = loop.call_later(timeout, expire)
     try:
-        return await asyncio.wait_for(fut, timeout)
+        if timeout is not None and timeout <= 0:
+            raise asyncio.TimeoutError()  # as asyncio.wait_for(fut, 0)
+        return await fut
     finally:
+        if timer is not None:
+            timer.cancel()
         emitter.remove_listener(event, on_event)
         if event != "error":
             emitter.remove_listener("error", on_error)

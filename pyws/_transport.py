@@ -58,16 +58,15 @@ from .permessage_deflate import (
     DEFLATE_CLOSED_MESSAGE,
     zlib_limiter,
 )
-from .protocol import Protocol
+from .protocol import JOIN_LIMIT, Protocol
 from .sender import DeferredFrame
 
 __all__ = ["Connection", "ConnectionOwner"]
 
 OPEN = ReadyState.OPEN
 
-# Output up to this size is joined into one write; above it, it is written
+# Output up to JOIN_LIMIT is joined into one write; above it, it is written
 # by _write_large.
-_JOIN_LIMIT = 65536
 # A chunk this big is never joined with others (_write_large).
 _NO_JOIN = 1 << 20
 
@@ -302,9 +301,7 @@ class Connection(asyncio.BufferedProtocol):
             self._timer.cancel()
             self._timer = None
         self._stop_heartbeat()
-        if self._incomplete_timer is not None:
-            self._incomplete_timer.cancel()
-            self._incomplete_timer = None
+        self._cancel_incomplete_timer()
         proto = self.proto
         compressing = bool(proto.deferred)
         proto.connection_closed()
@@ -432,7 +429,7 @@ class Connection(asyncio.BufferedProtocol):
                 size = 0
                 for chunk in out:
                     size += len(chunk)
-                if size <= _JOIN_LIMIT:
+                if size <= JOIN_LIMIT:
                     transport.write(b"".join(out))
                 else:
                     self._write_large(out)
@@ -501,7 +498,7 @@ class Connection(asyncio.BufferedProtocol):
                 continue
             group.append(chunk)
             size += n
-            if size >= _JOIN_LIMIT:
+            if size >= JOIN_LIMIT:
                 transport.write(b"".join(group))
                 group = []
                 size = 0
@@ -587,9 +584,7 @@ class Connection(asyncio.BufferedProtocol):
         fragmented = receiver.in_fragmented_message
         if not reads and not fragmented:
             self._frame_since = self._message_since = None
-            if self._incomplete_timer is not None:
-                self._incomplete_timer.cancel()
-                self._incomplete_timer = None
+            self._cancel_incomplete_timer()
             return
         now = self.loop.time()
         if not reads:
@@ -608,6 +603,11 @@ class Connection(asyncio.BufferedProtocol):
             self._incomplete_timer = self.loop.call_at(
                 now + self._incomplete_s, self._on_incomplete_timeout
             )
+
+    def _cancel_incomplete_timer(self) -> None:
+        if self._incomplete_timer is not None:
+            self._incomplete_timer.cancel()
+            self._incomplete_timer = None
 
     def _on_incomplete_timeout(self) -> None:
         self._incomplete_timer = None

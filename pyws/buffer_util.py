@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ __all__ = [
     "frame_header",
     "mask_frame",
     "mask_frame_py",
+    "deliver_frames",
     "MaskSource",
     "SPEEDUPS",
 ]
@@ -133,6 +135,31 @@ mask_frame: Callable[[int, Buffer, bytes], bytes] = (
 )
 
 
+#: The receiver's C fast path for plain message frames (see
+#: ``speedups.c``), or ``None``: then :class:`~pyws.receiver.Receiver`
+#: parses every frame in Python.
+deliver_frames: Callable[..., int] | None = (
+    _speedups.deliver_frames if _speedups is not None else None
+)
+
+
+#: Bytes of ``os.urandom`` taken at a time for masking keys.
+_POOL_SIZE = 8192
+
+
+class _KeyPool(threading.local):
+    """Random bytes for masking keys, one pool per thread, shared by every
+    connection of the thread: a connection that sends one frame costs no
+    ``os.urandom`` call of its own. Each 4 bytes go out once."""
+
+    def __init__(self) -> None:
+        self.pool = b""
+        self.offset = _POOL_SIZE
+
+
+_keys = _KeyPool()
+
+
 class MaskSource:
     """Hands out 4-byte masking keys from a pooled ``os.urandom`` block.
 
@@ -142,16 +169,14 @@ class MaskSource:
             masked frame (tests use it to pin masks).
     """
 
-    __slots__ = ("_pool", "_offset", "_generate")
+    __slots__ = ("_generate",)
 
-    POOL_SIZE = 8192
+    POOL_SIZE = _POOL_SIZE
 
     def __init__(
         self, generate_mask: Callable[[bytearray], object] | None = None
     ) -> None:
         self._generate = generate_mask
-        self._pool = b""
-        self._offset = self.POOL_SIZE
 
     def __call__(self) -> bytes:
         if self._generate is not None:
@@ -160,9 +185,10 @@ class MaskSource:
             if len(buf) != 4:
                 raise ValueError("generateMask must leave exactly 4 bytes")
             return bytes(buf)
-        offset = self._offset
+        keys = _keys
+        offset = keys.offset
         if offset >= self.POOL_SIZE:
-            self._pool = os.urandom(self.POOL_SIZE)
+            keys.pool = os.urandom(self.POOL_SIZE)
             offset = 0
-        self._offset = offset + 4
-        return self._pool[offset : offset + 4]
+        keys.offset = offset + 4
+        return keys.pool[offset : offset + 4]

@@ -659,10 +659,7 @@ def is_upgrade(message: Request | Response) -> bool:
 def _host_count(req: Request) -> int:
     """How many ``Host`` lines the request has (``rawHeaders`` keeps them
     all; :class:`Headers` keeps only the first)."""
-    raw = getattr(req, "rawHeaders", None)
-    if not raw:
-        return 1 if req.headers.get("host") is not None else 0
-    return sum(1 for name in raw[::2] if name.lower() == "host")
+    return sum(1 for name in req.rawHeaders[::2] if name.lower() == "host")
 
 
 def check_request(req: Request, *, deflate_enabled: bool) -> ClientOffer:
@@ -694,11 +691,7 @@ def check_request(req: Request, *, deflate_enabled: bool) -> ClientOffer:
     # ws leaves both to Node's HTTP server, which answers 400 to an HTTP/1.1
     # request without Host (Node 20+); pyws also refuses HTTP/1.0 and a
     # repeated Host, which Node would let through to the upgrade.
-    http_version = (
-        getattr(req, "httpVersionMajor", 1),
-        getattr(req, "httpVersionMinor", 1),
-    )
-    if http_version < (1, 1):
+    if (req.httpVersionMajor, req.httpVersionMinor) < (1, 1):
         raise ServerHandshakeRejection(400, "Invalid HTTP version")
     if _host_count(req) != 1 or not headers.get_str("host"):
         raise ServerHandshakeRejection(400, "Missing or invalid Host header")
@@ -886,6 +879,11 @@ class _OutHeaders:
                 raise ValueError(f'Invalid character in header content ["{name}"]')
         self._items[name.lower()] = (name, value)
 
+    def put(self, name: str, value: str | int) -> None:
+        """:meth:`set` for a header of ws's own whose name is a token and
+        whose value was built or checked already (no second check)."""
+        self._items[name.lower()] = (name, value)
+
     def get(self, name: str) -> Any:
         item = self._items.get(name.lower())
         return None if item is None else item[1]
@@ -952,10 +950,10 @@ def build_request(
     out = _OutHeaders()
     for name, value in (headers or {}).items():
         out.set(name, value)
-    out.set("Sec-WebSocket-Version", version)
+    out.put("Sec-WebSocket-Version", version)
     out.set("Sec-WebSocket-Key", key)
-    out.set("Connection", "Upgrade")
-    out.set("Upgrade", "websocket")
+    out.put("Connection", "Upgrade")
+    out.put("Upgrade", "websocket")
     if extensions is not None:
         out.set("Sec-WebSocket-Extensions", extensions)
     if protocols:

@@ -117,11 +117,11 @@ DEFAULT_CONCURRENCY_LIMIT: Final = 10
 #: 1 MiB in about 70 ms, while a thread hand-off costs about 0.1 ms.
 COMPRESS_ASYNC_THRESHOLD: Final = 64 * 1024
 
-#: ws's error message for sends still waiting when the extension is cleaned up.
 #: Deflate level used unless ``zlibDeflateOptions`` sets one (Node: 6);
 #: see "Departures from ws" above.
 DEFAULT_LEVEL: Final = zlib.Z_BEST_SPEED
 
+#: ws's error message for sends still waiting when the extension is cleaned up.
 DEFLATE_CLOSED_MESSAGE: Final = (
     "The deflate stream was closed while data was being processed"
 )
@@ -703,18 +703,25 @@ class PerMessageDeflate:
         value = self.params.get(f"{side}_max_window_bits")
         return value if _is_int(value) else _DEFAULT_WINDOW_BITS
 
-    def _new_deflate(self) -> Any:
+    def _deflate_params(self) -> tuple[int, int, int, int]:
+        """The deflater's ``(level, window bits, memLevel, strategy)``.
+
+        These decide the compressed bytes: :meth:`_new_deflate` builds the
+        deflater from them and :meth:`shared_output_key` is made of them.
+        """
         zopts = self._options.get("zlibDeflateOptions") or {}
         # Raw deflate refuses 8 window bits; Node's zlib also turns 8 into 9,
         # whose distances (at most 250) fit the peer's 256-byte window.
-        wbits = max(self._window_bits(self._our_side()), 9)
-        return zlib.compressobj(
+        return (
             zopts.get("level", DEFAULT_LEVEL),
-            zlib.DEFLATED,
-            -wbits,
+            max(self._window_bits(self._our_side()), 9),
             zopts.get("memLevel", zlib.DEF_MEM_LEVEL),
             zopts.get("strategy", zlib.Z_DEFAULT_STRATEGY),
         )
+
+    def _new_deflate(self) -> Any:
+        level, wbits, mem_level, strategy = self._deflate_params()
+        return zlib.compressobj(level, zlib.DEFLATED, -wbits, mem_level, strategy)
 
     def _new_inflate(self) -> Any:
         return zlib.decompressobj(-self._window_bits(self._peer_side()))
@@ -774,14 +781,7 @@ class PerMessageDeflate:
         """
         if not self.params.get(f"{self._our_side()}_no_context_takeover"):
             return None
-        zopts = self._options.get("zlibDeflateOptions") or {}
-        return (
-            max(self._window_bits(self._our_side()), 9),
-            zopts.get("level", DEFAULT_LEVEL),
-            zopts.get("memLevel", zlib.DEF_MEM_LEVEL),
-            zopts.get("strategy", zlib.Z_DEFAULT_STRATEGY),
-            self._threshold,
-        )
+        return (*self._deflate_params(), self._threshold)
 
     def compress_message(self, data: bytes | bytearray | memoryview) -> bytes:
         """Deflate a whole message from a fresh state (one final frame).

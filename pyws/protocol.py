@@ -92,13 +92,15 @@ def shared_frame(
     payload is never copied.
     """
     chunks = frame(2 if binary else 1, payload, rsv1=rsv1)
-    if len(chunks) == 2 and len(payload) <= SHARED_JOIN_LIMIT:
+    if len(chunks) == 2 and len(payload) <= JOIN_LIMIT:
         return [b"".join(chunks)]
     return chunks
 
 
-#: Frames up to this payload size are joined once by :func:`shared_frame`.
-SHARED_JOIN_LIMIT = 65536
+#: Output up to this size is joined into one buffer before it is written:
+#: frames up to this payload size by :func:`shared_frame`, once for every
+#: connection, and each write by the transport.
+JOIN_LIMIT = 65536
 
 
 class Handler:
@@ -314,9 +316,13 @@ class Protocol:
         mask: bool | None = None,
     ) -> None:
         """Queue a data frame. The caller checks that the state is OPEN."""
+        sender = self.sender
+        if fin and mask is None and sender.deflater is None and not sender.in_message:
+            self.output += sender.whole(data, binary)
+            return
         threshold = self.defer_threshold
         defer = bool(threshold) and (bool(self.deferred) or len(data) >= threshold)
-        chunks = self.sender.send(
+        chunks = sender.send(
             data, binary=binary, fin=fin, compress=compress, mask=mask, defer=defer
         )
         if defer and chunks and isinstance(chunks[0], DeferredFrame):

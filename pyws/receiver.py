@@ -36,7 +36,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .buffer_util import Buffer, apply_mask
+from .buffer_util import Buffer, apply_mask, deliver_frames
 from .errors import ProtocolError, protocol_error
 from .validation import is_valid_status_code, utf8_decoder
 
@@ -144,6 +144,9 @@ class Receiver:
         on_ping / on_pong: ``(data)``.
         on_close: ``(code, reason)``; 1005 and ``b''`` for an empty close frame.
         on_error: ``(exc: ProtocolError)``; called at most once.
+        speedups: hand whole, plain messages to the C fast path when
+            ``pyws.speedups`` is built (the same events either way; tests
+            and the fuzz targets compare the two).
     """
 
     __slots__ = (
@@ -157,6 +160,7 @@ class Receiver:
         "binary_type",
         "inflater",
         "_allow_sync",
+        "_deliver",
         "on_message",
         "on_ping",
         "on_pong",
@@ -199,6 +203,7 @@ class Receiver:
         binary_type: str = "nodebuffer",
         inflater: Inflater | None = None,
         allow_synchronous_events: bool = True,
+        speedups: bool = True,
     ) -> None:
         self._is_server = is_server
         self.max_payload = max_payload
@@ -213,6 +218,12 @@ class Receiver:
         self.binary_type = binary_type
         self.inflater = inflater
         self._allow_sync = allow_synchronous_events
+        # The C fast path for whole, plain messages (see buffer_util); it
+        # delivers many per call, so it is off when every message must be
+        # followed by a deferral (allow_synchronous_events false).
+        self._deliver = (
+            deliver_frames if speedups and allow_synchronous_events else None
+        )
         self.on_message = on_message
         self.on_ping = on_ping
         self.on_pong = on_pong
@@ -484,8 +495,23 @@ class Receiver:
         pos = 0
         self._need = 0
         mv = memoryview(buf)
+        fast = self._deliver
         try:
             while not self.done and not self._held:
+                if fast is not None and not self._frag_opcode and self._partial is None:
+                    # The common case (whole messages, nothing unusual) in
+                    # C; it stops where this loop has something to do.
+                    pos = fast(
+                        mv,
+                        pos,
+                        self._is_server,
+                        self.max_payload,
+                        not self.skip_utf8_validation,
+                        self.on_message,
+                        self,
+                    )
+                    if self.done or self._held:
+                        return pos
                 if n - pos < 2:
                     return pos
                 b0 = buf[pos]
@@ -576,9 +602,14 @@ class Receiver:
                     self._need = end - pos
                     if (
                         n > start
-                        and (opcode == 1 or (opcode == 0 and self._frag_opcode == 1))
-                        and not rsv1
-                        and not self._compressed
+                        and (
+                            (opcode == 1 and not rsv1)
+                            or (
+                                opcode == 0
+                                and self._frag_opcode == 1
+                                and not self._compressed
+                            )
+                        )
                         and not self.skip_utf8_validation
                         and not self._check_partial(mv, start, n, masked)
                     ):

@@ -60,8 +60,11 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from typing_extensions import Unpack
 
 from ._emitter import NodeEventEmitter
+from ._options import REDIS_OPTIONS, call_options, parse_options
+from .typing import PublishOptions, RedisFanoutOptions
 from .websocket import to_bytes
 from .websocket_server import WebSocketServer
 
@@ -71,23 +74,11 @@ _MAGIC = 0xFF
 _BINARY = 0x01
 _HEADER = 10  # magic, flags, 8-byte origin
 
-#: Defaults of the options (ws units: ms, bytes).
-DEFAULTS: dict[str, Any] = {
-    "channel": "pyws",
-    "maxPending": 10000,
-    "maxPendingBytes": 16 * 1024 * 1024,
-    "reconnectDelay": 100,
-    "reconnectDelayMax": 5000,
-    "connectTimeout": 2000,
-    "filter": None,
-}
-_ALIASES = {
-    "max_pending": "maxPending",
-    "max_pending_bytes": "maxPendingBytes",
-    "reconnect_delay": "reconnectDelay",
-    "reconnect_delay_max": "reconnectDelayMax",
-    "connect_timeout": "connectTimeout",
-}
+#: Defaults of the options (ws units: ms, bytes); the options themselves,
+#: with their types and ranges, are ``pyws._options.REDIS_OPTIONS``.
+DEFAULTS: dict[str, Any] = {name: o.default for name, o in REDIS_OPTIONS.items()}
+#: What ``publish()`` takes, as a dict or keywords.
+_PUBLISH_OPTIONS = frozenset(("binary",))
 #: Most messages sent in one pipelined round trip.
 _BATCH = 1000
 #: How long a subscriber waits for a message before looking again.
@@ -107,29 +98,12 @@ class FanoutOverflow(BufferError):
     dropped (see :attr:`RedisFanout.dropped`)."""
 
 
-def _options(options: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> Any:
-    merged = dict(DEFAULTS)
-    seen: dict[str, str] = {}
-    for source in (options or {}, kwargs):
-        for key, value in source.items():
-            name = _ALIASES.get(key, key)
-            if name not in DEFAULTS:
-                raise TypeError(f"RedisFanout: unknown option {key!r}")
-            if name in seen:
-                raise TypeError(
-                    f"RedisFanout: option {name!r} given twice "
-                    f"(as {seen[name]!r} and {key!r})"
-                )
-            seen[name] = key
-            merged[name] = value
-    for name in ("maxPending", "maxPendingBytes", "reconnectDelay"):
-        value = merged[name]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"RedisFanout: option {name!r} must be an int >= 1")
+def _options(
+    options: RedisFanoutOptions | None, kwargs: RedisFanoutOptions
+) -> dict[str, Any]:
+    merged = parse_options(REDIS_OPTIONS, options, kwargs, "RedisFanout")
     if merged["reconnectDelayMax"] < merged["reconnectDelay"]:
         raise ValueError("RedisFanout: reconnectDelayMax must be >= reconnectDelay")
-    if merged["filter"] is not None and not callable(merged["filter"]):
-        raise TypeError("RedisFanout: option 'filter' must be callable")
     return merged
 
 
@@ -155,10 +129,13 @@ class RedisFanout(NodeEventEmitter):
         wss: the server whose clients get the messages.
         url: a redis-py URL (``redis://host:port/db``, ``rediss://``,
             ``unix://``).
-        options / keywords (ws names or PEP 8 twins): ``channel`` (default
-            ``'pyws'``), ``filter`` (``filter(ws) -> bool``: which clients
-            get the channel's messages), ``maxPending`` (10,000 messages)
-            and ``maxPendingBytes`` (16 MiB): the bounds of the queue while
+        options / keywords (camelCase names or PEP 8 twins, as for
+            :class:`~pyws.WebSocketServer`: an unknown or doubled option or
+            a value of the wrong type raises ``TypeError``, one out of range
+            ``ValueError``): ``channel`` (default ``'pyws'``), ``filter``
+            (``filter(ws) -> bool``: which clients get the channel's
+            messages), ``maxPending`` (10,000 messages) and
+            ``maxPendingBytes`` (16 MiB): the bounds of the queue while
             Redis is away, ``reconnectDelay`` (100 ms) and
             ``reconnectDelayMax`` (5,000 ms), ``connectTimeout`` (2,000 ms).
 
@@ -173,8 +150,8 @@ class RedisFanout(NodeEventEmitter):
         self,
         wss: WebSocketServer,
         url: str = "redis://127.0.0.1:6379/0",
-        options: Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        options: RedisFanoutOptions | None = None,
+        **kwargs: Unpack[RedisFanoutOptions],
     ) -> None:
         super().__init__()
         if not isinstance(url, str):
@@ -213,19 +190,21 @@ class RedisFanout(NodeEventEmitter):
         return len(self._pending)
 
     def publish(
-        self, data: Any, options: Mapping[str, Any] | None = None, **kwargs: Any
+        self,
+        data: Any,
+        options: PublishOptions | None = None,
+        **kwargs: Unpack[PublishOptions],
     ) -> int:
         """Broadcast ``data`` to this server's matching clients and publish
         it for every other fanout on the channel; return the number of local
-        clients that took it. Options: ``binary`` (default: str is text,
-        bytes-like is binary)."""
+        clients that took it. Options (dict or keywords, as for ``send()``:
+        one given in both raises ``TypeError``): ``binary`` (default: str is
+        text, bytes-like is binary)."""
         if self._closed:
             raise RuntimeError("RedisFanout is closed")
-        opts = dict(options or {}, **kwargs)
-        if opts.keys() - {"binary"}:
-            raise TypeError(
-                f"publish(): unknown option {sorted(opts.keys() - {'binary'})[0]!r}"
-            )
+        opts: Mapping[str, Any] = {}
+        if options is not None or kwargs:
+            opts = call_options("publish", _PUBLISH_OPTIONS, options, kwargs)
         payload, is_text = to_bytes(data)
         binary = not is_text if opts.get("binary") is None else bool(opts["binary"])
         count = self._deliver(payload, binary)

@@ -1,11 +1,15 @@
-/* Optional C accelerator for pyws: WebSocket masking (RFC 6455 section 5.3).
+/* Optional C accelerator for pyws: masking (RFC 6455 section 5.3) and the
+ * receiver's common case.
  *
  * apply_mask(data, mask) -> bytes XORs a bytes-like payload with a 4-byte
  * masking key, 32 or 8 bytes at a time; mask_frame(b0, payload, mask) builds
- * a whole masked frame in one allocation. pyws.buffer_util falls back to its
- * pure Python implementations when this module is missing or
- * PYWS_NO_SPEEDUPS is set; both give the same bytes (test/unit/
- * test_buffer_util.py and test_speedups.py check it).
+ * a whole masked frame in one allocation; deliver_frames(...) hands every
+ * plain message frame at the front of a buffer to the receiver's
+ * on_message (see its comment). pyws.buffer_util falls back to its pure
+ * Python implementations when this module is missing or PYWS_NO_SPEEDUPS is
+ * set, and pyws.receiver then parses every frame itself; both give the same
+ * bytes and the same events (test/unit/test_speedups.py and
+ * test_receiver_fast.py check it).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -193,18 +197,264 @@ mask_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return result;
 }
 
+
+/* Largest payload length ws accepts: 2^53 - 1. */
+#define MAX_FRAME_LENGTH ((((uint64_t)1) << 53) - 1)
+
+/* Whether n bytes are all ASCII, 8 at a time. */
+static int
+is_ascii(const unsigned char *p, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    uint64_t acc = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        acc |= v;
+    }
+    for (; i < n; i++) {
+        acc |= p[i];
+    }
+    return (acc & 0x8080808080808080ULL) == 0;
+}
+
+/* Whether p[0:n] is UTF-8 as Python's strict codec (and RFC 3629) has it:
+ * 1 yes, 0 no, -1 with an exception set (out of memory). */
+static int
+is_utf8(const unsigned char *p, Py_ssize_t n)
+{
+    PyObject *text;
+
+    if (is_ascii(p, n)) {
+        return 1;
+    }
+    text = PyUnicode_DecodeUTF8((const char *)p, n, "strict");
+    if (text != NULL) {
+        Py_DECREF(text);
+        return 1;
+    }
+    if (PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+        PyErr_Clear();
+        return 0;
+    }
+    return -1;
+}
+
+/* The receiver's attribute `name` is true: 1, 0, or -1 with an exception. */
+static int
+attr_true(PyObject *obj, PyObject *name)
+{
+    PyObject *v = PyObject_GetAttr(obj, name);
+    int r;
+
+    if (v == NULL) {
+        return -1;
+    }
+    r = PyObject_IsTrue(v);
+    Py_DECREF(v);
+    return r;
+}
+
+static PyObject *str_done, *str_held, *str_binary_type;
+
+/* deliver_frames(buf, pos, is_server, max_payload, check_utf8, on_message,
+ * receiver) -> int
+ *
+ * The common case of pyws.receiver.Receiver._parse, with no Python frame per
+ * message: from buf[pos:], every complete frame that is a whole message on
+ * its own (FIN set, RSV1-3 clear, opcode text or binary, masked exactly when
+ * is_server, no longer than max_payload when max_payload > 0, valid UTF-8
+ * when it is text and check_utf8, binary only while receiver.binary_type is
+ * not 'fragments') is unmasked into new bytes and passed to
+ * on_message(payload, is_binary). It stops at the first frame that is
+ * anything else (incomplete, a control frame, a fragment, compressed, or
+ * wrong in any way) and returns its offset: the Python parser takes it from
+ * there, with every check and error of its own. It also stops, after the
+ * message, once receiver.done or receiver._held is true (a listener closed,
+ * failed or paused the connection). The caller runs it only when no
+ * fragmented message is in progress and synchronous events are allowed. An
+ * exception from on_message propagates, as from the Python parser. */
+static PyObject *
+deliver_frames(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer view;
+    const unsigned char *p;
+    Py_ssize_t n, pos, max_payload;
+    int is_server, check_utf8;
+    PyObject *on_message, *receiver;
+
+    if (nargs != 7) {
+        PyErr_Format(PyExc_TypeError,
+                     "deliver_frames expected 7 arguments, got %zd", nargs);
+        return NULL;
+    }
+    pos = PyLong_AsSsize_t(args[1]);
+    if (pos == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    is_server = PyObject_IsTrue(args[2]);
+    if (is_server < 0) {
+        return NULL;
+    }
+    max_payload = PyLong_AsSsize_t(args[3]);
+    if (max_payload == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    check_utf8 = PyObject_IsTrue(args[4]);
+    if (check_utf8 < 0) {
+        return NULL;
+    }
+    on_message = args[5];
+    receiver = args[6];
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    p = view.buf;
+    n = view.len;
+    if (pos < 0 || pos > n) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "pos out of range");
+        return NULL;
+    }
+    for (;;) {
+        unsigned char b0, b1;
+        uint64_t length;
+        Py_ssize_t start, hlen;
+        int masked, binary, r;
+        PyObject *payload, *result, *args2[2];
+
+        if (n - pos < 2) {
+            break;
+        }
+        b0 = p[pos];
+        b1 = p[pos + 1];
+        if ((b0 & 0xF0) != 0x80) {
+            break; /* not FIN, or an RSV bit */
+        }
+        if ((b0 & 0x0F) == 2) {
+            binary = 1;
+        } else if ((b0 & 0x0F) == 1) {
+            binary = 0;
+        } else {
+            break;
+        }
+        masked = (b1 & 0x80) != 0;
+        if (masked != is_server) {
+            break;
+        }
+        length = b1 & 0x7F;
+        hlen = 2;
+        if (length == 126) {
+            if (n - pos < 4) {
+                break;
+            }
+            length = ((uint64_t)p[pos + 2] << 8) | p[pos + 3];
+            hlen = 4;
+        } else if (length == 127) {
+            int i;
+            if (n - pos < 10) {
+                break;
+            }
+            length = 0;
+            for (i = 0; i < 8; i++) {
+                length = (length << 8) | p[pos + 2 + i];
+            }
+            if (length > MAX_FRAME_LENGTH) {
+                break;
+            }
+            hlen = 10;
+        }
+        if (max_payload > 0 && length > (uint64_t)max_payload) {
+            break;
+        }
+        start = pos + hlen + (masked ? 4 : 0);
+        if (length > (uint64_t)(n - start) || start > n) {
+            break; /* incomplete */
+        }
+        if (binary) {
+            PyObject *kind = PyObject_GetAttr(receiver, str_binary_type);
+            if (kind == NULL) {
+                goto error;
+            }
+            r = PyUnicode_Check(kind) &&
+                PyUnicode_CompareWithASCIIString(kind, "fragments") == 0;
+            Py_DECREF(kind);
+            if (r) {
+                break;
+            }
+        }
+        if (masked) {
+            payload = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)length);
+            if (payload == NULL) {
+                goto error;
+            }
+            xor_mask_released(p + start,
+                              (unsigned char *)PyBytes_AS_STRING(payload),
+                              (Py_ssize_t)length, p + start - 4);
+        } else {
+            payload = PyBytes_FromStringAndSize((const char *)p + start,
+                                                (Py_ssize_t)length);
+            if (payload == NULL) {
+                goto error;
+            }
+        }
+        if (!binary && check_utf8) {
+            r = is_utf8((const unsigned char *)PyBytes_AS_STRING(payload),
+                        (Py_ssize_t)length);
+            if (r <= 0) {
+                Py_DECREF(payload);
+                if (r < 0) {
+                    goto error;
+                }
+                break; /* the Python parser fails the connection */
+            }
+        }
+        pos = start + (Py_ssize_t)length;
+        args2[0] = payload;
+        args2[1] = binary ? Py_True : Py_False;
+        result = PyObject_Vectorcall(on_message, args2, 2, NULL);
+        Py_DECREF(payload);
+        if (result == NULL) {
+            goto error;
+        }
+        Py_DECREF(result);
+        r = attr_true(receiver, str_done);
+        if (r == 0) {
+            r = attr_true(receiver, str_held);
+        }
+        if (r < 0) {
+            goto error;
+        }
+        if (r) {
+            break;
+        }
+    }
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(pos);
+error:
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"apply_mask", (PyCFunction)(void (*)(void))apply_mask, METH_FASTCALL,
      "apply_mask(data, mask) -> bytes: XOR data with the 4-byte mask."},
     {"mask_frame", (PyCFunction)(void (*)(void))mask_frame, METH_FASTCALL,
      "mask_frame(b0, payload, mask) -> bytes: a whole masked frame."},
+    {"deliver_frames", (PyCFunction)(void (*)(void))deliver_frames,
+     METH_FASTCALL,
+     "deliver_frames(buf, pos, is_server, max_payload, check_utf8, "
+     "on_message, receiver) -> int: pass each plain message frame at "
+     "buf[pos:] to on_message; the offset of the first other frame."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     "pyws.speedups",
-    "Optional C accelerator for pyws (masking, masked frames).",
+    "Optional C accelerator for pyws (masking, masked frames, plain "
+    "message frames).",
     -1,
     speedups_methods,
 };
@@ -212,5 +462,11 @@ static struct PyModuleDef speedups_module = {
 PyMODINIT_FUNC
 PyInit_speedups(void)
 {
+    str_done = PyUnicode_InternFromString("done");
+    str_held = PyUnicode_InternFromString("_held");
+    str_binary_type = PyUnicode_InternFromString("binary_type");
+    if (str_done == NULL || str_held == NULL || str_binary_type == NULL) {
+        return NULL;
+    }
     return PyModule_Create(&speedups_module);
 }

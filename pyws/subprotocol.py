@@ -10,6 +10,7 @@ pyee, socket or time.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import KeysView
 
@@ -21,6 +22,10 @@ __all__ = ["TOKEN_CHARS", "is_token", "parse"]
 TOKEN_CHARS: frozenset[str] = frozenset(
     "!#$%&'*+-.^_`|~" + string.digits + string.ascii_letters
 )
+
+# The same set as a pattern: one C-level match per header name.
+_TOKEN_RE = re.compile("[" + re.escape("".join(sorted(TOKEN_CHARS))) + "]+")
+_is_token_match = _TOKEN_RE.fullmatch
 
 _OWS = " \t"
 
@@ -37,7 +42,7 @@ def is_token(s: str) -> bool:
     Returns:
         ``True`` if ``s`` is non-empty and made of token characters only.
     """
-    return bool(s) and all(ch in TOKEN_CHARS for ch in s)
+    return _is_token_match(s) is not None
 
 
 def _add(protocols: dict[str, None], name: str) -> None:

@@ -1,10 +1,11 @@
 """Types for pyws's public API: options, send arguments and listeners.
 
-Type checkers see every option of :class:`~pyws.WebSocket` and
-:class:`~pyws.WebSocketServer` in both spellings (``closeTimeout`` and
-``close_timeout``), so a misspelt option or a value of the wrong type is a
-type error, in a dict literal and in keyword arguments alike; the events
-are typed per name on ``on``/``once`` (see :mod:`pyws._ws_events`).
+Type checkers see every option of :class:`~pyws.WebSocket`,
+:class:`~pyws.WebSocketServer` and :class:`~pyws.redis.RedisFanout` in both
+spellings (``closeTimeout`` and ``close_timeout``), so a misspelt option or
+a value of the wrong type is a type error, in a dict literal and in keyword
+arguments alike; the events are typed per name on ``on``/``once`` (see
+:mod:`pyws._ws_events`).
 
 Listeners follow Node: a listener may take fewer arguments than its event
 passes, so each listener type is a union of the shorter forms.
@@ -29,6 +30,8 @@ __all__ = [
     "ClientOptions",
     "ServerOptions",
     "DeflateOptions",
+    "RedisFanoutOptions",
+    "PublishOptions",
 ]
 
 #: What ``send()`` takes: ``str`` (text), a bytes-like object (binary),
@@ -174,3 +177,27 @@ class ServerOptions(_CommonOptions, total=False):
     max_connections: int | None
     maxPendingHandshakes: int | None
     max_pending_handshakes: int | None
+
+
+class RedisFanoutOptions(TypedDict, total=False):
+    """The options of ``pyws.redis.RedisFanout(wss, url, options)``."""
+
+    channel: str
+    filter: Callable[[Any], object] | None
+    maxPending: int
+    max_pending: int
+    maxPendingBytes: int
+    max_pending_bytes: int
+    reconnectDelay: int | float
+    reconnect_delay: int | float
+    reconnectDelayMax: int | float
+    reconnect_delay_max: int | float
+    connectTimeout: int | float
+    connect_timeout: int | float
+
+
+class PublishOptions(TypedDict, total=False):
+    """``RedisFanout.publish(data, options)``: ``None`` means from ``data``'s
+    type (str is text)."""
+
+    binary: bool | None

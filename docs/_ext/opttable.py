@@ -1,7 +1,8 @@
 """The option tables of the docs, generated from ``pyws._options``.
 
-The names, PEP 8 twins and defaults come from ``CLIENT_OPTIONS`` and
-``SERVER_OPTIONS`` (the tables pyws checks options against at run time);
+The names, PEP 8 twins and defaults come from ``CLIENT_OPTIONS``,
+``SERVER_OPTIONS`` and ``REDIS_OPTIONS`` (the tables pyws checks options
+against at run time);
 only the meanings are written here. :func:`problems` reports an option
 without a meaning, or a meaning for an option that no longer exists, so the
 pages cannot drift from the code.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyws._options import CLIENT_OPTIONS, SERVER_OPTIONS, Option
+from pyws._options import CLIENT_OPTIONS, REDIS_OPTIONS, SERVER_OPTIONS, Option
 
 #: Options in milliseconds and in bytes: the unit is shown with the default.
 MS = {
@@ -22,8 +23,11 @@ MS = {
     "pingInterval",
     "pingTimeout",
     "incompleteMessageTimeout",
+    "reconnectDelay",
+    "reconnectDelayMax",
+    "connectTimeout",
 }
-BYTES = {"maxPayload", "highWaterMark", "maxBufferedAmount"}
+BYTES = {"maxPayload", "highWaterMark", "maxBufferedAmount", "maxPendingBytes"}
 
 #: Meanings shared by clients and servers (a server hands them to each
 #: connection it accepts).
@@ -141,6 +145,23 @@ SERVER = {
 }
 
 
+#: ``pyws.redis.RedisFanout``'s options (none shared with the others).
+REDIS = {
+    "channel": "The Redis pub/sub channel; every fanout on it gets the messages "
+    "the others publish.",
+    "filter": "`(ws) -> bool`: which clients of this server get the messages; "
+    "none: all of them.",
+    "maxPending": "Messages that may wait for Redis while it is away; past it "
+    "the oldest are dropped (`dropped`, one `FanoutOverflow` per outage).",
+    "maxPendingBytes": "Bytes those messages may take, with the same dropping.",
+    "reconnectDelay": "The first wait before reconnecting; it doubles after "
+    "each failure.",
+    "reconnectDelayMax": "The longest wait between reconnections (at least "
+    "`reconnectDelay`).",
+    "connectTimeout": "How long one connection attempt to Redis may take.",
+}
+
+
 def _default(opt: Option) -> str:
     value: Any = opt.default
     if value is None:
@@ -176,17 +197,27 @@ def problems() -> list[str]:
     for name in SERVER:
         if name not in SERVER_OPTIONS:
             found.append(f"server option {name} is described but does not exist")
+    for name in REDIS_OPTIONS:
+        if name not in REDIS:
+            found.append(f"redis option {name} has no meaning in opttable.py")
+    for name in REDIS:
+        if name not in REDIS_OPTIONS:
+            found.append(f"redis option {name} is described but does not exist")
     return found
 
 
 def table(role: str) -> str:
-    """The option table of ``'client'`` or ``'server'`` (MyST Markdown).
+    """The option table of ``'client'``, ``'server'`` or ``'redis'`` (MyST
+    Markdown).
 
     A server's table lists its own options first; those it shares with the
     client follow, as it hands them to each connection it accepts.
     """
-    options = CLIENT_OPTIONS if role == "client" else SERVER_OPTIONS
-    own = CLIENT if role == "client" else SERVER
+    options, own = {
+        "client": (CLIENT_OPTIONS, CLIENT),
+        "server": (SERVER_OPTIONS, SERVER),
+        "redis": (REDIS_OPTIONS, REDIS),
+    }[role]
     names = list(options)
     if role == "server":
         shared = [n for n in names if n in COMMON]

@@ -8,8 +8,9 @@ At ``builder-inited`` this writes ``docs/_generated/`` (ignored by git):
   ``ast``), with the "when" column below. A code in the table without a
   "when", or the other way round, is a build warning (an error under -W).
 - ``cli-help.md``: ``python -m pyws ... --help`` for each command.
-- ``client-options.md``, ``server-options.md``: the option tables, from
-  ``pyws._options`` with the meanings written in ``opttable.py``.
+- ``client-options.md``, ``server-options.md``, ``redis-options.md``: the
+  option tables, from ``pyws._options`` with the meanings written in
+  ``opttable.py``.
 - ``closing-*.svg``: sequence diagrams of the saved ``scripts/compare``
   traces in ``docs/_traces/`` (see ``seqdiagram.py``).
 - ``bench.svg``: the benchmark chart, from the newest
@@ -62,6 +63,7 @@ def generate(app: Sphinx) -> None:
     _write(OUT / "cli-help.md", _cli_help())
     _write(OUT / "client-options.md", opttable.table("client"))
     _write(OUT / "server-options.md", opttable.table("server"))
+    _write(OUT / "redis-options.md", opttable.table("redis"))
     for trace_path in sorted((DOCS / "_traces").glob("*.json")):
         trace = json.loads(trace_path.read_text("utf-8"))
         _write(OUT / f"{trace_path.stem}.svg", seqdiagram.trace_to_svg(trace))

@@ -17,7 +17,9 @@ Targets:
 - ``frames``: :class:`pyws.receiver.Receiver` in both roles, with and
   without a negotiated permessage-deflate, fed by ``feed()`` or by the
   ``get_buffer()``/``buffer_updated()`` path, in reads of fuzzed sizes;
-  the C helper or the pure Python masking by ``PYWS_NO_SPEEDUPS``; or the
+  the C helper or the pure Python masking by ``PYWS_NO_SPEEDUPS``, each
+  stream twice: with the C fast path for whole messages and without it,
+  which must report the same events; or the
   same bytes through :class:`pyws.protocol.Protocol`, whose output must
   parse back and carry a close frame with the status of any failure.
 - ``request``: the server's head parser, ``check_request``, the upgrade
@@ -107,41 +109,56 @@ def frames(data: bytes) -> None:
     ``mode`` bits 0-4: the read size (0: all at once); bit 7: through the
     sans-I/O :class:`~pyws.protocol.Protocol` (closing rules, auto-pong,
     failing) instead of the bare receiver; bit 6: then the peer's FIN.
+
+    The stream runs twice, with the receiver's C fast path for whole
+    messages and without it: both must report the same events.
     """
     if len(data) < 2:
         return
     if data[1] & 0x80:
         _protocol(data)
         return
+    fast = _receive(data, speedups=True)
+    slow = _receive(data, speedups=False)
+    assert fast == slow, (fast, slow)
+
+
+def _receive(data: bytes, *, speedups: bool) -> list[tuple[Any, ...]]:
+    """One run of :func:`frames`: the events, in order."""
     flags, step = data[0], data[1] % 32
     stream = data[2:]
     is_server = bool(flags & 1)
     small = bool(flags & 32)
     max_payload = 1024 if small else 1 << 20
     inflater = _deflate(is_server, flags >> 6, max_payload) if flags & 2 else None
+    events: list[tuple[Any, ...]] = []
     errors: list[ProtocolError] = []
 
     def on_message(payload: Any, is_binary: bool) -> None:
         if flags & 16 and is_binary:
             assert isinstance(payload, list), type(payload)
+            events.append(("message", [bytes(p) for p in payload], is_binary))
         else:
             assert isinstance(payload, (bytes, list)), type(payload)
+            events.append(("message", payload, is_binary))
 
     def on_close(code: int, reason: bytes) -> None:
         assert code == 1005 or is_valid_status_code(code), code
         assert isinstance(reason, bytes)
+        events.append(("close", code, reason))
 
     def on_error(exc: ProtocolError) -> None:
         assert isinstance(exc, ProtocolError), repr(exc)
         assert exc.code is not None and exc.status_code is not None, repr(exc)
         assert not errors, "on_error called twice"
         errors.append(exc)
+        events.append(("error", exc.code, exc.status_code, str(exc)))
 
     receiver = Receiver(
         is_server=is_server,
         on_message=on_message,
-        on_ping=lambda payload: None,
-        on_pong=lambda payload: None,
+        on_ping=lambda payload: events.append(("ping", bytes(payload))),
+        on_pong=lambda payload: events.append(("pong", bytes(payload))),
         on_close=on_close,
         on_error=on_error,
         max_payload=max_payload,
@@ -149,6 +166,7 @@ def frames(data: bytes) -> None:
         skip_utf8_validation=bool(flags & 8),
         binary_type="fragments" if flags & 16 else "nodebuffer",
         inflater=inflater,
+        speedups=speedups,
     )
     for chunk in _cuts(stream, step):
         if flags & 4:
@@ -162,6 +180,7 @@ def frames(data: bytes) -> None:
             receiver.feed(chunk)
         if receiver.done:
             break
+    return events
 
 
 def _protocol(data: bytes) -> None:

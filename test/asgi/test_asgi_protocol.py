@@ -11,6 +11,7 @@ uvicorn's own interface tests run through ``scripts/uvicorn_suite``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import zlib
 from typing import Any
 
@@ -405,8 +406,15 @@ def test_uvicorn_log_lines(
             await peer.wait_eof(T)
             peer.close()
 
-    with caplog.at_level("INFO", logger="uvicorn.error"):
-        run(main())
+    # Straight on the logger: an earlier uvicorn run with its default log
+    # config may have left "uvicorn" not propagating to the root logger.
+    logger = logging.getLogger("uvicorn.error")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level("INFO", logger="uvicorn.error"):
+            run(main())
+    finally:
+        logger.removeHandler(caplog.handler)
     lines = [r.getMessage() for r in caplog.records if r.name == "uvicorn.error"]
     assert any(line.endswith('"WebSocket /a%20b?x=1" [accepted]') for line in lines)
     assert any(line.endswith('"WebSocket /" 403') for line in lines)

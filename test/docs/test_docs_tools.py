@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pyws._options import CLIENT_OPTIONS, SERVER_OPTIONS, Option
+from pyws._options import CLIENT_OPTIONS, REDIS_OPTIONS, SERVER_OPTIONS, Option
 from pyws.errors import WS_ERRORS, ProtocolError
 from pyws.receiver import Receiver
 
@@ -100,18 +100,22 @@ class TestOptionTables:
         assert opttable.problems() == []
 
     @pytest.mark.parametrize(
-        ("role", "options"),
-        [("client", CLIENT_OPTIONS), ("server", SERVER_OPTIONS)],
+        ("role", "options", "in_ms", "pep8"),
+        [
+            ("client", CLIENT_OPTIONS, "closeTimeout", "close_timeout"),
+            ("server", SERVER_OPTIONS, "closeTimeout", "close_timeout"),
+            ("redis", REDIS_OPTIONS, "reconnectDelay", "reconnect_delay"),
+        ],
     )
     def test_one_row_per_option_with_its_default(
-        self, role: str, options: dict[str, Any]
+        self, role: str, options: dict[str, Any], in_ms: str, pep8: str
     ) -> None:
         rows = [r for r in opttable.table(role).splitlines()[2:] if r]
         names = [r.split("`")[1] for r in rows]
         assert sorted(names) == sorted(options)
-        row = rows[names.index("closeTimeout")]
-        assert f"| {options['closeTimeout'].default} ms |" in row
-        assert "(`close_timeout`)" in row
+        row = rows[names.index(in_ms)]
+        assert f"| {options[in_ms].default} ms |" in row
+        assert f"(`{pep8}`)" in row
 
     def test_a_new_option_without_a_meaning_is_reported(
         self, monkeypatch: pytest.MonkeyPatch
@@ -120,6 +124,15 @@ class TestOptionTables:
         monkeypatch.setattr(opttable, "CLIENT_OPTIONS", extra)
         assert opttable.problems() == [
             "client option brandNew has no meaning in opttable.py"
+        ]
+
+    def test_a_new_redis_option_without_a_meaning_is_reported(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        extra = dict(REDIS_OPTIONS, brandNew=Option("brandNew", None))
+        monkeypatch.setattr(opttable, "REDIS_OPTIONS", extra)
+        assert opttable.problems() == [
+            "redis option brandNew has no meaning in opttable.py"
         ]
 
 

@@ -177,6 +177,34 @@ def test_incomplete_message_timeout_spares_a_slow_peer_that_progresses(
     arun(main())
 
 
+def test_incomplete_message_timer_is_cancelled(arun: Any) -> None:
+    # Both ways the armed timer goes: the frame completes, the connection ends.
+    async def main() -> None:
+        wss, port = await start(arun, incompleteMessageTimeout=60_000)
+        ws, peer = await connected(arun, wss, port)
+        got = arun.event(ws, "message")
+        frame = build_frame(2, b"0123456789", mask=b"abcd")
+        peer.send_raw(frame[:9])
+        await until(lambda: ws._conn._incomplete_timer is not None, "the timer")
+        armed = ws._conn._incomplete_timer
+        peer.send_raw(frame[9:])
+        await arun.within(got)
+        assert armed.cancelled() and ws._conn._incomplete_timer is None
+
+        peer.send_raw(frame[:9])
+        await until(lambda: ws._conn._incomplete_timer is not None, "the timer")
+        armed = ws._conn._incomplete_timer
+        conn = ws._conn
+        closed = arun.event(ws, "close")
+        ws.terminate()
+        await arun.within(closed)
+        assert armed.cancelled() and conn._incomplete_timer is None
+        peer.close()
+        await stop(arun, wss)
+
+    arun(main())
+
+
 def test_limits_are_off_by_default(arun: Any) -> None:
     async def main() -> None:
         wss, port = await start(arun)

@@ -263,11 +263,145 @@ def test_options_are_checked(arun: Any) -> None:
         wss = WebSocketServer(noServer=True)
         with pytest.raises(TypeError, match="unknown option 'bogus'"):
             RedisFanout(wss, bogus=1)
-        with pytest.raises(TypeError, match="given twice"):
+        with pytest.raises(TypeError, match="unknown option 'maxpending'"):
+            RedisFanout(wss, "redis://x", {"maxpending": 1})
+        doubled = r"'maxPending' given twice \(as 'maxPending' and 'max_pending'\)"
+        with pytest.raises(TypeError, match=doubled):
             RedisFanout(wss, "redis://x", {"maxPending": 1}, max_pending=2)
+        with pytest.raises(TypeError, match=doubled):
+            RedisFanout(wss, "redis://x", {"maxPending": 1, "max_pending": 2})
         with pytest.raises(TypeError, match="url must be a str"):
-            RedisFanout(wss, {"maxPending": 1})
-        with pytest.raises(ValueError, match="'maxPendingBytes' must be an int"):
-            RedisFanout(wss, maxPendingBytes=0)
+            RedisFanout(wss, {"maxPending": 1})  # type: ignore[arg-type]
+        wrong_type: list[dict[str, Any]] = [
+            {"maxPending": "10"},
+            {"max_pending": True},
+            {"maxPendingBytes": 1.5},
+            {"reconnect_delay": "100"},
+            {"connectTimeout": None},
+            {"channel": b"room"},
+            {"filter": 1},
+        ]
+        for bad in wrong_type:
+            (name,) = bad
+            with pytest.raises(TypeError, match=f"option '{name}' must (not )?be"):
+                RedisFanout(wss, "redis://x", bad)
+        out_of_range: list[dict[str, Any]] = [
+            {"maxPendingBytes": 0},
+            {"max_pending": -1},
+            {"reconnectDelay": 0},
+            {"reconnect_delay_max": -1},
+            {"connect_timeout": 0},
+        ]
+        for bad in out_of_range:
+            (name,) = bad
+            with pytest.raises(
+                ValueError, match=f"option '{name}' must be > 0"
+            ) as info:
+                RedisFanout(wss, "redis://x", bad)
+            assert not isinstance(info.value, TypeError)
+        with pytest.raises(ValueError, match="reconnectDelayMax must be >="):
+            RedisFanout(wss, "redis://x", reconnectDelay=200, reconnect_delay_max=100)
+
+    arun(main())
+
+
+def test_options_in_both_spellings(arun: Any) -> None:
+    async def main() -> None:
+        wss = WebSocketServer(noServer=True)
+        url = f"redis://{HOST}:{free_port()}/0"  # unreachable: nothing connects
+
+        def keep(ws: Any) -> bool:
+            return True
+
+        camel = RedisFanout(
+            wss,
+            url,
+            {
+                "channel": "c",
+                "filter": keep,
+                "maxPending": 5,
+                "maxPendingBytes": 600,
+                "reconnectDelay": 1000,
+                "reconnectDelayMax": 2000.5,
+            },
+            connectTimeout=300,
+        )
+        snake = RedisFanout(
+            wss,
+            url,
+            {"max_pending": 5, "max_pending_bytes": 600, "connect_timeout": 300},
+            channel="c",
+            filter=keep,
+            reconnect_delay=1000,
+            reconnect_delay_max=2000.5,
+        )
+        defaults = RedisFanout(wss, url, reconnectDelay=1000, reconnectDelayMax=1000)
+        fanouts = (camel, snake, defaults)
+        for fanout in fanouts:
+            fanout.on("error", lambda err: None)  # Redis is unreachable
+        try:
+            expected = {
+                "channel": "c",
+                "filter": keep,
+                "maxPending": 5,
+                "maxPendingBytes": 600,
+                "reconnectDelay": 1000,
+                "reconnectDelayMax": 2000.5,
+                "connectTimeout": 300,
+            }
+            assert camel.options == snake.options == expected
+            assert camel.channel == "c"
+            assert defaults.options == {
+                "channel": "pyws",
+                "filter": None,
+                "maxPending": 10000,
+                "maxPendingBytes": 16 * 1024 * 1024,
+                "reconnectDelay": 1000,
+                "reconnectDelayMax": 1000,
+                "connectTimeout": 2000,
+            }
+        finally:
+            for fanout in fanouts:
+                await fanout.close()
+
+    arun(main())
+
+
+def test_publish_options(arun: Any) -> None:
+    async def main() -> None:
+        port = free_port()  # Redis is unreachable: publish() delivers locally
+        async with ws_server() as (wss, wss_port):
+            fanout = RedisFanout(
+                wss,
+                f"redis://{HOST}:{port}/0",
+                reconnectDelay=1000,
+                reconnectDelayMax=1000,
+            )
+            fanout.on("error", lambda err: None)
+            peer = await RawPeer.connect(HOST, wss_port)
+            try:
+                await within(
+                    asyncio.ensure_future(_until(lambda: len(wss.clients or ()) == 1)),
+                    "the client",
+                )
+                # A keyword never overrides the dict: given in both, it is an
+                # error, and nothing is sent.
+                with pytest.raises(TypeError, match="'binary' given twice"):
+                    fanout.publish("a", {"binary": True}, binary=False)
+                with pytest.raises(TypeError, match="unknown option 'compress'"):
+                    fanout.publish("a", compress=True)  # type: ignore[call-arg]
+                with pytest.raises(TypeError, match="options must be a dict"):
+                    fanout.publish("a", [("binary", True)])  # type: ignore[arg-type]
+                assert fanout.pending == 0
+                assert fanout.publish("b", {"binary": True}) == 1
+                assert fanout.publish(b"c", binary=False) == 1
+                assert fanout.publish("d", {}) == 1
+                assert fanout.publish(b"e") == 1
+                assert await texts(peer, 4) == [b"b", b"c", b"d", b"e"]
+                assert [f.opcode for f in peer.data_frames()] == [2, 1, 1, 2]
+                assert fanout.pending == 4
+            finally:
+                peer.transport.abort()
+                await fanout.close()
 
     arun(main())

@@ -34,6 +34,21 @@ ws.send(b"x", {"binary": True, "compres": True})  # type: ignore[arg-type]
 ws.send(object())  # type: ignore[arg-type]
 ws.close("1000")  # type: ignore[arg-type]
 
+# -- pyws.redis: the same for RedisFanout and publish() ---------------------------
+
+
+async def fanout() -> None:
+    from pyws.redis import RedisFanout
+
+    room = RedisFanout(wss, "redis://127.0.0.1:6379/0", {"maxPending": 100})
+    RedisFanout(wss, channel="room", reconnect_delay=50, filter=lambda ws: True)
+    RedisFanout(wss, max_pending="100")  # type: ignore[arg-type]
+    RedisFanout(wss, {"maxPendng": 100})  # type: ignore[arg-type]
+    room.publish("x", {"binary": False})
+    room.publish(b"x", binary=True)
+    room.publish("x", compress=True)  # type: ignore[call-arg]
+
+
 # -- sending ---------------------------------------------------------------------
 
 ws.send("text")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -141,15 +143,44 @@ class TestMaskSource:
             return bytes((base + i) % 256 for i in range(n))
 
         monkeypatch.setattr(os, "urandom", fake_urandom)
-        source = MaskSource()
         per_pool = MaskSource.POOL_SIZE // 4
-        masks = [source() for _ in range(per_pool)]
-        assert calls == [MaskSource.POOL_SIZE]
+        got: dict[str, Any] = {}
+
+        def in_a_new_thread() -> None:
+            # Every connection of a thread draws from the thread's pool: two
+            # sources take consecutive keys, with one os.urandom call.
+            first, second = MaskSource(), MaskSource()
+            got["masks"] = [(first if i % 2 else second)() for i in range(per_pool)]
+            got["calls"] = list(calls)
+            got["next"] = first()
+
+        thread = threading.Thread(target=in_a_new_thread)
+        thread.start()
+        thread.join(10)
+        assert got["calls"] == [MaskSource.POOL_SIZE]
         # Consecutive 4-byte slices of the one pool.
-        assert b"".join(masks) == fake_pool(0, MaskSource.POOL_SIZE)
-        nxt = source()
+        assert b"".join(got["masks"]) == fake_pool(0, MaskSource.POOL_SIZE)
         assert calls == [MaskSource.POOL_SIZE, MaskSource.POOL_SIZE]
-        assert nxt == fake_pool(1, 4)
+        assert got["next"] == fake_pool(1, 4)
+
+    def test_threads_have_pools_of_their_own(self) -> None:
+        keys: list[bytes] = []
+
+        def draw() -> None:
+            source = MaskSource()
+            keys.extend(source() for _ in range(3000))
+
+        threads = [threading.Thread(target=draw) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        draw()
+        # 12,000 keys from os.urandom: a slice handed out twice would repeat
+        # hundreds of keys; chance repeats of 4 random bytes number about
+        # 0.02 on average.
+        assert len(keys) == 12000
+        assert len(set(keys)) > 11990
 
     def test_default_masks_are_4_bytes_and_vary(self) -> None:
         source = MaskSource()

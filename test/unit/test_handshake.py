@@ -601,6 +601,25 @@ class TestCheckRequest:
             + f"Content-Length: {len(body)}\r\n\r\n{body}".encode()
         )
 
+    def test_built_requests_are_checked_as_parsed_ones(self) -> None:
+        # handleUpgrade() turns a foreign request into a Request this way:
+        # the version and the Host lines come from its fields, as parsed.
+        valid = [
+            "Host", "h", "Upgrade", "websocket", "Connection", "Upgrade",
+            "Sec-WebSocket-Key", KEY, "Sec-WebSocket-Version", "13",
+        ]  # fmt: skip
+        assert check_request(Request("GET", "/", "1.1", valid), deflate_enabled=False)
+        cases = [
+            (Request("GET", "/"), "Missing or invalid Host header"),
+            (Request("GET", "/", "1.1", valid[2:]), "Missing or invalid Host header"),
+            (Request("GET", "/", "1.1", valid + valid[:2]), "Missing or invalid Host"),
+            (Request("GET", "/", "1.0", valid), "Invalid HTTP version"),
+            (Request("GET", "/", "0.9", valid), "Invalid HTTP version"),
+        ]
+        for req, message in cases:
+            with pytest.raises(ServerHandshakeRejection, match=message):
+                check_request(req, deflate_enabled=False)
+
     def test_host_and_version_come_before_ws_checks(self) -> None:
         head = UPGRADE_REQUEST.replace(b"GET", b"PUT").replace(b"HTTP/1.1", b"HTTP/1.0")
         with pytest.raises(ServerHandshakeRejection, match="HTTP version"):

@@ -19,7 +19,13 @@ from typing import Any
 import pytest
 
 from pyws import RangeError, WebSocket, WebSocketServer
-from pyws._options import CLIENT_OPTIONS, SERVER_OPTIONS, parse_options, pep8_name
+from pyws._options import (
+    CLIENT_OPTIONS,
+    REDIS_OPTIONS,
+    SERVER_OPTIONS,
+    parse_options,
+    pep8_name,
+)
 
 # A URL nothing listens on; every test here fails before connecting.
 URL = "ws://127.0.0.1:9/"
@@ -63,7 +69,7 @@ def test_pep8_name(ws_name: str, pep8: str) -> None:
 
 
 def test_pep8_names_are_unique() -> None:
-    for table in (CLIENT_OPTIONS, SERVER_OPTIONS):
+    for table in (CLIENT_OPTIONS, SERVER_OPTIONS, REDIS_OPTIONS):
         names = [pep8_name(n) for n in table]
         assert len(names) == len(set(names))
 

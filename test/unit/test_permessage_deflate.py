@@ -1301,6 +1301,52 @@ class TestSharedOutput:
         # 8 bits deflate with 9 (see the module docstring): the same output.
         assert w8.shared_output_key() == w9.shared_output_key()
 
+    # (agreed params, server options) changed from the base below, and whether
+    # the change alters the server's compressed bytes. The values that alter
+    # them were picked so that the sample's output does differ.
+    KEY_CASES = [
+        ("level", {}, {"zlibDeflateOptions": {"level": 6}}, True),
+        ("mem_level", {}, {"zlibDeflateOptions": {"memLevel": 4}}, True),
+        ("strategy", {}, {"zlibDeflateOptions": {"strategy": 2}}, True),
+        ("own_window", {"server_max_window_bits": 10}, {}, True),
+        ("chunk_size", {}, {"zlibDeflateOptions": {"chunkSize": 1024}}, False),
+        # ws forces the negotiated window bits over zlib's windowBits.
+        ("zlib_window", {}, {"zlibDeflateOptions": {"windowBits": 10}}, False),
+        ("inflate_opts", {}, {"zlibInflateOptions": {"level": 6}}, False),
+        ("peer_window", {"client_max_window_bits": 10}, {}, False),
+        ("peer_nct", {"client_no_context_takeover": True}, {}, False),
+        ("offer_opts", {}, {"serverMaxWindowBits": 12, "concurrencyLimit": 3}, False),
+    ]
+
+    @pytest.mark.parametrize(
+        ("params", "options", "alters"),
+        [case[1:] for case in KEY_CASES],
+        ids=[case[0] for case in KEY_CASES],
+    )
+    def test_key_changes_exactly_with_output(
+        self, params: dict[str, Any], options: dict[str, Any], alters: bool
+    ) -> None:
+        nct = {"server_no_context_takeover": True}
+        base, _ = pair(nct)
+        changed, _ = pair({**nct, **params}, options)
+        noise = random.Random(2).randbytes(3000)
+        data = sample(20000) + noise
+        base_out = base.compress_message(data)
+        changed_out = changed.compress_message(data)
+        assert (changed_out != base_out) is alters
+        assert (changed.shared_output_key() != base.shared_output_key()) is alters
+        # What a connection's own deflater sends matches the shared output.
+        assert changed.compress(data, True) == changed_out
+
+    def test_key_holds_threshold_not_in_output(self) -> None:
+        nct = {"server_no_context_takeover": True}
+        base, _ = pair(nct)
+        small, _ = pair(nct, {"threshold": 10})
+        data = sample(5000)
+        assert small.compress_message(data) == base.compress_message(data)
+        # Equal keys must also agree on which messages go out uncompressed.
+        assert small.shared_output_key() != base.shared_output_key()
+
     def test_client_side_key(self) -> None:
         _, cli = pair({"client_no_context_takeover": True})
         assert cli.shared_output_key() is not None

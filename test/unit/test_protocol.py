@@ -19,7 +19,7 @@ import pytest
 from pyws.constants import CLOSING, OPEN, ReadyState
 from pyws.errors import ProtocolError, protocol_error
 from pyws.permessage_deflate import PerMessageDeflate
-from pyws.protocol import EOF, Handler, Protocol, shared_frame
+from pyws.protocol import EOF, JOIN_LIMIT, Handler, Protocol, shared_frame
 
 MASK = bytes.fromhex("37fa213d")
 PEER_MASK = bytes.fromhex("0a0b0c0d")
@@ -688,6 +688,15 @@ class TestSendFrame:
         chunks = shared_frame(big, binary=True)
         assert chunks[0] == h("827f") + (70000).to_bytes(8, "big")
         assert chunks[1] is big  # not copied
+
+    def test_shared_frame_joins_up_to_the_join_limit(self) -> None:
+        at_limit = b"a" * JOIN_LIMIT
+        assert shared_frame(at_limit, binary=True) == [
+            h("827f") + JOIN_LIMIT.to_bytes(8, "big") + at_limit
+        ]
+        over = at_limit + b"a"
+        chunks = shared_frame(over, binary=True)
+        assert len(chunks) == 2 and chunks[1] is over
 
     def test_queued_in_order_with_own_frames(self) -> None:
         p = Protocol(is_server=True)

@@ -13,7 +13,7 @@ import typing
 import pytest
 
 from pyws import typing as pyws_typing
-from pyws._options import CLIENT_OPTIONS, SERVER_OPTIONS, Option
+from pyws._options import CLIENT_OPTIONS, REDIS_OPTIONS, SERVER_OPTIONS, Option
 
 # Options typed as a parameter of their own instead (see ClientOptions).
 _PARAMETERS = {"ClientOptions": {"protocols"}}
@@ -24,6 +24,7 @@ _PARAMETERS = {"ClientOptions": {"protocols"}}
     [
         (pyws_typing.ClientOptions, CLIENT_OPTIONS),
         (pyws_typing.ServerOptions, SERVER_OPTIONS),
+        (pyws_typing.RedisFanoutOptions, REDIS_OPTIONS),
     ],
 )
 def test_typed_options_match_the_table(
@@ -40,3 +41,10 @@ def test_send_options_match_what_send_accepts() -> None:
     from pyws.websocket import _SEND_OPTIONS
 
     assert set(typing.get_type_hints(pyws_typing.SendOptions)) == set(_SEND_OPTIONS)
+
+
+def test_publish_options_match_what_publish_accepts() -> None:
+    from pyws.redis import _PUBLISH_OPTIONS
+
+    hints = set(typing.get_type_hints(pyws_typing.PublishOptions))
+    assert hints == set(_PUBLISH_OPTIONS)
