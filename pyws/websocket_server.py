@@ -925,7 +925,8 @@ class WebSocketServer(WebSocketServerEvents):
         self._handshaking.discard(transport)
         self._connections.add(ws)
         _runtime.retain(ws, self._loop)
-        ws.once("close", lambda *_: self._on_ws_close(ws, nsock))
+        # 'on' as ws adds it (its 'close' is emitted once): no once-wrapper.
+        ws.on("close", lambda *_: self._on_ws_close(ws, nsock))
 
         def before_head() -> None:
             if self.clients is not None:
