@@ -543,6 +543,9 @@ class Listener:
         self._closed = False
         self._backoff: asyncio.TimerHandle | None = None
         self._in_streak = False
+        # What socket.accept() asks the listening socket for on every call
+        # (each family/type read makes an enum): read once.
+        self._kind = (sock.family, sock.type, sock.proto)
         #: The selector loop's own transport factory (what its
         #: ``connect_accepted_socket`` uses), when the loop is one.
         self._make_transport: Callable[..., object] | None = (
@@ -578,7 +581,8 @@ class Listener:
     def _on_readable(self) -> None:
         for _ in range(_ACCEPTS_PER_EVENT):
             try:
-                conn, _addr = self.sock.accept()
+                # socket.accept(), without its per-call family/type lookups.
+                fd, _addr = self.sock._accept()  # type: ignore[attr-defined]
             except (BlockingIOError, InterruptedError):
                 return
             except ConnectionAbortedError:
@@ -589,6 +593,7 @@ class Listener:
                 else:
                     self.report("accept() failed", exc)
                 return
+            conn = socket.socket(*self._kind, fileno=fd)
             if self._in_streak:
                 self._in_streak = False
             if not self.admit():
