@@ -704,3 +704,29 @@ def test_remote_family_over_ipv6(arun: Any) -> None:
         await stop(arun, wss)
 
     arun(main())
+
+
+def test_connections_get_their_own_servers_settings(arun: Any) -> None:
+    """Settings read once per server's options: connections of two servers,
+    opened in turns, each get their server's."""
+
+    async def main() -> None:
+        small, small_port = await start(arun, maxPayload=1000, closeTimeout=700)
+        big, big_port = await start(arun, maxPayload=5000)
+        clients = []
+        for wss, port, payload, close_ms in (
+            (small, small_port, 1000, 700),
+            (big, big_port, 5000, 30000),
+            (small, small_port, 1000, 700),
+        ):
+            conn = arun.event(wss, "connection")
+            clients.append(WebSocket(f"ws://{HOST}:{port}/"))
+            (ws, _req) = await arun.within(conn)
+            assert ws._proto.receiver.max_payload == payload
+            assert ws._proto.close_timeout_ms == close_ms
+        for client in clients:
+            client.terminate()
+        await stop(arun, small)
+        await stop(arun, big)
+
+    arun(main())
