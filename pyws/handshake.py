@@ -146,8 +146,13 @@ class Headers(dict[str, "str | list[str]"]):
     def from_raw(cls, raw_headers: Sequence[str]) -> Headers:
         """Build the mapping from ``rawHeaders`` (name, value, name, ...)."""
         headers = cls()
+        get = headers.get
         for i in range(0, len(raw_headers) - 1, 2):
-            headers.add(raw_headers[i], raw_headers[i + 1])
+            name = raw_headers[i].lower()
+            if name == "set-cookie" or get(name) is not None:
+                headers.add(name, raw_headers[i + 1])  # a list or a repeat
+            else:
+                headers[name] = raw_headers[i + 1]  # add()'s first-time case
         return headers
 
     def add(self, name: str, value: str) -> None:
