@@ -222,7 +222,7 @@ class NodeEventEmitter(pyee.EventEmitter):
         if listener is _NO_LISTENER:
             return self.listens_to(event)
         _check_listener(listener)
-        self.add_listener(event, listener)
+        self._add_event_handler(event, listener, listener)  # pyee's add_listener
         return self
 
     def addListener(self, event: Any, listener: Callable[..., Any]) -> Any:  # noqa: N802
