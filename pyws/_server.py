@@ -633,7 +633,8 @@ class Listener:
             awaited = coro.send(None)
         except StopIteration:
             return
-        except (OSError, asyncio.TimeoutError):
+        except (OSError, asyncio.TimeoutError, asyncio.CancelledError):
+            # A peer gone first (or its waiter cancelled): nothing to serve.
             conn.close()
             return
         except Exception as exc:  # noqa: BLE001 - reported, not raised in a callback
