@@ -116,11 +116,14 @@ class NodeEventEmitter(pyee.EventEmitter):
     #: of parameters gets the adapter there.
     _event_args: ClassVar[dict[str, int]] = {}
 
+    #: Events warned about (MaxListenersExceededWarning), made on the first.
+    _warned: frozenset[Any] | set[Any] = frozenset()
+    #: Tasks of ``async def`` listeners still running, made on the first.
+    _listener_tasks: set[asyncio.Task[Any]] | None = None
+
     def __init__(self) -> None:
         super().__init__()
         self._max_listeners = DEFAULT_MAX_LISTENERS
-        self._warned: set[Any] = set()
-        self._listener_tasks: set[asyncio.Task[Any]] = set()
 
     # -- emitting ------------------------------------------------------------
 
@@ -168,10 +171,13 @@ class NodeEventEmitter(pyee.EventEmitter):
 
     def _run_listener_task(self, coro: Any) -> None:
         # An ``async def`` listener: run it as a task, not awaited.
+        tasks = self._listener_tasks
+        if tasks is None:
+            tasks = self._listener_tasks = set()
         run_detached(
             coro,
             asyncio.get_running_loop(),
-            self._listener_tasks,
+            tasks,
             "Exception in an async pyws listener",
             self,
         )
@@ -183,13 +189,23 @@ class NodeEventEmitter(pyee.EventEmitter):
         # fit it to the event's arguments once, here.
         if v is k:
             v = fit(k, self._event_args.get(event))
-        if "newListener" in self._events:
+        events = self._events
+        if "newListener" in events:
             self.emit("newListener", event, k)
-        super()._add_event_handler(event, k, v)
-        count = len(self._events.get(event, ()))
+        # pyee's own _add_event_handler, inlined (this runs for every
+        # listener of every connection): its 'new_listener' first, if
+        # anyone listens, then the table entry.
+        if "new_listener" in events:
+            self.emit("new_listener", event, k)
+        with self._lock:
+            table = events.get(event)
+            if table is None:
+                table = events[event] = OrderedDict()
+            table[k] = v
+            count = len(table)
         limit = self._max_listeners
         if 0 < limit < count and event not in self._warned:
-            self._warned.add(event)
+            self._warned = {*self._warned, event}
             warnings.warn(
                 f"Possible EventEmitter memory leak detected. {count} {event} "
                 f"listeners added to {type(self).__name__}. "
@@ -206,7 +222,7 @@ class NodeEventEmitter(pyee.EventEmitter):
         if listener is _NO_LISTENER:
             return self.listens_to(event)
         _check_listener(listener)
-        self.add_listener(event, listener)
+        self._add_event_handler(event, listener, listener)  # pyee's add_listener
         return self
 
     def addListener(self, event: Any, listener: Callable[..., Any]) -> Any:  # noqa: N802

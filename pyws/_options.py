@@ -266,19 +266,22 @@ def _check_value(opt: Option, given_as: str, value: Any) -> Any:
     return value
 
 
-# id(table) -> (table, {pep8 name: option}): the tables are module constants,
-# so each is mapped once, not on every connection.
-_BY_PEP8: dict[int, tuple[Mapping[str, Option], dict[str, Option]]] = {}
+# id(table) -> (table, {pep8 name: option}, {ws name: default}): the tables
+# are module constants, so each is mapped once, not on every connection.
+_BY_PEP8: dict[int, tuple[Mapping[str, Option], dict[str, Option], dict[str, Any]]] = {}
 
 
-def _pep8_table(table: Mapping[str, Option]) -> dict[str, Option]:
+def _table_maps(
+    table: Mapping[str, Option],
+) -> tuple[dict[str, Option], dict[str, Any]]:
     cached = _BY_PEP8.get(id(table))
     if cached is not None and cached[0] is table and len(cached[1]) == len(table):
-        return cached[1]
+        return cached[1], cached[2]
     by_pep8 = {o.pep8: o for o in table.values()}
+    defaults = {name: opt.default for name, opt in table.items()}
     if len(_BY_PEP8) < 64:  # bounded: a table made on the fly is not kept
-        _BY_PEP8[id(table)] = (table, by_pep8)
-    return by_pep8
+        _BY_PEP8[id(table)] = (table, by_pep8, defaults)
+    return by_pep8, defaults
 
 
 def parse_options(
@@ -294,7 +297,7 @@ def parse_options(
     """
     if options is not None and not isinstance(options, Mapping):
         raise TypeError(f"{where} options must be a dict, not {type(options).__name__}")
-    by_pep8 = _pep8_table(table)
+    by_pep8, defaults = _table_maps(table)
     given: dict[str, tuple[str, Any]] = {}
     for source in (options or {}, kwargs):
         for key, value in source.items():
@@ -310,7 +313,7 @@ def parse_options(
                     f"(as {first!r} and {key!r})"
                 )
             given[opt.name] = (key, _check_value(opt, key, value))
-    result = {name: opt.default for name, opt in table.items()}
+    result = dict(defaults)
     for name, (_, value) in given.items():
         result[name] = value
     return result

@@ -10,6 +10,8 @@
   (bounded in size by the parser and in time by ``HEADERS_TIMEOUT``),
   answers a plain HTTP request with 426 as ws's own HTTP server does, and
   hands an upgrade request to ``WebSocketServer.handleUpgrade``.
+- :class:`HeadDeadlines`: the ``HEADERS_TIMEOUT`` of every request head
+  being read, on one timer per server instead of one per connection.
 - :class:`HoldingProtocol`: keeps bytes that arrive while an upgrade is
   being decided (an async ``verifyClient``), so none are lost; a FIN from
   the peer meanwhile destroys the socket, as ws does, unless the user's
@@ -42,6 +44,7 @@ __all__ = [
     "ACCEPT_BACKOFF",
     "HEADERS_TIMEOUT",
     "HOLD_LIMIT",
+    "HeadDeadlines",
     "HoldingProtocol",
     "Listener",
     "ServerHandshake",
@@ -234,9 +237,11 @@ class TransportSocket:
             self.localPort: int | None = int(local[1])
         else:
             self.localAddress, self.localPort = None, None
-        sock = transport.get_extra_info("socket")
-        family = getattr(sock, "family", None)
-        self.remoteFamily = "IPv6" if family == socket.AF_INET6 else "IPv4"
+        # An AF_INET6 address is (host, port, flowinfo, scope_id), an
+        # AF_INET one (host, port): no socket object needed to tell.
+        self.remoteFamily = (
+            "IPv6" if isinstance(peer, tuple) and len(peer) == 4 else "IPv4"
+        )
         self.encrypted = transport.get_extra_info("sslcontext") is not None
         self.authorized = False
         self._ended = False
@@ -323,6 +328,70 @@ def _read_view() -> memoryview:
     return view
 
 
+class HeadDeadlines:
+    """When each request head being read is due, on one timer.
+
+    Every head gets the same :data:`HEADERS_TIMEOUT`, so deadlines come in
+    the order connections were added: a dict keeps them in that order and
+    one timer waits for the oldest. Adding and removing a connection is a
+    dict operation; the timer is armed when there is none and re-armed only
+    when it fires, for the oldest head then being read (a head that arrived
+    does not cancel it: under load that would re-arm it per connection).
+    Node's HTTP server also checks ``headersTimeout`` from one periodic
+    timer. A handshake whose deadline passed gets ``on_timeout()``.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, timeout: float | None = None
+    ) -> None:
+        self.loop = loop
+        #: Seconds each head has (:data:`HEADERS_TIMEOUT` unless given).
+        self.timeout = HEADERS_TIMEOUT if timeout is None else timeout
+        self._due: dict[ServerHandshake, float] = {}
+        self.timer: asyncio.TimerHandle | None = None
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def add(self, handshake: ServerHandshake) -> None:
+        """Start ``handshake``'s clock."""
+        due = self.loop.time() + self.timeout
+        self._due[handshake] = due
+        if self.timer is None:
+            self.timer = self.loop.call_at(due, self._expire)
+
+    def remove(self, handshake: ServerHandshake) -> None:
+        """Stop ``handshake``'s clock (its head arrived, or it is gone)."""
+        self._due.pop(handshake, None)
+
+    def close(self) -> None:
+        """Cancel the timer (the server closed); clocks stop."""
+        self._due.clear()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def due(self, handshake: ServerHandshake) -> float | None:
+        """The loop time ``handshake`` times out at, if its clock runs."""
+        return self._due.get(handshake)
+
+    def _expire(self) -> None:
+        self.timer = None
+        now = self.loop.time()
+        due = self._due
+        expired = []
+        for handshake, when in due.items():
+            if when > now:
+                break
+            expired.append(handshake)
+        for handshake in expired:
+            del due[handshake]
+        if due:
+            self.timer = self.loop.call_at(next(iter(due.values())), self._expire)
+        for handshake in expired:
+            handshake.on_timeout()
+
+
 class ServerHandshake(HoldingProtocol, asyncio.BufferedProtocol):
     """Reads one HTTP request head and dispatches it (``port`` mode).
 
@@ -340,6 +409,7 @@ class ServerHandshake(HoldingProtocol, asyncio.BufferedProtocol):
         loop: asyncio.AbstractEventLoop,
         track: Callable[[asyncio.Transport, bool], object],
         make_socket: Callable[[asyncio.Transport], TransportSocket] = TransportSocket,
+        deadlines: HeadDeadlines | None = None,
     ) -> None:
         super().__init__()
         self.make_socket = make_socket
@@ -347,13 +417,14 @@ class ServerHandshake(HoldingProtocol, asyncio.BufferedProtocol):
         self.loop = loop
         self.track = track
         self.parser: RequestParser | None = RequestParser()
-        self.timer: asyncio.TimerHandle | None = None
+        #: The server's clocks for request heads (one of its own if none).
+        self.deadlines = deadlines if deadlines is not None else HeadDeadlines(loop)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         assert self.transport is not None
         self.track(self.transport, True)
-        self.timer = self.loop.call_later(HEADERS_TIMEOUT, self._on_timeout)
+        self.deadlines.add(self)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return _read_view()
@@ -361,8 +432,8 @@ class ServerHandshake(HoldingProtocol, asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         self.data_received(bytes(_read_view()[:nbytes]))
 
-    def _on_timeout(self) -> None:
-        self.timer = None
+    def on_timeout(self) -> None:
+        """The head did not arrive within :data:`HEADERS_TIMEOUT`."""
         if self.parser is not None and self.transport is not None:
             # Node answers 408 when the head did not arrive in time.
             self.transport.write(
@@ -415,9 +486,7 @@ class ServerHandshake(HoldingProtocol, asyncio.BufferedProtocol):
         return super().eof_received()
 
     def _stop_timer(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.deadlines.remove(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_timer()
@@ -474,6 +543,9 @@ class Listener:
         self._closed = False
         self._backoff: asyncio.TimerHandle | None = None
         self._in_streak = False
+        # What socket.accept() asks the listening socket for on every call
+        # (each family/type read makes an enum): read once.
+        self._kind = (sock.family, sock.type, sock.proto)
         #: The selector loop's own transport factory (what its
         #: ``connect_accepted_socket`` uses), when the loop is one.
         self._make_transport: Callable[..., object] | None = (
@@ -509,7 +581,8 @@ class Listener:
     def _on_readable(self) -> None:
         for _ in range(_ACCEPTS_PER_EVENT):
             try:
-                conn, _addr = self.sock.accept()
+                # socket.accept(), without its per-call family/type lookups.
+                fd, _addr = self.sock._accept()  # type: ignore[attr-defined]
             except (BlockingIOError, InterruptedError):
                 return
             except ConnectionAbortedError:
@@ -520,6 +593,7 @@ class Listener:
                 else:
                     self.report("accept() failed", exc)
                 return
+            conn = socket.socket(*self._kind, fileno=fd)
             if self._in_streak:
                 self._in_streak = False
             if not self.admit():
@@ -540,9 +614,39 @@ class Listener:
             except OSError:  # pragma: no cover - the peer is gone already
                 conn.close()
             return
+        if self.ssl is None:
+            # Plain TCP on another loop (uvloop): its connect_accepted_socket
+            # does all its work before it awaits the waiter it resolves on
+            # the next turn. Run it here and resume it from that waiter,
+            # instead of a task (and its extra turns) per connection.
+            self._step(self.loop.connect_accepted_socket(self.factory, conn), conn)
+            return
         task = self.loop.create_task(self._connect(conn))
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
+
+    def _step(self, coro: Any, conn: socket.socket) -> None:
+        """Run ``coro`` (a ``connect_accepted_socket``) until it waits, and
+        again when what it waits for is done: a task's work, without the
+        task. Its failures are handled as :meth:`_connect` handles them."""
+        try:
+            awaited = coro.send(None)
+        except StopIteration:
+            return
+        except (OSError, asyncio.TimeoutError, asyncio.CancelledError):
+            # A peer gone first (or its waiter cancelled): nothing to serve.
+            conn.close()
+            return
+        except Exception as exc:  # noqa: BLE001 - reported, not raised in a callback
+            conn.close()
+            self.report("setting up an accepted connection failed", exc)
+            return
+        if awaited is None:  # a bare yield: a turn of the loop
+            self.loop.call_soon(self._step, coro, conn)
+            return
+        # An asyncio future (the one yielded by ``await``): as a task does.
+        awaited._asyncio_future_blocking = False
+        awaited.add_done_callback(lambda _: self._step(coro, conn))
 
     async def _connect(self, conn: socket.socket) -> None:
         try:

@@ -53,7 +53,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, unquote
 
-from . import extension as extension_mod
 from ._transport import Connection
 from .constants import MAX_CLOSE_REASON, ReadyState
 from .errors import ProtocolError
@@ -64,9 +63,15 @@ from .handshake import (
     ServerHandshakeRejection,
     check_request,
     response_lines,
+    serialize_response,
     status_text,
 )
-from .permessage_deflate import NegotiationError, PerMessageDeflate
+from .permessage_deflate import (
+    NegotiationError,
+    PerMessageDeflate,
+    negotiate,
+    response_header,
+)
 from .protocol import Protocol
 from .validation import is_valid_status_code
 
@@ -413,19 +418,18 @@ class WebSocketProtocol(asyncio.Protocol):
         except ServerHandshakeRejection as exc:
             self._reject(exc, req)
             return
-        deflate = None
-        if offer.extensions and "permessage-deflate" in offer.extensions:
-            deflate = PerMessageDeflate({}, True, self.max_size)
-            try:
-                deflate.accept(offer.extensions["permessage-deflate"])
-            except NegotiationError:
-                self._reject(
-                    ServerHandshakeRejection(
-                        400, "Invalid or unacceptable Sec-WebSocket-Extensions header"
-                    ),
-                    req,
-                )
-                return
+        try:
+            # uvicorn's ws_per_message_deflate: ws's defaults, or off (then
+            # check_request left the offers unparsed).
+            deflate = negotiate({}, offer.extensions, self.max_size)
+        except NegotiationError:
+            self._reject(
+                ServerHandshakeRejection(
+                    400, "Invalid or unacceptable Sec-WebSocket-Extensions header"
+                ),
+                req,
+            )
+            return
         self._key = offer.key
         self._deflate = deflate
         self._early += tail
@@ -489,7 +493,7 @@ class WebSocketProtocol(asyncio.Protocol):
             "connection: close",
             f"content-length: {len(body)}",
         ]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        return serialize_response(lines, "latin-1") + body
 
     def _write_close(self, data: bytes) -> None:
         transport = self.transport
@@ -786,7 +790,7 @@ class WebSocketProtocol(asyncio.Protocol):
         deflate = self._deflate
         ext_header = None
         if deflate is not None:
-            ext_header = extension_mod.format({"permessage-deflate": deflate.params})
+            ext_header = response_header(deflate)
         subprotocol = message.get("subprotocol")
         if subprotocol is not None and (
             not isinstance(subprotocol, str)
@@ -797,7 +801,7 @@ class WebSocketProtocol(asyncio.Protocol):
         lines += _header_lines(self.default_headers, "the server's default headers")
         lines += _header_lines(message.get("headers") or (), "websocket.accept")
         self._log_status("[accepted]")
-        transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        transport.write(serialize_response(lines, "latin-1"))
         self._state = _OPEN
         proto = Protocol(
             is_server=True,
@@ -849,7 +853,7 @@ class WebSocketProtocol(asyncio.Protocol):
                 lines.append("transfer-encoding: chunked")
                 self._chunked = True
         self._denial_sent = True
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        head = serialize_response(lines, "latin-1")
         self.transport.write(head + self._chunk(body, final))
 
     def _chunk(self, body: bytes, final: bool) -> bytes:

@@ -146,8 +146,13 @@ class Headers(dict[str, "str | list[str]"]):
     def from_raw(cls, raw_headers: Sequence[str]) -> Headers:
         """Build the mapping from ``rawHeaders`` (name, value, name, ...)."""
         headers = cls()
+        get = headers.get
         for i in range(0, len(raw_headers) - 1, 2):
-            headers.add(raw_headers[i], raw_headers[i + 1])
+            name = raw_headers[i].lower()
+            if name == "set-cookie" or get(name) is not None:
+                headers.add(name, raw_headers[i + 1])  # a list or a repeat
+            else:
+                headers[name] = raw_headers[i + 1]  # add()'s first-time case
         return headers
 
     def add(self, name: str, value: str) -> None:
@@ -799,9 +804,15 @@ def response_lines(key: str, protocol: str | None, extensions: str | None) -> li
     return lines
 
 
-def serialize_response(lines: Iterable[str]) -> bytes:
-    """Join response lines with CRLF and end the head (UTF-8, as ws)."""
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+def serialize_response(lines: Iterable[str], encoding: str = "utf-8") -> bytes:
+    """Join response lines with CRLF and end the head.
+
+    Args:
+        lines: the status line and header lines.
+        encoding: UTF-8 as ws writes its heads; ``'latin-1'`` for ASGI,
+            whose header names and values are bytes decoded as latin-1.
+    """
+    return ("\r\n".join(lines) + "\r\n\r\n").encode(encoding)
 
 
 # ---------------------------------------------------------------------------

@@ -97,22 +97,42 @@ class ConnectionLog:
         peer: the peer's address (a ``(host, port, ...)`` tuple or a str).
     """
 
-    __slots__ = ("logger", "ws_id", "peer", "role", "_extra", "_prefix")
+    __slots__ = ("logger", "ws_id", "role", "_peer", "_text")
 
     def __init__(self, role: str, peer: Any = None) -> None:
         self.logger = server_logger if role == "server" else client_logger
         self.ws_id = next(_ids)
         self.role = role
-        self.peer = ""
-        self._extra: dict[str, Any] = {}
-        self._prefix = ""
-        self.set_peer(peer)
+        self._peer = peer
+        # (peer text, the records' extra attributes, the message prefix),
+        # made on the first record: most connections log nothing.
+        self._text: tuple[str, dict[str, Any], str] | None = None
 
     def set_peer(self, peer: Any) -> None:
         """Record the peer's address (known once the socket connects)."""
-        self.peer = _peer_text(peer)
-        self._extra = {"ws_id": self.ws_id, "peer": self.peer, "role": self.role}
-        self._prefix = f"[#{self.ws_id} {self.peer}] "
+        self._peer = peer
+        self._text = None
+
+    def _texts(self) -> tuple[str, dict[str, Any], str]:
+        text = self._text
+        if text is None:
+            peer = _peer_text(self._peer)
+            extra = {"ws_id": self.ws_id, "peer": peer, "role": self.role}
+            text = self._text = (peer, extra, f"[#{self.ws_id} {peer}] ")
+        return text
+
+    @property
+    def peer(self) -> str:
+        """The peer's address as logged (``host:port``, ``-`` if unknown)."""
+        return self._texts()[0]
+
+    @property
+    def _extra(self) -> dict[str, Any]:
+        return self._texts()[1]
+
+    @property
+    def _prefix(self) -> str:
+        return self._texts()[2]
 
     def enabled(self, level: int) -> bool:
         return self.logger.isEnabledFor(level)
@@ -120,7 +140,8 @@ class ConnectionLog:
     def log(self, level: int, msg: str, *args: Any) -> None:
         """Log ``msg % args`` with the connection's prefix and attributes."""
         if self.logger.isEnabledFor(level):
-            self.logger.log(level, self._prefix + msg, *args, extra=self._extra)
+            _peer, extra, prefix = self._texts()
+            self.logger.log(level, prefix + msg, *args, extra=extra)
 
     # -- the frame trace -------------------------------------------------------
 

@@ -76,6 +76,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Final, TypeGuard
 
+from . import extension as extension_mod
 from .constants import CloseCode
 from .errors import InflateError, RangeError, WebSocketError, protocol_error
 
@@ -90,7 +91,9 @@ __all__ = [
     "NegotiationTypeError",
     "PerMessageDeflate",
     "ZlibLimiter",
+    "negotiate",
     "normalize_option",
+    "response_header",
     "use_thread",
     "zlib_limiter",
 ]
@@ -303,6 +306,42 @@ def _validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
                 f"not {limit}"
             )
     return opts
+
+
+def negotiate(
+    options: Mapping[str, Any] | None,
+    offers: Mapping[str, Any] | None,
+    max_payload: int,
+) -> PerMessageDeflate | None:
+    """A server's side of the negotiation (ws ``handleUpgrade``).
+
+    Args:
+        options: the server's ``perMessageDeflate`` options (as
+            :func:`normalize_option` gives them), ``None`` when it is off.
+        offers: the client's parsed ``Sec-WebSocket-Extensions``
+            (``extension.parse``), ``None`` when absent or not parsed.
+        max_payload: the connection's ``maxPayload``.
+
+    Returns:
+        The extension agreed on, or ``None`` when it is off or the client
+        did not offer it.
+
+    Raises:
+        NegotiationError: every offer of the client is unacceptable (ws
+            answers 400 ``Invalid or unacceptable Sec-WebSocket-Extensions
+            header``).
+    """
+    if options is None or not offers or EXTENSION_NAME not in offers:
+        return None
+    deflate = PerMessageDeflate(options, True, max_payload)
+    deflate.accept(offers[EXTENSION_NAME])
+    return deflate
+
+
+def response_header(deflate: PerMessageDeflate) -> str:
+    """The ``Sec-WebSocket-Extensions`` value of a server's 101 for what
+    :func:`negotiate` agreed."""
+    return extension_mod.format({EXTENSION_NAME: deflate.params})
 
 
 def normalize_option(value: object) -> dict[str, Any] | None:

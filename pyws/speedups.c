@@ -297,9 +297,14 @@ deliver_frames(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (is_server < 0) {
         return NULL;
     }
-    max_payload = PyLong_AsSsize_t(args[3]);
-    if (max_payload == -1 && PyErr_Occurred()) {
-        return NULL;
+    {
+        /* Any value past what a Py_ssize_t holds is no limit at all. */
+        int overflow;
+        long long limit = PyLong_AsLongLongAndOverflow(args[3], &overflow);
+        if (limit == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        max_payload = overflow || limit > PY_SSIZE_T_MAX ? 0 : (Py_ssize_t)limit;
     }
     check_utf8 = PyObject_IsTrue(args[4]);
     if (check_utf8 < 0) {

@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from types import CoroutineType, MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from typing_extensions import Unpack
 
@@ -825,22 +825,13 @@ class WebSocket(WebSocketEvents):
         # The frame trace is decided once, here: off, it costs nothing.
         trace = frames_enabled()
         handler: Any = log.frame_handler(self._seam) if trace else self._seam
+        settings = _connection_settings(opts)
         proto = Protocol(
             is_server=is_server,
             handler=handler,
-            max_payload=int(opts.get("maxPayload", 104857600)),
-            max_fragments=int(opts.get("maxFragments", 16384)),
-            max_buffered_chunks=int(opts.get("maxBufferedChunks", 262144)),
-            skip_utf8_validation=bool(opts.get("skipUTF8Validation", False)),
             binary_type=self._binary_type,
-            allow_synchronous_events=bool(opts.get("allowSynchronousEvents", True)),
-            auto_pong=bool(opts.get("autoPong", True)),
-            max_pending_auto_pongs=int(opts.get("maxPendingAutoPongs", 60)),
-            close_timeout_ms=opts.get("closeTimeout", 30000),
-            max_buffered_amount=int(opts.get("maxBufferedAmount", 0)),
-            incomplete_message_timeout_ms=opts.get("incompleteMessageTimeout", 0),
-            generate_mask=opts.get("generateMask"),
             extension=extension,
+            **settings.protocol,
         )
         if trace:
             log.trace_output(proto)
@@ -850,13 +841,11 @@ class WebSocket(WebSocketEvents):
             proto,
             transport,
             loop,
-            high_water_mark=int(opts.get("highWaterMark", HIGH_WATER_MARK)),
+            high_water_mark=settings.high_water_mark,
         )
         self._conn = conn
-        interval = opts.get("pingInterval") or 0
-        if interval > 0:
-            timeout = opts.get("pingTimeout") or interval
-            conn.start_heartbeat(interval, timeout)
+        if settings.ping_interval > 0:
+            conn.start_heartbeat(settings.ping_interval, settings.ping_timeout)
         self._ready_state = OPEN
         log.log(INFO, "open")
         if protocol or extensions_header:
@@ -976,6 +965,53 @@ class WebSocket(WebSocketEvents):
 
     def __deepcopy__(self, memo: Any) -> Any:
         raise TypeError("a WebSocket is bound to a socket and cannot be copied")
+
+
+class _Settings(NamedTuple):
+    """A connection's settings read from its options (see
+    :func:`_connection_settings`)."""
+
+    protocol: dict[str, Any]  # Protocol's keyword arguments
+    high_water_mark: int
+    ping_interval: float
+    ping_timeout: float
+
+
+#: The options of the last server whose connections opened, with their
+#: settings: a server's connections share one read-only mapping, so its
+#: settings are read once, not per connection.
+_last_settings: tuple[Mapping[str, Any], _Settings] | None = None
+
+
+def _connection_settings(opts: Mapping[str, Any]) -> _Settings:
+    """The Protocol and Connection settings of ``opts``, with ws's
+    defaults (cached for a server's shared read-only options)."""
+    global _last_settings
+    last = _last_settings
+    if last is not None and last[0] is opts:
+        return last[1]
+    interval = opts.get("pingInterval") or 0
+    settings = _Settings(
+        protocol={
+            "max_payload": int(opts.get("maxPayload", 104857600)),
+            "max_fragments": int(opts.get("maxFragments", 16384)),
+            "max_buffered_chunks": int(opts.get("maxBufferedChunks", 262144)),
+            "skip_utf8_validation": bool(opts.get("skipUTF8Validation", False)),
+            "allow_synchronous_events": bool(opts.get("allowSynchronousEvents", True)),
+            "auto_pong": bool(opts.get("autoPong", True)),
+            "max_pending_auto_pongs": int(opts.get("maxPendingAutoPongs", 60)),
+            "close_timeout_ms": opts.get("closeTimeout", 30000),
+            "max_buffered_amount": int(opts.get("maxBufferedAmount", 0)),
+            "incomplete_message_timeout_ms": opts.get("incompleteMessageTimeout", 0),
+            "generate_mask": opts.get("generateMask"),
+        },
+        high_water_mark=int(opts.get("highWaterMark", HIGH_WATER_MARK)),
+        ping_interval=interval,
+        ping_timeout=(opts.get("pingTimeout") or interval) if interval > 0 else 0,
+    )
+    if isinstance(opts, MappingProxyType):  # read-only: safe to keep
+        _last_settings = (opts, settings)
+    return settings
 
 
 _SEND_OPTIONS = frozenset(("binary", "compress", "fin", "mask"))

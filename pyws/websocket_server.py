@@ -36,11 +36,11 @@ from typing import Any, cast
 from typing_extensions import Unpack
 
 from . import _runtime
-from . import extension as extension_mod
 from ._callbacks import fit
 from ._emitter import report_exception
 from ._options import SERVER_OPTIONS, call_options, parse_options
 from ._server import (
+    HeadDeadlines,
     HoldingProtocol,
     Listener,
     ServerHandshake,
@@ -60,7 +60,13 @@ from .handshake import (
 )
 from .log import INFO, server_logger
 from .node_socket import NodeSocket
-from .permessage_deflate import NegotiationError, PerMessageDeflate, normalize_option
+from .permessage_deflate import (
+    NegotiationError,
+    PerMessageDeflate,
+    negotiate,
+    normalize_option,
+    response_header,
+)
 from .protocol import shared_frame
 from .typing import ClientOptions, ServerOptions
 from .websocket import (
@@ -212,6 +218,8 @@ class WebSocketServer(WebSocketServerEvents):
         self._to_flush: list[WebSocket] | None = None
         self._unflushed = 0
         self._handshaking: set[asyncio.Transport] = set()
+        #: Request-head timeouts of a ``port``-mode server (one timer).
+        self._deadlines: HeadDeadlines | None = None
         self._connections: set[WebSocket] = set()
         self._shutdown_future: asyncio.Future[None] | None = None
         self.clients: set[WebSocket] | None = set() if opts["clientTracking"] else None
@@ -255,9 +263,12 @@ class WebSocketServer(WebSocketServerEvents):
 
     async def _serve(self, sock: socket_module.socket) -> None:
         loop = self._loop
+        deadlines = self._deadlines = HeadDeadlines(loop)
 
         def factory() -> ServerHandshake:
-            return ServerHandshake(self._on_http_upgrade, loop, self._track, NodeSocket)
+            return ServerHandshake(
+                self._on_http_upgrade, loop, self._track, NodeSocket, deadlines
+            )
 
         if self._state is not RUNNING:
             return  # closed before the loop ran: _maybe_closed closes sock
@@ -604,6 +615,8 @@ class WebSocketServer(WebSocketServerEvents):
         self._state = CLOSED
         if self._server is None and self._sock is not None:
             self._sock.close()
+        if self._deadlines is not None:
+            self._deadlines.close()
         _runtime.release(self)
         server_logger.info("server closed")
         self._dispatch("close")
@@ -633,12 +646,7 @@ class WebSocketServer(WebSocketServerEvents):
         """Upgrade ``req`` on ``transport`` as for an ``http.Server``'s
         ``'upgrade'`` event; ``tracker`` stays in uvicorn's connection set
         until the socket is done (uvicorn's shutdown closes with 1001)."""
-        holder = HoldingProtocol()
-        holder.transport = transport
-        transport.pause_reading()
-        transport.set_protocol(holder)
-        nsock = NodeSocket(transport)
-        holder.socket = nsock
+        holder, nsock = _take_over(transport)
         req.socket = nsock
         self._handshaking.add(transport)
 
@@ -701,19 +709,11 @@ class WebSocketServer(WebSocketServerEvents):
                 # Bytes that arrived after the head, held for us.
                 head += bytes(previous.buffer)
                 previous.buffer.clear()
-            holder = HoldingProtocol(socket)
-            holder.transport = transport
-            transport.pause_reading()
-            transport.set_protocol(holder)
+            holder, _ = _take_over(transport, socket)
             _set_socket(request, checked, socket)
             self._upgrade(request, socket, head, cb, holder, checked)
         elif _is_transport(socket):
-            holder = HoldingProtocol()
-            holder.transport = socket
-            socket.pause_reading()
-            socket.set_protocol(holder)
-            nsock = NodeSocket(socket)
-            holder.socket = nsock
+            holder, nsock = _take_over(socket)
             _set_socket(request, checked, nsock)
             self._upgrade(request, nsock, head, cb, holder, checked)
         elif isinstance(socket, socket_module.socket):
@@ -802,22 +802,15 @@ class WebSocketServer(WebSocketServerEvents):
         if not self._should(req):
             self._abort(nsock, 400)
             return
-        deflate: PerMessageDeflate | None = None
-        if (
-            pmd_opts is not None
-            and offer.extensions
-            and "permessage-deflate" in offer.extensions
-        ):
-            deflate = PerMessageDeflate(pmd_opts, True, opts["maxPayload"])
-            try:
-                deflate.accept(offer.extensions["permessage-deflate"])
-            except NegotiationError:
-                self._reject(
-                    nsock,
-                    req,
-                    ServerHandshakeRejection(400, _EXTENSIONS_MSG, client_error=True),
-                )
-                return
+        try:
+            deflate = negotiate(pmd_opts, offer.extensions, opts["maxPayload"])
+        except NegotiationError:
+            self._reject(
+                nsock,
+                req,
+                ServerHandshakeRejection(400, _EXTENSIONS_MSG, client_error=True),
+            )
+            return
         verify = opts["verifyClient"]
         if verify is None:
             self._complete(req, nsock, head, cb, holder, offer, deflate)
@@ -921,7 +914,7 @@ class WebSocketServer(WebSocketServerEvents):
                 protocol = next(iter(offer.protocols))
         ext_header = None
         if deflate is not None:
-            ext_header = extension_mod.format({"permessage-deflate": deflate.params})
+            ext_header = response_header(deflate)
         lines = response_lines(offer.key, protocol or None, ext_header)
         self._dispatch("headers", lines, req)
         transport.write(serialize_response(lines))
@@ -932,7 +925,8 @@ class WebSocketServer(WebSocketServerEvents):
         self._handshaking.discard(transport)
         self._connections.add(ws)
         _runtime.retain(ws, self._loop)
-        ws.once("close", lambda *_: self._on_ws_close(ws, nsock))
+        # 'on' as ws adds it (its 'close' is emitted once): no once-wrapper.
+        ws.on("close", lambda *_: self._on_ws_close(ws, nsock))
 
         def before_head() -> None:
             if self.clients is not None:
@@ -962,6 +956,25 @@ class WebSocketServer(WebSocketServerEvents):
         if self.clients is not None:
             self.clients.discard(ws)
         self._maybe_closed()
+
+
+def _take_over(
+    transport: asyncio.Transport, nsock: NodeSocket | None = None
+) -> tuple[HoldingProtocol, NodeSocket]:
+    """Take ``transport`` over for an upgrade: reading paused, a
+    :class:`HoldingProtocol` keeping what arrives meanwhile, and the
+    :class:`NodeSocket` user code sees (``nsock`` if it has one already).
+
+    Returns:
+        The holder (now the transport's protocol) and the socket.
+    """
+    transport.pause_reading()
+    holder = HoldingProtocol(nsock)
+    holder.transport = transport
+    transport.set_protocol(holder)
+    if nsock is None:
+        nsock = holder.socket = NodeSocket(transport)
+    return holder, nsock
 
 
 def _request_target(url: Any) -> str:
@@ -1285,11 +1298,7 @@ async def _read_from_stream(
     held: bytearray = getattr(reader, "_buffer", bytearray())
     head = parser.tail + bytes(held)
     held.clear()
-    holder = HoldingProtocol()
-    holder.transport = transport
-    transport.set_protocol(holder)
-    nsock = NodeSocket(transport)
-    holder.socket = nsock
+    holder, nsock = _take_over(transport)
     # The StreamWriter closes its transport when collected (Python 3.12+):
     # the socket keeps it for as long as the connection lives.
     nsock._stream_writer = writer  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ import uvicorn
 from helpers.rawpeer import build_frame, parse_frames, scaled
 from uvicorn.server import ServerState
 
+import pyws
 from pyws.asgi import _FLUSH_AT, WebSocketProtocol
 
 
@@ -139,5 +140,63 @@ def test_max_queue_holds_parsing_until_the_app_receives() -> None:
         # The close frame was parsed after the held messages and echoed.
         assert [f.close_code for f in transport.frames() if f.opcode == 8] == [1000]
         proto.connection_lost(None)
+
+    run(main())
+
+
+def test_the_101_is_the_same_bytes_as_the_websocket_servers() -> None:
+    """The ASGI path and WebSocketServer share the permessage-deflate
+    negotiation and the head serializer: the same request (an extension
+    offer, subprotocols) gets the same 101, byte for byte."""
+    request = (
+        b"GET /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n"
+        b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits; "
+        b"server_no_context_takeover, permessage-deflate\r\n\r\n"
+    )
+
+    async def asgi_head() -> bytes:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await receive()
+            await send({"type": "websocket.accept", "subprotocol": "chat"})
+
+        cfg = uvicorn.Config(app, lifespan="off", ws=WebSocketProtocol)
+        cfg.load()
+        proto = WebSocketProtocol(config=cfg, server_state=ServerState(), app_state={})
+        transport = RecordingTransport()
+        proto.connection_made(transport)  # type: ignore[arg-type]
+        proto.data_received(request)
+        for _ in range(10):  # the app task's first turns: receive, accept
+            if transport.writes:
+                break
+            await asyncio.sleep(0)
+        data = b"".join(transport.writes)
+        proto.connection_lost(None)
+        return data[: data.index(b"\r\n\r\n") + 4]
+
+    async def server_head() -> bytes:
+        wss = pyws.WebSocketServer(port=0, host="127.0.0.1", perMessageDeflate=True)
+        await pyws.once(wss, "listening", scaled(5))
+        port = wss.address()["port"]  # type: ignore[index]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), scaled(5))
+        writer.close()
+        for ws in list(wss.clients or ()):
+            ws.terminate()
+        closed = pyws.once(wss, "close", scaled(5))
+        wss.close()
+        await closed
+        return head
+
+    async def main() -> None:
+        asgi, server = await asgi_head(), await server_head()
+        assert b"Sec-WebSocket-Protocol: chat\r\n" in server
+        assert (
+            b"Sec-WebSocket-Extensions: permessage-deflate; "
+            b"server_no_context_takeover\r\n"
+        ) in server
+        assert asgi == server
 
     run(main())

@@ -2,9 +2,10 @@
 
 On the stdlib's selector loop a plain TCP connection gets its transport
 made directly (no task per connection); elsewhere (uvloop, TLS) through
-``connect_accepted_socket``. The request head is read as a
-``BufferedProtocol`` into a small buffer shared by the thread's handshakes,
-however it is split. Every case ends in an open WebSocket that echoes.
+``connect_accepted_socket``, run without a task for plain TCP. The
+request head is read as a ``BufferedProtocol`` into a small buffer shared
+by the thread's handshakes, however it is split. Every case ends in an
+open WebSocket that echoes.
 """
 
 from __future__ import annotations
@@ -98,6 +99,43 @@ def test_uvloop_takes_the_connect_accepted_socket_path() -> None:
         closed = pyws.once(client, "close", TIMEOUT)
         client.close()
         await closed
+        await close(wss)
+
+    uvloop.run(asyncio.wait_for(main(), 4 * TIMEOUT))
+
+
+def test_uvloop_sets_up_a_plain_connection_without_a_task() -> None:
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not available here")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        made: list[str] = []
+
+        def factory(loop: Any, coro: Any, **kwargs: Any) -> Any:
+            made.append(coro.__qualname__)
+            return asyncio.Task(coro, loop=loop, **kwargs)
+
+        loop.set_task_factory(factory)
+        wss = await serve_and_echo()
+        listener = wss._server
+        assert isinstance(listener, _server.Listener)
+        url = f"ws://127.0.0.1:{wss.address()['port']}/"  # type: ignore[index]
+        clients = []
+        for i in range(3):
+            client = pyws.WebSocket(url)
+            clients.append(client)
+            await pyws.once(client, "open", TIMEOUT)
+            echoed = pyws.once(client, "message", TIMEOUT)
+            client.send(b"ping %d" % i)
+            data, _ = await echoed
+            assert data == b"ping %d" % i
+        assert len(wss.clients or ()) == 3
+        assert not listener.pending
+        assert not [name for name in made if name.startswith("Listener.")]
+        for client in clients:
+            closed = pyws.once(client, "close", TIMEOUT)
+            client.close()
+            await closed
         await close(wss)
 
     uvloop.run(asyncio.wait_for(main(), 4 * TIMEOUT))

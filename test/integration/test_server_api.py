@@ -25,6 +25,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # test/helpers
 
+from conftest import MS, TIMEOUT  # noqa: E402
 from conftest import start_server as start  # noqa: E402
 from conftest import stop_server as stop
 from helpers.rawpeer import RawPeer  # noqa: E402
@@ -149,6 +150,7 @@ def test_connection_request_object(arun: Any) -> None:
         assert req.socket.remoteAddress == HOST
         assert req.socket.remotePort == local[1]
         assert req.socket.remote_port == local[1]
+        assert req.socket.remoteFamily == "IPv4"
         # Server-side ws: no url, OPEN in 'connection'.
         assert sws.url is None
         assert sws.readyState == sws.OPEN
@@ -621,5 +623,110 @@ def test_no_server_close_then_upgrade_gets_503(arun: Any) -> None:
         await arun.within(task)
         assert (status, body) == (503, b"Service Unavailable")
         listener.close()
+
+    arun(main())
+
+
+# -- the request head's timeout (HEADERS_TIMEOUT, 408) ---------------------------------
+
+
+def test_head_timeout_is_one_timer_for_the_oldest_head(
+    arun: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A head that does not arrive in time gets 408 and the socket closes,
+    as Node's ``headersTimeout``; one server timer waits for the oldest head
+    being read, and a head that arrived in time is not touched."""
+    timeout = 300 * MS
+    monkeypatch.setattr("pyws._server.HEADERS_TIMEOUT", timeout)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        wss, port = await start(arun)
+        deadlines = wss._deadlines
+        assert deadlines is not None and deadlines.timer is None
+        before = loop.time()
+        slow = await RawPeer.connect(HOST, port, handshake=False)
+        slow.send_raw(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no end of head
+        conn = arun.event(wss, "connection")
+        fast = await raw_request(port, GOOD_REQUEST.format(path="/", extra=""))
+        assert fast.head is not None and fast.head.status == 101
+        (ws, _req) = await arun.within(conn)
+        after = loop.time()
+        # One timer, for the slow head (the first one connected).
+        timer = deadlines.timer
+        assert timer is not None
+        assert before + timeout <= timer.when() <= after + timeout
+        assert len(deadlines) == 1
+
+        later = await RawPeer.connect(HOST, port, handshake=False)
+        later.send_raw(b"GET / HTTP/1.1\r\n")
+        await arun.within(slow.wait_eof(TIMEOUT))
+        assert slow.head is not None and slow.head.status == 408
+        assert b"Request Timeout" in slow.head.raw
+        # Re-armed for the later head, unless it expired in the same pass.
+        timer = deadlines.timer
+        if len(deadlines):
+            assert timer is not None and timer.when() >= after + timeout
+        else:
+            assert timer is None and later.eof_time is not None
+        assert ws.readyState == WebSocket.OPEN
+        await arun.within(later.wait_eof(TIMEOUT))
+        assert later.head is not None and later.head.status == 408
+        assert deadlines.timer is None and len(deadlines) == 0
+        for peer in (slow, fast, later):
+            peer.close()
+        ws.terminate()
+        await stop(arun, wss)
+        assert deadlines.timer is None
+
+    arun(main())
+
+
+def test_remote_family_over_ipv6(arun: Any) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 here")
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("::1 cannot be bound here")
+
+    async def main() -> None:
+        wss = WebSocketServer(port=0, host="::1")
+        await arun.within(arun.event(wss, "listening"))
+        port = wss.address()["port"]  # type: ignore[index]
+        conn = arun.event(wss, "connection")
+        ws = WebSocket(f"ws://[::1]:{port}/")
+        (server_ws, req) = await arun.within(conn)
+        assert req.socket.remoteFamily == "IPv6"
+        assert req.socket.remoteAddress == "::1"
+        ws.terminate()
+        await stop(arun, wss)
+
+    arun(main())
+
+
+def test_connections_get_their_own_servers_settings(arun: Any) -> None:
+    """Settings read once per server's options: connections of two servers,
+    opened in turns, each get their server's."""
+
+    async def main() -> None:
+        small, small_port = await start(arun, maxPayload=1000, closeTimeout=700)
+        big, big_port = await start(arun, maxPayload=5000)
+        clients = []
+        for wss, port, payload, close_ms in (
+            (small, small_port, 1000, 700),
+            (big, big_port, 5000, 30000),
+            (small, small_port, 1000, 700),
+        ):
+            conn = arun.event(wss, "connection")
+            clients.append(WebSocket(f"ws://{HOST}:{port}/"))
+            (ws, _req) = await arun.within(conn)
+            assert ws._proto.receiver.max_payload == payload
+            assert ws._proto.close_timeout_ms == close_ms
+        for client in clients:
+            client.terminate()
+        await stop(arun, small)
+        await stop(arun, big)
 
     arun(main())

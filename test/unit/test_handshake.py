@@ -1199,3 +1199,18 @@ def test_core_modules_import_no_io() -> None:
             "string",
             "typing",
         }, name
+
+
+def test_serialize_response_encodes_as_asked() -> None:
+    lines = ["HTTP/1.1 101 Switching Protocols", "X-Name: caf\u00e9"]
+    assert handshake.serialize_response(lines) == (
+        b"HTTP/1.1 101 Switching Protocols\r\nX-Name: caf\xc3\xa9\r\n\r\n"
+    )
+    # ASGI header values are bytes decoded as latin-1: encoded back as such.
+    assert handshake.serialize_response(lines, "latin-1") == (
+        b"HTTP/1.1 101 Switching Protocols\r\nX-Name: caf\xe9\r\n\r\n"
+    )
+    ascii_lines = handshake.response_lines("dGhlIHNhbXBsZSBub25jZQ==", "chat", None)
+    assert handshake.serialize_response(ascii_lines) == handshake.serialize_response(
+        ascii_lines, "latin-1"
+    )

@@ -147,7 +147,7 @@ def test_imported_modules_sees_every_form(tmp_path: Path) -> None:
     """The checker itself: every import form is found (so it can fail),
     type-only and function-local imports included."""
     found = {name for _, name in imported_modules("websocket_server")}
-    assert {"asyncio", "pyws._server", "pyws.extension", "inspect"} <= found
+    assert {"asyncio", "pyws._server", "pyws._runtime", "inspect"} <= found
     (tmp_path / "probe.py").write_text(
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n"

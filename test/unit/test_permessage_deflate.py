@@ -34,7 +34,9 @@ from pyws.permessage_deflate import (
     NegotiationTypeError,
     PerMessageDeflate,
     ZlibLimiter,
+    negotiate,
     normalize_option,
+    response_header,
     use_thread,
     zlib_limiter,
 )
@@ -1362,3 +1364,48 @@ class TestSharedOutput:
         assert receive(cli, [once]) == data
         # compress_message leaves the instance's own stream alone.
         assert srv.compress(b"abc", True) == other.compress(b"abc", True)
+
+
+class TestNegotiate:
+    """The server's side of the negotiation, shared by WebSocketServer and
+    the ASGI protocol (ws ``handleUpgrade``)."""
+
+    def offers(self, header: str) -> Any:
+        return extension.parse(header)
+
+    def test_off_or_not_offered_is_none(self) -> None:
+        offers = self.offers("permessage-deflate")
+        assert negotiate(None, offers, 100) is None
+        assert negotiate({}, None, 100) is None
+        assert negotiate({}, self.offers("x-other"), 100) is None
+
+    def test_first_acceptable_offer_is_agreed(self) -> None:
+        offers = self.offers(
+            "permessage-deflate; server_max_window_bits=8, "
+            "permessage-deflate; server_no_context_takeover"
+        )
+        deflate = negotiate({"serverMaxWindowBits": 10}, offers, 100)
+        assert deflate is not None
+        assert deflate.params == {
+            "server_no_context_takeover": True,
+            "server_max_window_bits": 10,
+        }
+        assert response_header(deflate) == (
+            "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"
+        )
+
+    def test_defaults_agree_as_a_server_built_by_hand(self) -> None:
+        offers = self.offers("permessage-deflate; client_max_window_bits")
+        deflate = negotiate({}, offers, 100)
+        by_hand = PerMessageDeflate({}, True, 100)
+        by_hand.accept(offers["permessage-deflate"])
+        assert deflate is not None
+        assert deflate.params == by_hand.params
+        assert response_header(deflate) == extension.format(
+            {"permessage-deflate": by_hand.params}
+        )
+
+    def test_nothing_acceptable_raises(self) -> None:
+        offers = self.offers("permessage-deflate; server_max_window_bits=8")
+        with pytest.raises(NegotiationError):
+            negotiate({"serverMaxWindowBits": 10}, offers, 100)

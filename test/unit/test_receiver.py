@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import struct
+import zlib
 from typing import Any
 
 import pytest
@@ -690,6 +691,17 @@ class TestTextValidation:
             encode(0x1 if i == 0 else 0x0, raw[i : i + 1], fin=i == 3) for i in range(4)
         )
         assert rec.feed(wire) == [("message", raw, False)]
+
+    def test_fails_fast_after_a_compressed_message(self) -> None:
+        # Section 8.1: a text frame still arriving is checked as it comes,
+        # whatever the message before it was.
+        deflate = zlib.compressobj(wbits=-15)
+        packed = (deflate.compress(b"hi") + deflate.flush(zlib.Z_SYNC_FLUSH))[:-4]
+        rec = Rec(inflater=inflater())
+        assert rec.feed(bytes([0xC1, len(packed)]) + packed) == [
+            ("message", b"hi", False)
+        ]
+        assert rec.feed(h("81 05 ff")) == [self.BAD]
 
     def test_truncated_at_the_end(self) -> None:
         rec = Rec()

@@ -388,3 +388,11 @@ def test_a_receiver_uses_it_unless_told_not_to(monkeypatch: pytest.MonkeyPatch) 
         allow_synchronous_events=False,
     ).feed(stream)
     assert calls == []
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1 << 80, -(1 << 80)])
+def test_no_limit_when_max_payload_is_not_positive_or_huge(limit: int) -> None:
+    stream = frame(2, bytes(70000))
+    owner = Owner()
+    assert run(stream, owner, max_payload=limit) == len(stream)
+    assert len(owner.messages) == 1
