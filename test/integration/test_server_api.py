@@ -697,7 +697,9 @@ def test_remote_family_over_ipv6(arun: Any) -> None:
         port = wss.address()["port"]  # type: ignore[index]
         conn = arun.event(wss, "connection")
         ws = WebSocket(f"ws://[::1]:{port}/")
+        opened = arun.event(ws, "open")
         (server_ws, req) = await arun.within(conn)
+        await arun.within(opened)  # else terminate() fails the handshake
         assert req.socket.remoteFamily == "IPv6"
         assert req.socket.remoteAddress == "::1"
         ws.terminate()
@@ -720,8 +722,11 @@ def test_connections_get_their_own_servers_settings(arun: Any) -> None:
             (small, small_port, 1000, 700),
         ):
             conn = arun.event(wss, "connection")
-            clients.append(WebSocket(f"ws://{HOST}:{port}/"))
+            client = WebSocket(f"ws://{HOST}:{port}/")
+            clients.append(client)
+            opened = arun.event(client, "open")
             (ws, _req) = await arun.within(conn)
+            await arun.within(opened)  # else terminate() fails the handshake
             assert ws._proto.receiver.max_payload == payload
             assert ws._proto.close_timeout_ms == close_ms
         for client in clients:
