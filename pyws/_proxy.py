@@ -99,15 +99,18 @@ def parse(url: str) -> ProxyURL:
 #: apply spares the slower ``getproxies()`` (about 150 us) when none is set.
 _ENV_ONLY = sys.platform not in ("darwin", "win32")
 
-#: The variables that can name a proxy, per ``secure``, in both of the
-#: spellings the docs list (docs/howto/proxies.md).
+#: The ``getproxies()`` keys that apply, in order, per ``secure``.
+_SCHEMES_FOR = {True: ("wss", "https", "all"), False: ("ws", "http", "all")}
+
+#: The variables that can name such a proxy, in both of the spellings the
+#: docs list (docs/howto/proxies.md).
 _NAMES = {
     secure: tuple(
         spelling
-        for scheme in (("wss", "https", "all") if secure else ("ws", "http", "all"))
+        for scheme in schemes
         for spelling in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY")
     )
-    for secure in (True, False)
+    for secure, schemes in _SCHEMES_FOR.items()
 }
 
 
@@ -119,8 +122,7 @@ def _from_environment(host: str, port: int, secure: bool) -> str | None:
     import urllib.request  # on first use: it imports http.client, email, ...
 
     proxies = urllib.request.getproxies()
-    keys = ("wss", "https", "all") if secure else ("ws", "http", "all")
-    url = next((proxies[k] for k in keys if proxies.get(k)), None)
+    url = next((proxies[k] for k in _SCHEMES_FOR[secure] if proxies.get(k)), None)
     if url is None:
         return None
     where = f"[{host}]" if ":" in host else host
