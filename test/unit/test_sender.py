@@ -420,3 +420,22 @@ class TestControlPayloads:
         s.ping(b"")
         s.close(1000)
         assert wire(s.send(b"b", binary=False)) == h("80 01 62")
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536])
+@pytest.mark.parametrize("binary", [True, False])
+@pytest.mark.parametrize("is_server", [True, False])
+def test_whole_gives_the_chunks_of_frame(
+    size: int, binary: bool, is_server: bool
+) -> None:
+    """Sender.whole (the hot path's framing) is frame() with the role's mask."""
+
+    def pin(buf: bytearray) -> None:
+        buf[:] = b"\x01\x02\x03\x04"
+
+    payload = bytes(i & 0xFF for i in range(size))
+    sender = Sender(is_server=is_server, generate_mask=pin)
+    expected = frame(
+        2 if binary else 1, payload, mask=None if is_server else b"\x01\x02\x03\x04"
+    )
+    assert sender.whole(payload, binary) == expected
