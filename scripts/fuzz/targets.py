@@ -77,6 +77,22 @@ def _cuts(data: bytes, step: int) -> list[bytes]:
     return out
 
 
+def _read_into(
+    get_buffer: Callable[[], memoryview],
+    buffer_updated: Callable[[int], object],
+    feed: Callable[[bytes], object],
+    chunk: bytes,
+) -> None:
+    """One read as asyncio's BufferedProtocol path makes it: into the
+    buffer the parser offers; what does not fit is fed as bytes."""
+    view = get_buffer()
+    n = min(len(view), len(chunk))
+    view[:n] = chunk[:n]
+    buffer_updated(n)
+    if n < len(chunk):
+        feed(chunk[n:])
+
+
 # -- frames ----------------------------------------------------------------------
 
 
@@ -170,12 +186,9 @@ def _receive(data: bytes, *, speedups: bool) -> list[tuple[Any, ...]]:
     )
     for chunk in _cuts(stream, step):
         if flags & 4:
-            view = receiver.get_buffer()
-            n = min(len(view), len(chunk))
-            view[:n] = chunk[:n]
-            receiver.buffer_updated(n)
-            if n < len(chunk):
-                receiver.feed(chunk[n:])
+            _read_into(
+                receiver.get_buffer, receiver.buffer_updated, receiver.feed, chunk
+            )
         else:
             receiver.feed(chunk)
         if receiver.done:
@@ -203,12 +216,9 @@ def _protocol(data: bytes) -> None:
     sent: list[bytes] = []
     for chunk in _cuts(data[2:], step):
         if flags & 4:
-            view = proto.get_buffer()
-            n = min(len(view), len(chunk))
-            view[:n] = chunk[:n]
-            proto.buffer_updated(n)
-            if n < len(chunk):
-                proto.receive_data(chunk[n:])
+            _read_into(
+                proto.get_buffer, proto.buffer_updated, proto.receive_data, chunk
+            )
         else:
             proto.receive_data(chunk)
         sent.extend(bytes(c) for c in proto.data_to_send())
