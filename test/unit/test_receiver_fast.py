@@ -10,12 +10,11 @@ on streams of every kind of frame, cut into reads at every size.
 from __future__ import annotations
 
 import random
-import struct
 from typing import Any
 
 import pytest
+from helpers.rawpeer import build_frame
 
-from pyws.buffer_util import apply_mask_py
 from pyws.errors import ProtocolError
 from pyws.receiver import Receiver
 
@@ -27,28 +26,23 @@ deliver_frames = speedups.deliver_frames
 KEY = b"\x11\x22\x33\x44"
 
 
-def frame(
-    opcode: int,
-    payload: bytes,
-    *,
-    fin: bool = True,
-    rsv: int = 0,
-    mask: bytes | None = KEY,
-    length: int | None = None,
-) -> bytes:
-    """One frame as a peer writes it; ``length`` overrides the announced size."""
-    n = len(payload) if length is None else length
-    b0 = (0x80 if fin else 0) | rsv | opcode
-    m = 0x80 if mask is not None else 0
-    if n < 126:
-        head = struct.pack("!BB", b0, m | n)
-    elif n < 65536:
-        head = struct.pack("!BBH", b0, m | 126, n)
-    else:
-        head = struct.pack("!BBQ", b0, m | 127, n)
-    if mask is None:
-        return head + payload
-    return head + mask + apply_mask_py(payload, mask)
+def frame(opcode: int, payload: bytes, *, mask: bytes | None = KEY, **kw: Any) -> bytes:
+    """One frame as a peer writes it (masked with ``KEY`` unless told
+    otherwise); ``build_frame``'s other arguments pass through."""
+    return build_frame(opcode, payload, mask=mask, **kw)
+
+
+def server_receiver(on_message: Any, **options: Any) -> Receiver:
+    """A server-role Receiver whose only interest is its messages."""
+    return Receiver(
+        is_server=True,
+        on_message=on_message,
+        on_ping=print,
+        on_pong=print,
+        on_close=print,
+        on_error=print,
+        **options,
+    )
 
 
 class Owner:
@@ -98,9 +92,9 @@ def test_every_length_form(size: int) -> None:
         frame(8, b"\x03\xe8"),
         frame(1, b"part", fin=False),  # a fragment
         frame(0, b"cont"),  # a continuation
-        frame(1, b"x", rsv=0x40),  # compressed (or RSV1 unexpected)
-        frame(2, b"x", rsv=0x20),
-        frame(2, b"x", rsv=0x10),
+        frame(1, b"x", rsv1=True),  # compressed (or RSV1 unexpected)
+        frame(2, b"x", rsv2=True),
+        frame(2, b"x", rsv3=True),
         frame(3, b""),  # reserved opcode
         frame(2, b"x", mask=None),  # unmasked, to a server
         frame(1, b"\xff\xfe"),  # invalid UTF-8
@@ -306,14 +300,7 @@ def test_binary_type_changed_by_a_listener_applies_to_the_next_message() -> None
         got.append(data)
         r.binary_type = "fragments"
 
-    r = Receiver(
-        is_server=True,
-        on_message=on_message,
-        on_ping=print,
-        on_pong=print,
-        on_close=print,
-        on_error=print,
-    )
+    r = server_receiver(on_message)
     r.feed(frame(2, b"one") + frame(2, b"two"))
     assert got == [b"one", [b"two"]]
 
@@ -326,14 +313,7 @@ def test_a_listener_that_stops_the_receiver_ends_delivery() -> None:
         got.append(data)
         r.stop()
 
-    r = Receiver(
-        is_server=True,
-        on_message=on_message,
-        on_ping=print,
-        on_pong=print,
-        on_close=print,
-        on_error=print,
-    )
+    r = server_receiver(on_message)
     r.feed(frame(2, b"one") + frame(2, b"two"))
     assert got == [b"one"]
 
@@ -347,14 +327,7 @@ def test_a_held_receiver_resumes_where_it_stopped() -> None:
         if data == b"one":
             r.hold()
 
-    r = Receiver(
-        is_server=True,
-        on_message=on_message,
-        on_ping=print,
-        on_pong=print,
-        on_close=print,
-        on_error=print,
-    )
+    r = server_receiver(on_message)
     r.feed(frame(2, b"one") + frame(2, b"two") + frame(2, b"three"))
     assert got == [b"one"]
     r.resume()
@@ -378,15 +351,7 @@ def test_a_receiver_uses_it_unless_told_not_to(monkeypatch: pytest.MonkeyPatch) 
     calls.clear()
     receive([stream], speedups=False)
     assert calls == []
-    Receiver(
-        is_server=True,
-        on_message=print,
-        on_ping=print,
-        on_pong=print,
-        on_close=print,
-        on_error=print,
-        allow_synchronous_events=False,
-    ).feed(stream)
+    server_receiver(print, allow_synchronous_events=False).feed(stream)
     assert calls == []
 
 
